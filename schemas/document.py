@@ -1,0 +1,90 @@
+"""The document record every stage consumes and produces.
+
+A ``NamedTuple`` registered with Beam's ``RowCoder`` so every runner (Direct, Portable, Dataflow,
+Spark, Flink) encodes it the same way; ``ARROW_SCHEMA`` mirrors it field for field for the
+Parquet sinks. Bump ``schemas/SCHEMA_VERSION`` when a field changes meaning or type.
+"""
+from __future__ import annotations
+
+import hashlib
+from importlib import resources
+from typing import Mapping, NamedTuple, Optional, Sequence
+
+import apache_beam as beam
+import pyarrow as pa
+
+SCHEMA_VERSION: int = int(resources.files("schemas").joinpath("SCHEMA_VERSION").read_text().strip())
+
+
+class Document(NamedTuple):
+    id: str
+    text: str
+    source: str
+    origin: str
+    url: Optional[str] = None
+    title: Optional[str] = None
+    fetched_at: Optional[str] = None
+    lang: Optional[str] = None
+    lang_score: Optional[float] = None
+    script: Optional[str] = None
+    signals: Mapping[str, float] = {}
+    dup_cluster: Optional[str] = None
+    dup_cluster_size: Optional[int] = None
+    pii: Mapping[str, int] = {}
+    token_ids: Optional[Sequence[int]] = None
+    n_tokens: Optional[int] = None
+    epoch: int = 0
+
+
+beam.coders.registry.register_coder(Document, beam.coders.RowCoder)
+
+
+def doc_id(kind: str, origin: str, offset: int | str = 0) -> str:
+    """Stable id from where the document came from, never random, so reruns agree."""
+    h = hashlib.blake2b(f"{kind}\x1f{origin}\x1f{offset}".encode("utf-8", "surrogatepass"), digest_size=12)
+    return h.hexdigest()
+
+
+ARROW_SCHEMA = pa.schema(
+    [
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("text", pa.string(), nullable=False),
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("origin", pa.string(), nullable=False),
+        pa.field("url", pa.string()),
+        pa.field("title", pa.string()),
+        pa.field("fetched_at", pa.string()),
+        pa.field("lang", pa.string()),
+        pa.field("lang_score", pa.float32()),
+        pa.field("script", pa.string()),
+        pa.field("signals", pa.map_(pa.string(), pa.float64())),
+        pa.field("dup_cluster", pa.string()),
+        pa.field("dup_cluster_size", pa.int32()),
+        pa.field("pii", pa.map_(pa.string(), pa.int32())),
+        pa.field("token_ids", pa.list_(pa.uint32())),
+        pa.field("n_tokens", pa.int32()),
+        pa.field("epoch", pa.int16(), nullable=False),
+    ],
+    metadata={"yuliao.schema": "document", "yuliao.schema_version": str(SCHEMA_VERSION)},
+)
+
+
+def to_arrow_row(doc: Document) -> dict:
+    """Plain dict in ARROW_SCHEMA order; maps sorted so byte output does not depend on insertion order."""
+    row = doc._asdict()
+    row["signals"] = sorted((row["signals"] or {}).items())
+    row["pii"] = sorted((row["pii"] or {}).items())
+    row["token_ids"] = list(row["token_ids"]) if row["token_ids"] is not None else None
+    return row
+
+
+def from_arrow_row(row: Mapping) -> Document:
+    d = dict(row)
+    for key in ("signals", "pii"):
+        v = d.get(key)
+        d[key] = dict(v) if v else {}
+    return Document(**{k: d.get(k, Document._field_defaults.get(k)) for k in Document._fields})
+
+
+def replace(doc: Document, **changes) -> Document:
+    return doc._replace(**changes)

@@ -1,0 +1,120 @@
+"""HTML → main text with trafilatura; plain-text payloads pass through decoded.
+
+Charset order: HTTP/WARC header → ``<meta>`` in the first 4 KB → detection (charset-normalizer)
+→ UTF-8 with replacement. Pages larger than ``max_html_bytes`` are rejected before parsing
+(bounded memory and time on pathological pages).
+"""
+from __future__ import annotations
+
+import codecs
+import re
+from typing import Iterable, Optional, Sequence
+
+from schemas.document import Document
+from transforms.sources.raw import RawPage
+from transforms.stage import Rejection
+
+_META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([A-Za-z0-9_\-:.]+)", re.I)
+# common mislabels: a page declaring gb2312/gbk is nearly always gb18030 in practice (superset)
+_UPGRADE = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "big5": "big5hkscs", "iso-8859-1": "cp1252",
+            "latin-1": "cp1252", "ascii": "cp1252", "us-ascii": "cp1252"}
+
+
+def _codec(name: Optional[str]) -> Optional[str]:
+    if not name:
+        return None
+    name = _UPGRADE.get(name.strip().lower(), name.strip().lower())
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
+
+
+def decode_html(body: bytes, header_charset: Optional[str]) -> str:
+    """Decode a page by header, then meta, then detection; never raises."""
+    candidates: list[str] = []
+    if body.startswith(codecs.BOM_UTF8):
+        candidates.append("utf-8-sig")
+    elif body[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        candidates.append("utf-16")
+    for c in (_codec(header_charset), None):
+        if c:
+            candidates.append(c)
+    m = _META_CHARSET.search(body[:4096])
+    if m:
+        c = _codec(m.group(1).decode("ascii", "ignore"))
+        if c:
+            candidates.append(c)
+    for c in candidates:
+        try:
+            return body.decode(c)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(body[:200_000]).best()
+    if best is not None and best.encoding:
+        return body.decode(best.encoding, errors="replace")
+    return body.decode("utf-8", errors="replace")
+
+
+class Extractor:
+    """Stage ``extract``: ``RawPage`` in, ``Document`` out."""
+
+    name = "extract"
+    batch_size = 1
+
+    def __init__(self, max_html_bytes: int = 5_000_000, include_comments: bool = False, include_tables: bool = True,
+                 favor_precision: bool = False, favor_recall: bool = False, deduplicate: bool = False,
+                 min_extracted_chars: int = 1, passthrough: bool = False):
+        self.max_html_bytes = max_html_bytes
+        self.options = dict(include_comments=include_comments, include_tables=include_tables,
+                            favor_precision=favor_precision, favor_recall=favor_recall, deduplicate=deduplicate)
+        self.min_extracted_chars = min_extracted_chars
+        self.passthrough = passthrough  # extract disabled: payloads are only decoded
+
+    @classmethod
+    def from_recipe(cls, cfg) -> "Extractor":
+        return cls(cfg.max_html_bytes, cfg.include_comments, cfg.include_tables, cfg.favor_precision,
+                   cfg.favor_recall, cfg.deduplicate, cfg.min_extracted_chars, passthrough=not cfg.enabled)
+
+    def setup(self) -> None:
+        import trafilatura  # noqa: F401 - import once per worker
+
+        from transforms.quiet import quiet_libraries
+
+        quiet_libraries()
+
+    def extract_html(self, html: str) -> tuple[Optional[str], Optional[str]]:
+        """(text, title) of a page's main content."""
+        import trafilatura
+
+        doc = trafilatura.bare_extraction(html, output_format="python", with_metadata=True, **self.options)
+        if doc is None:
+            return None, None
+        if not isinstance(doc, dict):
+            doc = doc.as_dict()
+        return doc.get("text"), doc.get("title")
+
+    def _doc(self, page: RawPage, text: str, title: Optional[str]) -> Document:
+        return Document(id=page.id, text=text, source=page.source, origin=page.origin, url=page.url,
+                        title=title, fetched_at=page.fetched_at)
+
+    def apply(self, pages: Sequence[RawPage]) -> Iterable[Document | Rejection]:
+        for page in pages:
+            empty = self._doc(page, "", None)
+            if len(page.body) > self.max_html_bytes:
+                yield Rejection(empty, "html_too_large")
+                continue
+            if page.content_type == "text/plain" or self.passthrough:
+                text, title = decode_html(page.body, page.charset or "utf-8"), None
+            else:
+                text, title = self.extract_html(decode_html(page.body, page.charset))
+            if not text or len(text.strip()) < self.min_extracted_chars:
+                yield Rejection(empty, "extract_empty")
+                continue
+            yield self._doc(page, text, title)

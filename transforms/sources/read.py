@@ -1,0 +1,124 @@
+"""Input discovery and the one Beam step that runs every file reader.
+
+Inputs are expanded at construction time through ``FileSystems`` (local, gs://, s3://, hdfs://)
+and sorted, so the file list — and with it every id — is the same on every run and runner.
+Each reader is a plain generator ``read(path, recipe)`` yielding ``RawPage`` (web payloads that
+still need extraction), ``Document``, ``SourceReject`` or ``Count``.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Callable, Iterator, NamedTuple
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.transforms.window import GlobalWindows
+
+from schemas.document import Document, doc_id
+from schemas.outputs import Reject
+from transforms.sources.raw import RawPage, SourceReject
+from transforms.stage import REJECTS, STATS, Count, stats_key
+
+# kind → "module:function"
+READERS: dict[str, str] = {
+    "warc": "transforms.sources.warc:read_file",
+    "jsonl": "transforms.sources.documents:read_jsonl",
+    "parquet": "transforms.sources.documents:read_parquet",
+}
+
+# longest suffix first wins
+SUFFIXES: dict[str, str] = {
+    ".warc": "warc", ".warc.gz": "warc", ".arc": "warc", ".arc.gz": "warc", ".wet.gz": "warc", ".warc.wet.gz": "warc",
+    ".jsonl": "jsonl", ".jsonl.gz": "jsonl", ".json.gz": "jsonl", ".jsonl.bz2": "jsonl", ".jsonl.zst": "jsonl",
+    ".parquet": "parquet",
+}
+
+RAW = "raw"
+
+
+class InputFile(NamedTuple):
+    path: str
+    kind: str
+    size: int
+
+
+def kind_of(path: str) -> str | None:
+    low = path.lower()
+    for suffix in sorted(SUFFIXES, key=len, reverse=True):
+        if low.endswith(suffix):
+            return SUFFIXES[suffix]
+    return None
+
+
+def expand_inputs(patterns: list[str], kind: str | None = None) -> list[InputFile]:
+    """Match globs to files; every file needs a known kind (by extension, or ``kind``)."""
+    files: dict[str, InputFile] = {}
+    for pattern in patterns:
+        result = FileSystems.match([pattern])[0]
+        if not result.metadata_list:
+            raise FileNotFoundError(f"--input {pattern!r} matched no files")
+        for meta in result.metadata_list:
+            k = kind or kind_of(meta.path)
+            if k is None:
+                raise ValueError(f"cannot tell the input kind of {meta.path!r} from its extension; pass --kind")
+            if k not in READERS:
+                raise ValueError(f"unknown input kind {k!r}; known: {', '.join(sorted(READERS))}")
+            files[meta.path] = InputFile(meta.path, k, meta.size_in_bytes)
+    return [files[p] for p in sorted(files)]
+
+
+def reader_for(kind: str) -> Callable[..., Iterator]:
+    module, func = READERS[kind].split(":")
+    return getattr(importlib.import_module(module), func)
+
+
+class ReadFiles(beam.DoFn):
+    """Runs the reader for each input file; a file that cannot be opened is a dead letter, not a crash."""
+
+    def __init__(self, recipe):
+        self.recipe = recipe
+
+    def process(self, item: tuple[str, str]) -> Iterator:
+        path, kind = item
+        stage = f"source.{kind}"
+        counts: dict[str, int] = {"files": 1}
+        try:
+            for rec in reader_for(kind)(path, self.recipe):
+                if isinstance(rec, Count):
+                    counts[rec.name] = counts.get(rec.name, 0) + rec.value
+                    continue
+                counts["in"] = counts.get("in", 0) + 1
+                if isinstance(rec, SourceReject):
+                    counts[f"rejected/{rec.reason}"] = counts.get(f"rejected/{rec.reason}", 0) + 1
+                    yield beam.pvalue.TaggedOutput(REJECTS, Reject(
+                        id=doc_id(kind, rec.origin, "reject"), source=self.recipe.sources.default_source,
+                        origin=rec.origin, stage=stage, reason=rec.reason, url=rec.url))
+                else:
+                    counts["out"] = counts.get("out", 0) + 1
+                    yield beam.pvalue.TaggedOutput(RAW, rec) if isinstance(rec, RawPage) else rec
+        except Exception as exc:  # noqa: BLE001 - unreadable file: counted dead letter; records before it kept
+            reason = f"file_error:{type(exc).__name__}"
+            counts["in"] = counts.get("in", 0) + 1
+            counts[f"rejected/{reason}"] = counts.get(f"rejected/{reason}", 0) + 1
+            yield beam.pvalue.TaggedOutput(REJECTS, Reject(
+                id=doc_id(kind, path, "file"), source=self.recipe.sources.default_source, origin=path,
+                stage=stage, reason=reason))
+        for name, n in sorted(counts.items()):
+            yield beam.pvalue.TaggedOutput(STATS, (stats_key(stage, name), n))
+
+
+class SourceOutputs(NamedTuple):
+    docs: beam.PCollection
+    raw: beam.PCollection
+    rejects: beam.PCollection
+    stats: beam.PCollection
+
+
+def read_sources(p: beam.Pipeline, files: list[InputFile], recipe) -> SourceOutputs:
+    res = (
+        p
+        | "Input files" >> beam.Create([(f.path, f.kind) for f in files])
+        | "Spread files" >> beam.Reshuffle()
+        | "Read" >> beam.ParDo(ReadFiles(recipe)).with_outputs(RAW, REJECTS, STATS, main="docs")
+    )
+    return SourceOutputs(res.docs, res[RAW], res[REJECTS], res[STATS])

@@ -1,0 +1,158 @@
+"""The contract every per-document stage follows, and the one Beam wrapper that runs them all.
+
+A stage is a plain object (no Beam imports needed) with a ``name``, a ``batch_size``, a
+``setup()`` that loads models once per worker, and ``apply(docs)`` that returns, for the batch,
+documents to keep (possibly several per input), ``Rejection``s and nothing else. ``RunStage``
+turns that into a Beam step with three outputs: kept documents, ``Reject`` rows, and stats
+counters. Counters are summed per bundle and emitted in ``finish_bundle`` so stats cost one
+element per bundle, not per document, and come out of the pipeline itself on every runner.
+"""
+from __future__ import annotations
+
+import time
+from collections import Counter
+from typing import Any, Iterable, Iterator, NamedTuple, Optional, Protocol, Sequence
+
+import apache_beam as beam
+from apache_beam.transforms.window import GlobalWindows
+
+from schemas.document import Document
+from schemas.outputs import STATS_KEY_SEP, Reject
+
+REJECTS = "rejects"
+STATS = "stats"
+
+
+class Rejection(NamedTuple):
+    """A stage's verdict that ``doc`` leaves the corpus. ``detail`` must never hold document text or PII."""
+
+    doc: Document
+    reason: str
+    detail: Optional[str] = None
+
+
+class Count(NamedTuple):
+    """An extra counter a stage reports (e.g. PII replacements by type); summed into stats.json."""
+
+    name: str
+    value: int = 1
+
+
+class Stage(Protocol):
+    name: str
+    batch_size: int
+
+    def setup(self) -> None: ...
+
+    def apply(self, docs: Sequence[Document]) -> Iterable[Document | Rejection | Count]: ...
+
+
+def stats_key(stage: str, counter: str) -> str:
+    return f"{stage}{STATS_KEY_SEP}{counter}"
+
+
+def to_reject(stage: str, r: Rejection, keep_text: bool = False) -> Reject:
+    d = r.doc
+    return Reject(
+        id=d.id,
+        source=d.source,
+        origin=d.origin,
+        stage=stage,
+        reason=r.reason,
+        url=d.url,
+        lang=d.lang,
+        signals=dict(d.signals or {}),
+        detail=r.detail,
+        text=d.text if keep_text else None,
+    )
+
+
+def run_batch(stage: Stage, docs: Sequence[Document], counts: Counter) -> Iterator[Document | Rejection]:
+    """Apply a stage to a batch, isolating failures: if the batch raises, each document is retried
+    alone and one that still raises becomes an ``error:<ExceptionType>`` rejection (the message is
+    not kept: it may quote document text)."""
+    counts["in"] += len(docs)
+    try:
+        results = list(stage.apply(docs))
+    except Exception:  # noqa: BLE001 - dead-letter path, see docstring
+        results = []
+        for doc in docs:
+            try:
+                results.extend(stage.apply([doc]))
+            except Exception as exc:  # noqa: BLE001
+                results.append(Rejection(doc, f"error:{type(exc).__name__}"))
+    for item in results:
+        if isinstance(item, Rejection):
+            counts[f"rejected/{item.reason}"] += 1
+            yield item
+        elif isinstance(item, Count):
+            counts[item.name] += item.value
+        else:
+            counts["out"] += 1
+            yield item
+
+
+class RunStage(beam.DoFn):
+    def __init__(self, stage: Stage, keep_reject_text: bool = False):
+        self.stage = stage
+        self.keep_reject_text = keep_reject_text
+
+    def setup(self) -> None:
+        self.stage.setup()
+
+    def start_bundle(self) -> None:
+        self._buffer: list[Document] = []
+        self._counts: Counter = Counter()
+        self._seconds = 0.0
+
+    def _flush(self) -> Iterator[Any]:
+        if not self._buffer:
+            return
+        batch, self._buffer = self._buffer, []
+        t0 = time.perf_counter()
+        out = list(run_batch(self.stage, batch, self._counts))
+        self._seconds += time.perf_counter() - t0
+        for item in out:
+            if isinstance(item, Rejection):
+                yield beam.pvalue.TaggedOutput(REJECTS, to_reject(self.stage.name, item, self.keep_reject_text))
+            else:
+                yield item
+
+    def process(self, doc: Document) -> Iterator[Any]:
+        self._buffer.append(doc)
+        if len(self._buffer) >= max(1, self.stage.batch_size):
+            yield from self._flush()
+
+    def finish_bundle(self) -> Iterator[Any]:
+        for item in self._flush():
+            if isinstance(item, beam.pvalue.TaggedOutput):
+                yield beam.pvalue.TaggedOutput(item.tag, GlobalWindows.windowed_value(item.value))
+            else:
+                yield GlobalWindows.windowed_value(item)
+        for counter, n in sorted(self._counts.items()):
+            yield beam.pvalue.TaggedOutput(STATS, GlobalWindows.windowed_value((stats_key(self.stage.name, counter), n)))
+        if self._seconds:
+            ms = int(self._seconds * 1000)
+            yield beam.pvalue.TaggedOutput(STATS, GlobalWindows.windowed_value((stats_key(self.stage.name, "@ms"), ms)))
+
+
+class StageOutputs(NamedTuple):
+    main: beam.PCollection
+    rejects: beam.PCollection
+    stats: beam.PCollection
+
+
+def apply_stage(pcoll: beam.PCollection, stage: Stage, keep_reject_text: bool = False) -> StageOutputs:
+    """Run a per-document ``Stage`` as one Beam step; label is the stage name."""
+    res = pcoll | stage.name >> beam.ParDo(RunStage(stage, keep_reject_text)).with_outputs(REJECTS, STATS, main="main")
+    return StageOutputs(res.main, res[REJECTS], res[STATS])
+
+
+def count_stage(pcoll: beam.PCollection, stage: str, counter: str, label: str | None = None) -> beam.PCollection:
+    """Stats counter for a whole-collection stage (dedup, balance): number of elements in ``pcoll``."""
+    key = stats_key(stage, counter)
+    return (
+        pcoll
+        | (label or f"Count {stage} {counter}") >> beam.combiners.Count.Globally()
+        | f"Key {label or stage + ' ' + counter}" >> beam.Map(lambda n, k=key: (k, n))
+    )

@@ -1,0 +1,59 @@
+"""Pipeline statistics computed inside the pipeline (so every runner writes the same stats.json).
+
+Stages emit ``("stage\\x1fcounter", n)`` pairs; here they are summed and folded into::
+
+    {"schema_version": 1, "order": [...], "stages": {stage: {"in": n, "out": n,
+      "rejected": {reason: n}, "counters": {name: n}}}, "timing": {stage: {"ms": n}}}
+
+``timing`` is the only part that differs between reruns of the same input.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+import apache_beam as beam
+
+from schemas.document import SCHEMA_VERSION
+from schemas.outputs import STATS_KEY_SEP
+from transforms.sinks import join, write_json_atomic
+
+
+def fold_stats(pairs: Iterable[tuple[str, int]], order: list[str]) -> dict:
+    stages: dict[str, dict] = {}
+    timing: dict[str, dict] = {}
+    for key, n in sorted(pairs):
+        stage, counter = key.split(STATS_KEY_SEP, 1)
+        if counter.startswith("@"):
+            timing.setdefault(stage, {})[counter[1:]] = n
+            continue
+        s = stages.setdefault(stage, {"in": 0, "out": 0, "rejected": {}, "counters": {}})
+        if counter in ("in", "out"):
+            s[counter] += n
+        elif counter.startswith("rejected/"):
+            s["rejected"][counter[len("rejected/"):]] = n
+        else:
+            s["counters"][counter] = n
+    known = [s for s in order if s in stages] + sorted(s for s in stages if s not in order)
+    return {"schema_version": SCHEMA_VERSION, "order": known, "stages": stages, "timing": timing}
+
+
+class WriteStats(beam.PTransform):
+    def __init__(self, output: str, order: list[str]):
+        super().__init__()
+        self.output, self.order = output, order
+
+    def expand(self, stats):
+        path = join(self.output, "stats.json")
+        order = self.order
+
+        def write(pairs):
+            data = fold_stats(pairs, order)
+            write_json_atomic(path, data)
+            return data
+
+        return (
+            stats
+            | "Sum counters" >> beam.CombinePerKey(sum)
+            | "All counters" >> beam.combiners.ToList()
+            | "Write stats.json" >> beam.Map(write)
+        )
