@@ -69,6 +69,37 @@ class LangIdConfig(Section):
     batch_size: int = Field(256, gt=0)
 
 
+# ---------------------------------------------------------------- crawl
+class CrawlConfig(Section):
+    """`yuliao crawl`: a polite, SSRF-guarded crawler writing WARC (see notes/crawler-security.md)."""
+
+    user_agent: str = Field("YuliaoBot/0.1 (+https://example.invalid/yuliao)",
+                            description="sent on every request; its product token is matched against robots.txt")
+    delay_seconds: float = Field(1.0, ge=0, description="min gap between requests to one host (Nutch/Heritrix default ~1-5 s); "
+                                                        "robots.txt Crawl-delay/Request-rate wins when larger")
+    max_crawl_delay_seconds: float = Field(60.0, ge=0, description="hosts whose robots.txt asks for more are skipped")
+    max_pages: int = Field(1000, gt=0, description="URLs fetched in one crawl (robots.txt and retries not counted)")
+    max_depth: int = Field(2, ge=0, description="link hops from a seed; 0 fetches the seeds only")
+    timeout_seconds: float = Field(10.0, gt=0, description="socket connect / read timeout")
+    max_fetch_seconds: float = Field(30.0, gt=0, description="wall-time limit for one response; slower bodies are aborted")
+    max_bytes: int = Field(5_000_000, gt=0, description="larger bodies are aborted (= extract.max_html_bytes)")
+    max_redirects: int = Field(5, ge=0, description="redirect hops per URL (RFC 9309 asks robots.txt to follow >= 5)")
+    retries: int = Field(3, ge=0, description="extra attempts on 429/5xx and connection errors (not on timeouts)")
+    backoff_seconds: float = Field(1.0, ge=0, description="first retry wait; doubles per attempt")
+    max_backoff_seconds: float = Field(60.0, ge=0, description="cap on a retry wait; a longer Retry-After gives up the URL")
+    content_types: tuple[str, ...] = Field(("text/html", "application/xhtml+xml"),
+                                           description="other Content-Types are skipped before the body is read")
+    allowed_schemes: tuple[Literal["http", "https"], ...] = ("http", "https")
+    allow_private_addresses: bool = Field(False, description="SSRF guard: when false every resolved IP must be global")
+    allowed_networks: tuple[str, ...] = Field((), description="CIDRs allowed even when private (e.g. an intranet), "
+                                                             "without opening all private space")
+    allowed_domains: tuple[str, ...] = Field((), description="hosts (and their subdomains) to follow links into; "
+                                                            "empty: the seeds' hosts")
+    max_links_per_page: int = Field(1000, ge=0)
+    max_robots_bytes: int = Field(512_000, gt=0, description="RFC 9309 2.5: parse at least 500 KiB")
+    parallel_hosts: int = Field(8, gt=0, description="hosts crawled at once by the local runner (one connection each)")
+
+
 # ---------------------------------------------------------------- sink
 class SinkConfig(Section):
     shard_bytes: int = Field(256 * 1024 * 1024, gt=0, description="target uncompressed text bytes per Parquet shard")
@@ -86,6 +117,7 @@ class Recipe(Section):
     extract: ExtractConfig = ExtractConfig()
     langid: LangIdConfig = LangIdConfig()
     sink: SinkConfig = SinkConfig()
+    crawl: CrawlConfig = CrawlConfig()
 
     @field_validator("name")
     @classmethod
