@@ -45,6 +45,13 @@ def doc_id(kind: str, origin: str, offset: int | str = 0) -> str:
     return h.hexdigest()
 
 
+def kv_list(value_type: pa.DataType) -> pa.DataType:
+    """A string-keyed map stored as ``list<struct<key, value>>`` (the physical layout of an Arrow map):
+    HF ``datasets`` cannot load Arrow ``map`` columns at all, while this type loads as is in datasets
+    (a list of {key, value} dicts), DuckDB (``map_from_entries(signals)`` gives a MAP) and polars."""
+    return pa.list_(pa.struct([pa.field("key", pa.string(), nullable=False), pa.field("value", value_type)]))
+
+
 ARROW_SCHEMA = pa.schema(
     [
         pa.field("id", pa.string(), nullable=False),
@@ -57,10 +64,10 @@ ARROW_SCHEMA = pa.schema(
         pa.field("lang", pa.string()),
         pa.field("lang_score", pa.float32()),
         pa.field("script", pa.string()),
-        pa.field("signals", pa.map_(pa.string(), pa.float64())),
+        pa.field("signals", kv_list(pa.float64())),
         pa.field("dup_cluster", pa.string()),
         pa.field("dup_cluster_size", pa.int32()),
-        pa.field("pii", pa.map_(pa.string(), pa.int32())),
+        pa.field("pii", kv_list(pa.int32())),
         pa.field("token_ids", pa.list_(pa.uint32())),
         pa.field("n_tokens", pa.int32()),
         pa.field("epoch", pa.int16(), nullable=False),
@@ -78,11 +85,20 @@ def to_arrow_row(doc: Document) -> dict:
     return row
 
 
+def kv_to_dict(v) -> dict:
+    """Inverse of the ``kv_list`` layout; also accepts a dict or (key, value) pairs (Arrow map reads)."""
+    if not v:
+        return {}
+    if isinstance(v, Mapping):
+        return dict(v)
+    return {e["key"]: e["value"] for e in v} if isinstance(v[0], Mapping) else dict(v)
+
+
 def from_arrow_row(row: Mapping) -> Document:
     d = dict(row)
     for key in ("signals", "pii"):
         v = d.get(key)
-        d[key] = dict(v) if v else {}
+        d[key] = kv_to_dict(v)
     return Document(**{k: d.get(k, Document._field_defaults.get(k)) for k in Document._fields})
 
 

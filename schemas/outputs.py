@@ -6,7 +6,7 @@ from typing import Mapping, NamedTuple, Optional
 import apache_beam as beam
 import pyarrow as pa
 
-from schemas.document import SCHEMA_VERSION
+from schemas.document import SCHEMA_VERSION, kv_list
 
 
 class Reject(NamedTuple):
@@ -36,7 +36,7 @@ REJECT_ARROW_SCHEMA = pa.schema(
         pa.field("reason", pa.string(), nullable=False),
         pa.field("url", pa.string()),
         pa.field("lang", pa.string()),
-        pa.field("signals", pa.map_(pa.string(), pa.float64())),
+        pa.field("signals", kv_list(pa.float64())),
         pa.field("detail", pa.string()),
         pa.field("text", pa.string()),
     ],
