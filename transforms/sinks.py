@@ -22,6 +22,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from schemas.document import ARROW_SCHEMA, Document, to_arrow_row
 from schemas.outputs import REJECT_ARROW_SCHEMA, Reject, reject_to_row
+from transforms.profile import partition_profile
 from transforms.stage import stats_key
 
 
@@ -141,6 +142,7 @@ def doc_counts(part: str, rows: list[Document]) -> Iterator[tuple[str, int]]:
     yield f"docs/{part}", len(rows)
     yield f"chars/{part}", sum(len(d.text) for d in rows)
     yield f"tokens/{part}", sum(d.n_tokens or 0 for d in rows)
+    yield from partition_profile(part, rows)  # script split, length and dup-cluster histograms (card)
 
 
 def write_documents(docs, output: str, cfg) -> tuple[Any, Any]:

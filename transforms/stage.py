@@ -14,10 +14,12 @@ from collections import Counter
 from typing import Any, Iterable, Iterator, NamedTuple, Optional, Protocol, Sequence
 
 import apache_beam as beam
+from apache_beam.metrics import Metrics
 from apache_beam.transforms.window import GlobalWindows
 
 from schemas.document import Document
 from schemas.outputs import STATS_KEY_SEP, Reject
+from transforms.progress import Ticker
 
 REJECTS = "rejects"
 STATS = "stats"
@@ -99,6 +101,10 @@ class RunStage(beam.DoFn):
 
     def setup(self) -> None:
         self.stage.setup()
+        # live progress: Beam metrics (runner UIs) + the local progress file (see transforms/progress.py)
+        self._m_in = Metrics.counter(self.stage.name, "in")
+        self._m_out = Metrics.counter(self.stage.name, "out")
+        self._ticker = Ticker(self.stage.name)
 
     def start_bundle(self) -> None:
         self._buffer: list[Document] = []
@@ -112,6 +118,12 @@ class RunStage(beam.DoFn):
         t0 = time.perf_counter()
         out = list(run_batch(self.stage, batch, self._counts))
         self._seconds += time.perf_counter() - t0
+        n_rej = sum(1 for item in out if isinstance(item, Rejection))
+        self._m_in.inc(len(batch))
+        self._m_out.inc(len(out) - n_rej)
+        self._ticker.add(len(batch), len(out) - n_rej, n_rej)
+        # '#' counters go to stats.json "volume" (chars after each stage, for the card's funnel)
+        self._counts["#chars_out"] += sum(len(d.text) for d in out if not isinstance(d, Rejection))
         for item in out:
             if isinstance(item, Rejection):
                 yield beam.pvalue.TaggedOutput(REJECTS, to_reject(self.stage.name, item, self.keep_reject_text))
@@ -129,6 +141,7 @@ class RunStage(beam.DoFn):
                 yield beam.pvalue.TaggedOutput(item.tag, GlobalWindows.windowed_value(item.value))
             else:
                 yield GlobalWindows.windowed_value(item)
+        self._ticker.flush()
         for counter, n in sorted(self._counts.items()):
             yield beam.pvalue.TaggedOutput(STATS, GlobalWindows.windowed_value((stats_key(self.stage.name, counter), n)))
         if self._seconds:

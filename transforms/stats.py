@@ -3,7 +3,10 @@
 Stages emit ``("stage\\x1fcounter", n)`` pairs; here they are summed and folded into::
 
     {"schema_version": 1, "order": [...], "stages": {stage: {"in": n, "out": n,
-      "rejected": {reason: n}, "counters": {name: n}}}, "timing": {stage: {"ms": n}}}
+      "rejected": {reason: n}, "counters": {name: n}}}, "timing": {stage: {"ms": n}},
+     "volume": {stage: {"chars_out": n}}}
+
+Counters named ``@x`` go to ``timing``, ``#x`` to ``volume`` (text after the stage, for the funnel).
 
 ``timing`` is the only part that differs between reruns of the same input.
 """
@@ -21,10 +24,14 @@ from transforms.sinks import join, write_json_atomic
 def fold_stats(pairs: Iterable[tuple[str, int]], order: list[str]) -> dict:
     stages: dict[str, dict] = {}
     timing: dict[str, dict] = {}
+    volume: dict[str, dict] = {}
     for key, n in sorted(pairs):
         stage, counter = key.split(STATS_KEY_SEP, 1)
         if counter.startswith("@"):
             timing.setdefault(stage, {})[counter[1:]] = n
+            continue
+        if counter.startswith("#"):  # volume after the stage (e.g. chars_out), deterministic
+            volume.setdefault(stage, {})[counter[1:]] = n
             continue
         s = stages.setdefault(stage, {"in": 0, "out": 0, "rejected": {}, "counters": {}})
         if counter in ("in", "out"):
@@ -34,7 +41,10 @@ def fold_stats(pairs: Iterable[tuple[str, int]], order: list[str]) -> dict:
         else:
             s["counters"][counter] = n
     known = [s for s in order if s in stages] + sorted(s for s in stages if s not in order)
-    return {"schema_version": SCHEMA_VERSION, "order": known, "stages": stages, "timing": timing}
+    out = {"schema_version": SCHEMA_VERSION, "order": known, "stages": stages, "timing": timing}
+    if volume:
+        out["volume"] = volume
+    return out
 
 
 class WriteStats(beam.PTransform):
