@@ -31,6 +31,38 @@ class WarcConfig(Section):
     html_types: tuple[str, ...] = ("text/html", "application/xhtml+xml")
 
 
+class MediaWikiConfig(Section):
+    source: str = "encyclopedia"
+    # -{zh-hans:…;zh-hant:…}- resolves to this variant, MediaWiki's ZhConverter fallback order (zh-cn→zh-hans…)
+    variant: Literal["zh", "zh-hans", "zh-hant", "zh-cn", "zh-tw", "zh-hk", "zh-mo", "zh-sg", "zh-my"] = "zh-hans"
+    resolve_variants: bool = True
+    convert_fallback: bool = Field(True, description="only the other script given: convert it with OpenCC t2s/s2t")
+    site_url: Optional[str] = Field(None, description="page URL prefix; default: siteinfo <base>, else from dbname/file name")
+    namespaces: tuple[int, ...] = Field((0,), description="0 = articles (MediaWiki main namespace)")
+    disambiguation_templates: tuple[str, ...] = ("disambig", "disambiguation", "dab", "消歧义", "消歧義", "dis", "hndis",
+                                                 "geodis", "set index article")
+    # templates whose visible text is a positional argument (1-based), e.g. {{lang|de|Wort}} → Wort; others removed
+    template_text: Optional[dict[str, int]] = Field(None, description="None: transforms.sources.mediawiki defaults")
+    min_chars: int = Field(1, ge=0, description="shorter articles after markup removal are rejected: too_short")
+    # largest article MediaWiki allows is 2 MiB ($wgMaxArticleSize = 2048 KiB); 10 MB leaves room for old dumps
+    max_page_bytes: int = Field(10_000_000, gt=0, description="larger wikitext is rejected: page_too_large")
+
+
+class BooksConfig(Section):
+    source: str = "book"
+    # ~4-8k tokens per document for zh (≈1-1.5 chars/token): long enough for context, short enough to balance
+    chunk_chars: int = Field(8000, gt=100, description="documents are cut at chapters, then paragraphs, up to this")
+    min_chars: int = Field(200, ge=0, description="shorter chunks merge into a neighbour, or are dropped if alone")
+    # tried in order after BOM and strict UTF-8; charset-normalizer picks among them when several decode
+    encodings: tuple[str, ...] = ("gb18030", "big5", "cp1252")
+    strip_gutenberg: bool = True
+    unwrap_lines: bool = Field(True, description="join hard-wrapped lines inside a paragraph (PG texts wrap at ~70)")
+    max_file_bytes: int = Field(200_000_000, gt=0, description="larger .txt/.epub (or uncompressed .txt.gz) rejected")
+    # zip-bomb guard for .epub: declared total uncompressed size and per-member compression ratio
+    max_epub_uncompressed_bytes: int = Field(300_000_000, gt=0)
+    max_epub_ratio: float = Field(200.0, gt=1, description="deflate tops out near 1032:1; real XHTML is < 20:1")
+
+
 class SourcesConfig(Section):
     default_source: str = "web"
     # web pages from these domains (suffix match) get this source category instead of `web`
@@ -44,6 +76,8 @@ class SourcesConfig(Section):
     }
     warc: WarcConfig = WarcConfig()
     jsonl_text_field: str = "text"
+    mediawiki: MediaWikiConfig = MediaWikiConfig()
+    books: BooksConfig = BooksConfig()
 
 
 # ---------------------------------------------------------------- extract
@@ -67,6 +101,7 @@ class LangIdConfig(Section):
     min_score_by_lang: dict[str, float] = {}
     max_chars: int = Field(10_000, gt=0, description="text prefix given to fastText")
     batch_size: int = Field(256, gt=0)
+    han_script_rule: bool = Field(True, description="mostly-Han text without kana/hangul labelled ja/ko/… → zh")
 
 
 # ---------------------------------------------------------------- crawl

@@ -1,0 +1,3 @@
+from pipelines.demo.make import main
+
+raise SystemExit(main())
