@@ -23,6 +23,7 @@ from transforms.stats import WriteStats
 # (recipe section, "module:function") in pipeline order. Each function: (pcoll, recipe) -> StageOutputs.
 STAGES: list[tuple[str, str]] = [
     ("langid", "transforms.langid:stage"),
+    ("pii", "transforms.pii:stage"),
 ]
 
 # stage names as they appear in stats.json, in funnel order (sources first)
@@ -61,6 +62,10 @@ def build_pipeline(p: beam.Pipeline, recipe: Recipe, files: list[InputFile], out
         stats.append(out.stats)
 
     all_rejects = rejects | "All rejects" >> beam.Flatten()
+    if keep_text:  # rejected text is kept only after PII scrubbing, whatever stage rejected it
+        from transforms.pii import scrub_reject
+
+        all_rejects = all_rejects | "Scrub reject text" >> beam.Map(scrub_reject, recipe.pii)
     _, data_stats = write_documents(docs, output, recipe.sink)
     _, reject_stats = write_rejects(all_rejects, output, recipe.sink)
     stats += [data_stats, reject_stats]

@@ -135,6 +135,39 @@ class CrawlConfig(Section):
     parallel_hosts: int = Field(8, gt=0, description="hosts crawled at once by the local runner (one connection each)")
 
 
+# ---------------------------------------------------------------- pii
+_PII_TYPES = ("EMAIL", "IP", "ID_NUMBER", "BANK_CARD", "PHONE", "SSN", "PASSPORT", "QQ", "WECHAT")
+
+
+class PiiConfig(Section):
+    enabled: bool = True
+    # research/chinese.md §4.1: validated formats only; PASSPORT/QQ/WECHAT need a context keyword before them
+    types: tuple[str, ...] = _PII_TYPES
+    # typed placeholders keep sentence shape and tokenisation (research/chinese.md §4.2, Presidio's <TYPE>)
+    placeholders: dict[str, str] = {t: f"<{t}>" for t in _PII_TYPES}
+    # datatrove's PIIFormatter replaces only public IPs; private/LAN addresses identify no one on the Internet
+    keep_private_ips: bool = True
+    nanp_phones: bool = Field(True, description="North American (415) 555-0172 style numbers")
+    international_phones: bool = Field(True, description="+<country> numbers validated by phonenumbers")
+    batch_size: int = Field(256, gt=0)
+
+    @field_validator("types")
+    @classmethod
+    def _types(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        bad = sorted(set(v) - set(_PII_TYPES))
+        if bad:
+            raise ValueError(f"unknown PII types {bad}; known: {list(_PII_TYPES)}")
+        return v
+
+    @field_validator("placeholders")
+    @classmethod
+    def _placeholders(cls, v: dict[str, str]) -> dict[str, str]:
+        bad = sorted(set(v) - set(_PII_TYPES))
+        if bad:
+            raise ValueError(f"unknown PII types {bad}; known: {list(_PII_TYPES)}")
+        return {**{t: f"<{t}>" for t in _PII_TYPES}, **v}
+
+
 # ---------------------------------------------------------------- sink
 class SinkConfig(Section):
     shard_bytes: int = Field(256 * 1024 * 1024, gt=0, description="target uncompressed text bytes per Parquet shard")
@@ -151,6 +184,7 @@ class Recipe(Section):
     sources: SourcesConfig = SourcesConfig()
     extract: ExtractConfig = ExtractConfig()
     langid: LangIdConfig = LangIdConfig()
+    pii: PiiConfig = PiiConfig()
     sink: SinkConfig = SinkConfig()
     crawl: CrawlConfig = CrawlConfig()
 
