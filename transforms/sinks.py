@@ -27,7 +27,11 @@ from transforms.stage import stats_key
 
 
 def join(base: str, *parts: str) -> str:
-    return FileSystems.join(base, *parts) if "://" in base else posixpath.join(base, *parts)
+    """Join path parts for local paths and any filesystem URL (gs://, s3://, hdfs://) alike, without
+    needing that filesystem's client at graph-construction time."""
+    if "://" in base:
+        return "/".join([base.rstrip("/"), *(p.strip("/") for p in parts)])
+    return posixpath.join(base, *parts)
 
 
 def shard_of(key: str, n: int) -> int:
