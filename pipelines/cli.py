@@ -26,6 +26,22 @@ def _build_parser() -> argparse.ArgumentParser:
     b.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a recipe key, e.g. --set langid.min_score=0.8")
     b.add_argument("-q", "--quiet", action="store_true")
+    b.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
+                   help="live per-stage progress (rich table on a terminal, a log line every 30 s otherwise)")
+    b.add_argument("--checksum-max-mb", type=float, default=512.0, metavar="MB",
+                   help="sha256 of inputs up to this size goes into run.json and the card (0: none)")
+    b.add_argument("--no-card", dest="card", action="store_false", help="do not render README.md and charts/")
+    c = sub.add_parser("card", help="re-render README.md and charts/ of an output directory from its stats")
+    c.add_argument("output", help="output directory of a build")
+    i = sub.add_parser("inspect", help="summary table and sample documents (kept, or rejected for a reason)")
+    i.add_argument("output", help="output directory of a build")
+    i.add_argument("--stage", default=None, help="show documents rejected by this stage (default: kept documents)")
+    i.add_argument("--reason", default=None, help="show documents rejected for this reason")
+    i.add_argument("--lang", default=None, help="only this language")
+    i.add_argument("--source", default=None, help="only this source category")
+    i.add_argument("--sample", type=int, default=3, metavar="N", help="number of documents to show (0: summary only)")
+    i.add_argument("--chars", type=int, default=600, help="characters of text to show per document")
+    i.add_argument("--seed", type=int, default=0, help="which sample (deterministic for a given seed)")
     return ap
 
 
@@ -61,20 +77,89 @@ def cmd_build(args: argparse.Namespace, beam_args: list[str]) -> int:
     options = PipelineOptions(beam_args or [])
     if "--runner" not in " ".join(beam_args):
         options.view_as(beam.options.pipeline_options.StandardOptions).runner = "DirectRunner"
+    from pipelines.card import package_versions, sha256_of
+
+    max_bytes = int(args.checksum_max_mb * 1024 * 1024)
+    inputs = [{**f._asdict(), "sha256": sha256_of(f.path, max_bytes, f.size)} for f in files]
     started = time.time()
-    with beam.Pipeline(options=options) as p:
-        build_pipeline(p, recipe, files, args.output)
+    p = beam.Pipeline(options=options)
+    build_pipeline(p, recipe, files, args.output)
+    _run_with_progress(p, args.progress and not args.quiet)
     write_json_atomic(join(args.output, "run.json"), {
         "recipe": recipe.model_dump(mode="json"),
         "recipe_yaml": recipe_to_yaml(recipe),
-        "inputs": [f._asdict() for f in files],
+        "inputs": inputs,
+        "checksum_max_bytes": max_bytes,
+        "versions": package_versions(),
         "timing": {"wall_seconds": round(time.time() - started, 3)},
     })
     with FileSystems.open(join(args.output, "stats.json")) as f:
         stats = json.loads(f.read())
+    status = 0
+    if args.card:
+        status = _render_card_or_warn(args.output)
     if not args.quiet:
         print(summary_table(stats))
         print(f"output: {args.output}")
+    return status
+
+
+def _run_with_progress(p, progress: bool) -> None:
+    """Run the pipeline to completion; with ``progress``, show per-stage counts while it runs.
+
+    DirectRunner metrics cannot be polled mid-run (``run()`` blocks until done), so workers append
+    to a progress file named by an environment variable (see transforms/progress.py)."""
+    import os
+    import tempfile
+
+    from pipelines.build import STATS_ORDER
+    from transforms.progress import ENV, ProgressDisplay
+
+    if not progress:
+        p.run().wait_until_finish()
+        return
+    fd, path = tempfile.mkstemp(prefix="yuliao-progress-", suffix=".tsv")
+    os.close(fd)
+    previous = os.environ.get(ENV)
+    os.environ[ENV] = path
+    try:
+        with ProgressDisplay(path, STATS_ORDER):
+            p.run().wait_until_finish()
+    finally:
+        if previous is None:
+            os.environ.pop(ENV, None)
+        else:
+            os.environ[ENV] = previous
+        os.unlink(path)
+
+
+def _render_card_or_warn(output: str) -> int:
+    """Render the card; a failure leaves the corpus in place and says how to retry."""
+    from pipelines.card import render_card
+
+    try:
+        render_card(output)
+    except Exception as exc:  # noqa: BLE001 - the data is written; report and let the user rerun `card`
+        log.exception("rendering the dataset card failed")
+        print(f"yuliao: card rendering failed ({type(exc).__name__}); the corpus is complete. "
+              f"Retry with: yuliao card {output}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_card(args: argparse.Namespace) -> int:
+    from pipelines.card import render_card
+
+    for path in render_card(args.output):
+        print(path)
+    return 0
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from pipelines.inspect import inspect_output
+
+    print(inspect_output(args.output, stage=args.stage, reason=args.reason, lang=args.lang, source=args.source,
+                         sample=args.sample, chars=args.chars, seed=args.seed))
     return 0
 
 
@@ -94,6 +179,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "build":
             return cmd_build(args, rest)
+        if args.command in ("card", "inspect"):
+            if rest:
+                print(f"yuliao: error: unrecognized arguments: {' '.join(rest)}", file=sys.stderr)
+                return 2
+            return cmd_card(args) if args.command == "card" else cmd_inspect(args)
     except (RecipeError, FileNotFoundError, ValueError) as exc:
         print(f"yuliao: error: {exc}", file=sys.stderr)
         return 2
