@@ -28,7 +28,7 @@ from schemas.document import Document
 from transforms import pii_patterns as P
 from transforms.stage import Count, Rejection
 
-PII_TYPES: tuple[str, ...] = ("EMAIL", "IP", "ID_NUMBER", "BANK_CARD", "PHONE", "SSN", "PASSPORT", "QQ", "WECHAT")
+PII_TYPES: tuple[str, ...] = ("EMAIL", "IP", "ID_NUMBER", "BANK_CARD", "PASSPORT", "QQ", "WECHAT", "PHONE", "SSN")
 """Also the priority order when candidates of two types overlap (earlier wins)."""
 
 DEFAULT_PLACEHOLDERS: dict[str, str] = {t: f"<{t}>" for t in PII_TYPES}
@@ -97,19 +97,15 @@ class PiiScrubber:
                     if P.cn_id18_ok(m.group()):
                         add(m.start(), m.end(), "ID_NUMBER")
                 for m in P.ID15_RE.finditer(text):
-                    if P.cn_id15_ok(m.group()):
+                    # a 15-digit Amex number (34/37…, Luhn) is a card unless an ID keyword precedes it
+                    if P.cn_id15_ok(m.group()) and (not P.card_ok(m.group()) or P.id_context_before(text, m.start())):
                         add(m.start(), m.end(), "ID_NUMBER")
             if "BANK_CARD" in t:
                 for m in P.CARD_RE.finditer(text):
                     if P.card_ok(m.group()):
                         add(m.start(), m.end(), "BANK_CARD")
-            if "PHONE" in t:
-                for start, end in self._phones(text):
-                    add(start, end, "PHONE")
-            if "SSN" in t:
-                for m in P.SSN_RE.finditer(text):
-                    add(m.start(), m.end(), "SSN")
         if (t & {"PASSPORT", "QQ", "WECHAT"}) and P.HAS_CONTEXT.search(text):
+            # an explicit keyword ("护照号码：…", "QQ：…") is stronger evidence than a phone-shaped digit run
             if "PASSPORT" in t and has_digits:
                 for m in P.PASSPORT_RE.finditer(text):
                     add(*m.span("v"), "PASSPORT")
@@ -120,6 +116,17 @@ class PiiScrubber:
                 for m in P.WECHAT_RE.finditer(text):
                     if P.wechat_ok(m.group("v")):
                         add(*m.span("v"), "WECHAT")
+        if "PHONE" in t:
+            if self.international and "+" in text:  # before national patterns: "+39 312 345 6371" is not NANP
+                for m in P.PLUS_DIGIT_RE.finditer(text):
+                    for start, end in _international_at(text, m.start()):
+                        add(start, end, "PHONE")
+            if has_digits:
+                for start, end in self._phones(text):
+                    add(start, end, "PHONE")
+        if "SSN" in t and has_digits:
+            for m in P.SSN_RE.finditer(text):
+                add(m.start(), m.end(), "SSN")
         return accepted
 
     def _phones(self, text: str) -> Iterator[tuple[int, int]]:
@@ -132,12 +139,9 @@ class PiiScrubber:
                 yield m.span()
         if self.nanp:
             for m in P.NANP_RE.finditer(text):
-                raw = m.group()
-                if any(c in raw for c in "-. ()") or _valid(P.digits_of(raw)[-10:], "US"):
+                bare = m.group("bare")
+                if bare is None or (_valid(bare, "US") and P.phone_context_before(text, m.start())):
                     yield m.span()
-        if self.international and "+" in text:
-            for m in P.PLUS_DIGIT_RE.finditer(text):
-                yield from _international_at(text, m.start())
 
     # ------------------------------------------------------------ replacement
     def scrub(self, text: str) -> tuple[str, dict[str, int]]:
@@ -188,8 +192,8 @@ def _trunk_ok(raw: str) -> bool:
 def _international_at(text: str, start: int) -> Iterator[tuple[int, int]]:
     """``phonenumbers`` on a short window at one ``+`` (scanning whole documents with the matcher is slow);
     only numbers the plan of their country calls valid."""
-    if start and (text[start - 1].isascii() and text[start - 1].isalnum()):
-        return
+    if start and (text[start - 1].isascii() and text[start - 1].isalnum() or text[start - 1] in "(（"):
+        return  # "(+86)138…" is left to the mainland pattern, which takes the parentheses too
     window = text[start:start + 40]
     for match in PhoneNumberMatcher(window, None, leniency=Leniency.VALID):
         if match.start != 0:

@@ -43,13 +43,14 @@ def email_ok(s: str) -> bool:
 
 
 # ---------------------------------------------------------------- IP addresses
+_IP_L = r"(?:(?<![0-9A-Za-z_.:])|(?<=[Ii][Pp])|(?<=[Ii][Pp][Vv][46]))"  # "IP1.2.3.4" glued is still an IP
 IPV4_RE = re.compile(
-    r"(?<![0-9A-Za-z_.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+    _IP_L + r"(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
     r"(?![0-9A-Za-z_])(?!\.[0-9])"
 )
 # loose IPv6 candidate (2..8 hex groups, optional ::, optional IPv4 tail), validated by ``ipaddress``
 IPV6_RE = re.compile(
-    r"(?<![0-9A-Za-z_:.])(?:[0-9A-Fa-f]{1,4}:|:(?=:))(?:[0-9A-Fa-f]{0,4}:){1,7}"
+    _IP_L + r"(?:[0-9A-Fa-f]{1,4}:|:(?=:))(?:[0-9A-Fa-f]{0,4}:){1,7}"
     r"(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?(?![0-9A-Za-z_:])(?![.][0-9A-Za-z])"
 )
 # "version 1.2.3.4", "v1.2.3.4", "版本 2.0.0.1": a dotted quad right after these is a version, not an IP
@@ -134,8 +135,8 @@ def luhn_ok(digits: str) -> bool:
 
 
 def card_ok(raw: str) -> bool:
-    """Luhn plus a payment-card issuer prefix (ISO/IEC 7812 major industry 2-6, and the 19-digit domestic
-    ``95…`` debit cards), so that ISBN-13s, timestamps and most order numbers cannot pass by chance (1 in 10)."""
+    """Luhn plus a payment-card issuer prefix for the length, so that ISBN-13s, EAN-13 barcodes, timestamps and
+    most order numbers cannot pass by chance (Luhn alone passes 1 in 10)."""
     seps = {c for c in raw if not c.isdigit()}
     if len(seps) > 1:
         return False
@@ -145,14 +146,26 @@ def card_ok(raw: str) -> bool:
         return False
     if seps and min(len(g) for g in re.split(r"[ \-\u00a0]", raw)) < 3:
         return False
-    first = digits[0]
-    if first in "3456":
-        return True
-    if first == "2":
-        return n == 16 and 2221 <= int(digits[:4]) <= 2720  # Mastercard 2-series
-    if first == "9":
-        return n == 19 and digits.startswith("95")
-    return False
+    return _issuer_ok(digits)
+
+
+def _issuer_ok(d: str) -> bool:
+    """Issuer prefixes by length (ISO/IEC 7812 IIN ranges of the card networks in use): Visa 4 (13/16/19),
+    Mastercard 51-55 and 2221-2720, Amex 34/37 (15), Diners 30/36/38/39 (14/16), JCB 35 and old 1800/2131 (15),
+    Discover/UnionPay/Maestro 6 (16-19), mainland domestic debit 95 (19). EAN-13 barcodes (69…, 978…) fail."""
+    n = len(d)
+    if n == 13:
+        return d[0] == "4"
+    if n == 14:
+        return d[:2] in ("30", "36", "38", "39")
+    if n == 15:
+        return d[:2] in ("34", "37") or d[:4] in ("1800", "2131")
+    if n == 16:
+        return (d[0] in "46" or "51" <= d[:2] <= "55" or "2221" <= d[:4] <= "2720"
+                or d[:2] in ("30", "35", "36", "38", "39"))
+    if n in (17, 18):
+        return d[0] in "46"
+    return d[0] in "46" or d[:2] in ("35", "95")
 
 
 # ---------------------------------------------------------------- phones
@@ -162,12 +175,12 @@ CN_MOBILE_RE = re.compile(
     + r"(?:(?:\(\+?86\)|\+86|0086|\+\s86)" + SEP + r"?)?1[3-9]\d" + SEP + r"?\d{4}" + SEP + r"?\d{4}" + NUM_R
 )
 # numbers with a trunk "0" (mainland landlines with area code; Taiwan landlines and mobiles):
-#   (010) 6552 9988 · 010-65529988 · 0755 8601 3388 · 02-2345-6789 · 0912-345-678 · 0912345678
+#   (010) 6552 9988 · 010-65529988 · 0755 8601 3388 · 02-2345-6789 · 0912-345-678 · 0912-345678 · 0912345678
 TRUNK_RE = re.compile(
     r"(?<![0-9A-Za-z_+])(?<![0-9][.\-/:])(?<![¥$￥€£])"
     r"(?:(?:\+86|0086|\+886|00886)" + SEP + r"?)?"
     r"(?:\(0\d{1,3}\)" + SEP + r"?|0\d{1,3}" + SEP + r"?)"
-    r"[1-9]\d{2,3}" + SEP + r"?\d{3,4}"
+    r"\d{3,4}" + SEP + r"?\d{3,4}"
     r"(?:" + SEP + r"?(?:转|轉|ext\.?|x)\s?\d{1,5})?" + NUM_R
 )
 # North American numbering plan, written the way people write it (area and exchange start 2-9):
@@ -175,10 +188,22 @@ TRUNK_RE = re.compile(
 NANP_RE = re.compile(
     r"(?<![0-9A-Za-z_+\-.])"
     r"(?:(?:\+1|001|1)[\-. ]?)?"
-    r"(?:\([2-9]\d{2}\)\s?[2-9]\d{2}[\-. ]?\d{4}|[2-9]\d{2}(?P<s>[\-. ])[2-9]\d{2}(?P=s)\d{4}|[2-9]\d{2}[2-9]\d{6})"
+    r"(?:\([2-9]\d{2}\)\s?[2-9]\d{2}[\-. ]?\d{4}|[2-9]\d{2}(?P<s>[\-. ])[2-9]\d{2}(?P=s)\d{4}|(?P<bare>[2-9]\d{2}[2-9]\d{6}))"
     r"(?:\s?(?:x|ext\.?|#)\s?\d{1,5})?"
     r"(?![0-9A-Za-z_])(?![.\-/:][0-9])"
 )
+# bare digit runs ("4155550172") are phones only after a phone keyword: on their own they are as often codes
+PHONE_CONTEXT_RE = re.compile(
+    r"(?:tel|phone|call|fax|mobile|cell|contact|reach|dial|text|whatsapp|电话|電話|手机|手機|致电|致電|热线|熱線|"
+    r"联系|聯絡|聯繫|拨打|撥打|传真|傳真|号码|號碼)",
+    re.IGNORECASE,
+)
+
+
+def phone_context_before(text: str, start: int) -> bool:
+    return bool(PHONE_CONTEXT_RE.search(text[max(0, start - 24):start]))
+
+
 # any "+<digits>" international number: candidates for phonenumbers.PhoneNumberMatcher
 PLUS_DIGIT_RE = re.compile(r"\+\s?\(?\d")
 
@@ -201,7 +226,7 @@ QQ_RE = re.compile(
 )
 WECHAT_RE = re.compile(
     r"(?:微信|微訊|(?<![A-Za-z])(?:WeChat|Wechat|wechat|WECHAT|weixin|Weixin|vx|VX|Vx|wx|WX|Wx)(?![A-Za-z])|[Vv]信|薇信|威信)"
-    r"(?:号|號|账号|帳號|ID|id|Id)?\s*(?:[:：]|是|为|為)\s*"
+    r"\s?(?:号|號|账号|帳號|ID|id|Id)?\s*(?:[:：]|是|为|為)\s*"
     r"(?P<v>(?<![0-9A-Za-z_\-])(?:wxid_[A-Za-z0-9_\-]{4,30}|[A-Za-z][A-Za-z0-9_\-]{5,19})(?![0-9A-Za-z_\-@.]))"
 )
 
@@ -220,8 +245,19 @@ HAS_CONTEXT = re.compile(r"护照|護照|passport|通行证|通行證|qq|扣扣|
                          re.IGNORECASE)
 
 
+ID_CONTEXT_RE = re.compile(r"身份证|身份證|证件|證件|证号|證號|ID|id")
+
+
+def id_context_before(text: str, start: int) -> bool:
+    return bool(ID_CONTEXT_RE.search(text[max(0, start - 16):start]))
+
+
+_PRODUCT_SLASH_RE = re.compile(r"[A-Za-z][A-Za-z0-9_\-]*/$")  # user-agent style "Firefox/115.0.3.1"
+
+
 def version_before(text: str, start: int) -> bool:
-    return bool(VERSION_CONTEXT_RE.search(text[max(0, start - 24):start]))
+    before = text[max(0, start - 24):start]
+    return bool(VERSION_CONTEXT_RE.search(before) or _PRODUCT_SLASH_RE.search(before))
 
 
 def digits_of(s: str) -> str:
