@@ -42,6 +42,9 @@ def _build_parser() -> argparse.ArgumentParser:
     i.add_argument("--sample", type=int, default=3, metavar="N", help="number of documents to show (0: summary only)")
     i.add_argument("--chars", type=int, default=600, help="characters of text to show per document")
     i.add_argument("--seed", type=int, default=0, help="which sample (deterministic for a given seed)")
+    from pipelines.crawl import add_arguments as _crawl_arguments
+
+    _crawl_arguments(sub.add_parser("crawl", help="crawl seed URLs politely into WARC files (any other --option goes to Beam)"))
     return ap
 
 
@@ -184,6 +187,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"yuliao: error: unrecognized arguments: {' '.join(rest)}", file=sys.stderr)
                 return 2
             return cmd_card(args) if args.command == "card" else cmd_inspect(args)
+        if args.command == "crawl":
+            from pipelines.crawl import cmd_crawl
+
+            return cmd_crawl(args, rest)
     except (RecipeError, FileNotFoundError, ValueError) as exc:
         print(f"yuliao: error: {exc}", file=sys.stderr)
         return 2
