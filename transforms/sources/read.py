@@ -8,6 +8,7 @@ still need extraction), ``Document``, ``SourceReject`` or ``Count``.
 from __future__ import annotations
 
 import importlib
+import re
 from typing import Callable, Iterator, NamedTuple
 
 import apache_beam as beam
@@ -24,6 +25,8 @@ READERS: dict[str, str] = {
     "warc": "transforms.sources.warc:read_file",
     "jsonl": "transforms.sources.documents:read_jsonl",
     "parquet": "transforms.sources.documents:read_parquet",
+    "mediawiki": "transforms.sources.mediawiki:read",
+    "books": "transforms.sources.books:read",
 }
 
 # longest suffix first wins
@@ -31,7 +34,12 @@ SUFFIXES: dict[str, str] = {
     ".warc": "warc", ".warc.gz": "warc", ".arc": "warc", ".arc.gz": "warc", ".wet.gz": "warc", ".warc.wet.gz": "warc",
     ".jsonl": "jsonl", ".jsonl.gz": "jsonl", ".json.gz": "jsonl", ".jsonl.bz2": "jsonl", ".jsonl.zst": "jsonl",
     ".parquet": "parquet",
+    ".xml": "mediawiki", ".xml.bz2": "mediawiki", ".xml.xz": "mediawiki", ".xml.gz": "mediawiki",
+    ".txt": "books", ".txt.gz": "books", ".epub": "books",
 }
+
+# names suffixes cannot tell: Wikimedia's split dumps are `…pages-articles1.xml-p10p30302.bz2`
+PATTERNS: list[tuple[str, str]] = [(r"\.xml-p\d+p\d+[^/]*\.(?:bz2|xz|gz)$", "mediawiki")]
 
 RAW = "raw"
 
@@ -47,6 +55,9 @@ def kind_of(path: str) -> str | None:
     for suffix in sorted(SUFFIXES, key=len, reverse=True):
         if low.endswith(suffix):
             return SUFFIXES[suffix]
+    for pattern, kind in PATTERNS:
+        if re.search(pattern, low):
+            return kind
     return None
 
 
