@@ -77,7 +77,7 @@ def sample_rows(files: list[str], n: int, seed: int, where: dict[str, str], colu
 
 def _truncate(text: Optional[str], chars: int) -> str:
     if text is None:
-        return "(text not kept: set sink.rejects_keep_text: true in the recipe to keep PII-scrubbed text of rejects)"
+        return "    (text not kept: set sink.rejects_keep_text: true in the recipe to keep PII-scrubbed text of rejects)"
     t = text if len(text) <= chars else text[:chars].rstrip() + f" […{len(text) - chars:,} more chars]"
     return textwrap.indent(t, "    ")
 
