@@ -114,6 +114,11 @@ class ReadFiles(beam.DoFn):
             yield beam.pvalue.TaggedOutput(REJECTS, Reject(
                 id=doc_id(kind, path, "file"), source=self.recipe.sources.default_source, origin=path,
                 stage=stage, reason=reason))
+        if counts.keys() == {"files"}:  # nothing at all came out of the file: say so rather than lose it silently
+            counts.update({"in": 1, "rejected/empty_input": 1})
+            yield beam.pvalue.TaggedOutput(REJECTS, Reject(
+                id=doc_id(kind, path, "file"), source=self.recipe.sources.default_source, origin=path,
+                stage=stage, reason="empty_input"))
         for name, n in sorted(counts.items()):
             yield beam.pvalue.TaggedOutput(STATS, (stats_key(stage, name), n))
 

@@ -49,6 +49,9 @@ def read_warc(
             # get_record_offset() reads the record to its end, so it is called only after the body is read
             rtype = record.rec_type
             url = record.rec_headers.get_header("WARC-Target-URI")
+            if not rtype:  # header block cut off or missing WARC-Type
+                yield SourceReject(f"{name}@{it.get_record_offset()}", url, "warc_bad_header")
+                continue
             if rtype == "revisit":
                 yield SourceReject(f"{name}@{it.get_record_offset()}", url, "warc_revisit")
                 continue
@@ -86,6 +89,10 @@ def read_warc(
             except Exception as exc:  # noqa: BLE001 - corrupt body (bad chunking / gzip): dead letter
                 yield SourceReject(f"{name}@{it.get_record_offset()}", url, f"bad_body:{type(exc).__name__}")
                 continue
+            if len(body) <= max_record_bytes and getattr(record.raw_stream, "limit", 0) > 0:
+                # the stream ended before Content-Length bytes: a truncated file or a lying header
+                yield SourceReject(f"{name}@{it.get_record_offset()}", url, "record_truncated")
+                continue
             offset = it.get_record_offset()
             origin = f"{name}@{offset}"
             if len(body) > max_record_bytes:
@@ -103,7 +110,7 @@ def read_warc(
             )
     except ArchiveLoadFailed:
         yield SourceReject(f"{name}@{it.offset}", None, "warc_unreadable")
-    except (EOFError, OSError, ValueError, TypeError) as exc:  # truncated gzip member, bad header …
+    except Exception as exc:  # noqa: BLE001 - truncated gzip member, bad header, warcio parse errors: dead letter
         yield SourceReject(f"{name}@{it.offset}", None, f"warc_truncated:{type(exc).__name__}")
 
 
