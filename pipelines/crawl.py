@@ -140,10 +140,10 @@ def run_crawl(seeds: list[str], cfg, output: str, executor: Executor) -> dict:
     for s in seeds:
         url = normalize_url(s)
         reason = None
-        if url is None:
-            reason = "bad_url"
-        elif urlsplit(url).scheme not in cfg.allowed_schemes:
+        if urlsplit(s).scheme.lower() not in cfg.allowed_schemes:
             reason = "bad_scheme"
+        elif url is None:
+            reason = "bad_url"
         elif not domain_allowed(url, cfg.allowed_domains):
             reason = "offsite"
         if reason:

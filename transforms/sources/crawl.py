@@ -538,6 +538,7 @@ class HostCrawler:
         self.sleep = sleep
         self.clock = clock
         self._not_before = 0.0
+        self._last_end: Optional[float] = None
         self.delay = cfg.delay_seconds
 
     # -- politeness
@@ -546,8 +547,15 @@ class HostCrawler:
         if left > 0:
             self.sleep(left)
 
-    def _done(self, extra_wait: float = 0.0) -> None:
-        self._not_before = self.clock() + max(self.delay, extra_wait)
+    def _done(self) -> None:
+        self._last_end = self.clock()
+        self._not_before = self._last_end + self.delay
+
+    def _set_delay(self, delay: float) -> None:
+        """A new gap (learnt from robots.txt) applies from the previous request on, too."""
+        self.delay = delay
+        if self._last_end is not None:
+            self._not_before = max(self._not_before, self._last_end + delay)
 
     def _get(self, url: str, content_types: Iterable[str] | None, max_bytes: int, truncate: bool) -> Response:
         self._wait_turn()
@@ -626,11 +634,11 @@ class HostCrawler:
         """Fetch ``items`` (sorted by URL) of one host. ``warc`` opens the sink lazily on the first page."""
         items = sorted(set(items), key=lambda i: (i.url, i.depth, i.hops))
         if wait_first:
-            self._done()
+            self._done()  # the previous round's last request to this host may have just ended
         if robots is None:
             robots = self.fetch_robots(host)
         rp = robots.parser()
-        self.delay = max(self.cfg.delay_seconds, robots_delay(rp, self.cfg.user_agent))
+        self._set_delay(max(self.cfg.delay_seconds, robots_delay(rp, self.cfg.user_agent)))
         records: list[FetchRecord] = []
         refusal = None
         if robots.mode == "disallow_all":
