@@ -85,8 +85,13 @@ def _truncate(text: Optional[str], chars: int) -> str:
 def _fmt_signals(signals) -> str:
     if not signals:
         return ""
-    items = dict(signals) if not isinstance(signals, dict) else signals
-    return ", ".join(f"{k}={v:.3g}" for k, v in sorted(items.items())[:12])
+    if isinstance(signals, dict):
+        items = signals
+    else:  # Arrow map or list<struct<key, value>> as read back by pyarrow
+        items = {(e["key"], e["value"]) if isinstance(e, dict) else tuple(e) for e in signals}
+        items = dict(sorted(items))
+    return ", ".join(f"{k}={v:.3g}" if isinstance(v, (int, float)) else f"{k}={v}"
+                     for k, v in sorted(items.items())[:12])
 
 
 def format_doc(row: dict, chars: int) -> str:
