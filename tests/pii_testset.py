@@ -195,7 +195,7 @@ class _Gen:
         if not name[0].isalpha():
             name = "a" + name
         name = name.replace(".", "_")
-        return (name + r.choice(["_", "-", ""]) + str(r.randint(1, 9999)))[:20]
+        return name[:14] + r.choice(["_", "-", ""]) + str(r.randint(1, 9999))
 
     # ------------------------------------------------------------ cases
     def case(self, kind: str, loc: str) -> Case:

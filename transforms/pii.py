@@ -135,7 +135,7 @@ class PiiScrubber:
             if _valid(d, "CN"):
                 yield m.span()
         for m in P.TRUNK_RE.finditer(text):
-            if _trunk_ok(m.group()):
+            if _trunk_ok(m.group(), m.group("cc")):
                 yield m.span()
         if self.nanp:
             for m in P.NANP_RE.finditer(text):
@@ -168,19 +168,15 @@ def _valid(national_digits: str, region: str) -> bool:
         return False
 
 
-def _trunk_ok(raw: str) -> bool:
+def _trunk_ok(raw: str, cc: Optional[str]) -> bool:
     """Numbers with a trunk ``0``: written with grouping (separators or parentheses) the shape is enough
     (0 + 1-3 digit area code + 6-8 digit subscriber starting 1-9); a bare digit run must be a number the
     mainland or Taiwan numbering plan assigns, since bare runs are often codes."""
-    main = raw
+    main = raw[len(cc):] if cc else raw
     for ext in ("转", "轉", "ext", "x"):
         if ext in main:
             main = main.split(ext, 1)[0]
     digits = P.digits_of(main)
-    for cc in ("00886", "0086", "886", "86"):
-        if (main.lstrip().startswith("+") or main.startswith("00")) and digits.startswith(cc):
-            digits = digits[len(cc):]
-            break
     if not digits.startswith("0"):
         digits = "0" + digits
     if not 9 <= len(digits) <= 12:

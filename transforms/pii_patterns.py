@@ -68,6 +68,10 @@ def ip_ok(s: str, keep_private: bool) -> bool:
         ip = ipaddress.ip_address(s)
     except ValueError:
         return False
+    if ip.is_multicast or ip.is_reserved:  # group addresses (ff02::1, 224.0.0.251) name no host
+        return False
+    if ip.version == 4 and all(int(o) < 20 for o in s.split(".")):
+        return False  # "6.2.4.1" is far more often a section/version number than a host
     if ip.is_global:
         return True
     if keep_private:
@@ -118,8 +122,9 @@ def cn_id15_ok(s: str) -> bool:
 
 
 # ---------------------------------------------------------------- bank / credit cards
-# 13-19 digits, bare or in groups (4-4-4-4[-3], 4-6-5, 4-6-4 ...), one consistent separator.
-CARD_RE = re.compile(NUM_L + r"(?:\d{13,19}|\d{4}(?:" + SEP + r"\d{3,6}){2,4})" + NUM_R)
+# 13-19 digits, bare or in groups (4-4-4-4[-3], 4-6-5, 4-6-4 ...), one consistent separator; not right after
+# "/" (URL path ids such as ".../posts/2395361813834269").
+CARD_RE = re.compile(NUM_L + r"(?<!/)(?:\d{13,19}|\d{4}(?:" + SEP + r"\d{3,6}){2,4})" + NUM_R)
 
 
 def luhn_ok(digits: str) -> bool:
@@ -152,7 +157,7 @@ def card_ok(raw: str) -> bool:
 def _issuer_ok(d: str) -> bool:
     """Issuer prefixes by length (ISO/IEC 7812 IIN ranges of the card networks in use): Visa 4 (13/16/19),
     Mastercard 51-55 and 2221-2720, Amex 34/37 (15), Diners 30/36/38/39 (14/16), JCB 35 and old 1800/2131 (15),
-    Discover/UnionPay/Maestro 6 (16-19), mainland domestic debit 95 (19). EAN-13 barcodes (69…, 978…) fail."""
+    Discover/UnionPay/Maestro 6 (16, 19; UnionPay 62 also 17-18), mainland domestic debit 95 (19). EAN-13 barcodes (69…, 978…) fail."""
     n = len(d)
     if n == 13:
         return d[0] == "4"
@@ -163,8 +168,10 @@ def _issuer_ok(d: str) -> bool:
     if n == 16:
         return (d[0] in "46" or "51" <= d[:2] <= "55" or "2221" <= d[:4] <= "2720"
                 or d[:2] in ("30", "35", "36", "38", "39"))
-    if n in (17, 18):
-        return d[0] in "46"
+    if n == 17:
+        return d[:2] == "62"
+    if n == 18:  # UnionPay only, and not shaped like a resident ID (province + 18xx/19xx/20xx birth year)
+        return d[:2] == "62" and not (int(d[:2]) in _PROVINCES and d[6:8] in ("18", "19", "20"))
     return d[0] in "46" or d[:2] in ("35", "95")
 
 
@@ -177,11 +184,11 @@ CN_MOBILE_RE = re.compile(
 # numbers with a trunk "0" (mainland landlines with area code; Taiwan landlines and mobiles):
 #   (010) 6552 9988 · 010-65529988 · 0755 8601 3388 · 02-2345-6789 · 0912-345-678 · 0912-345678 · 0912345678
 TRUNK_RE = re.compile(
-    r"(?<![0-9A-Za-z_+])(?<![0-9][.\-/:])(?<![¥$￥€£])"
-    r"(?:(?:\+86|0086|\+886|00886)" + SEP + r"?)?"
+    r"(?<![0-9A-Za-z_+])(?<![0-9][.\-/: ])(?<![¥$￥€£])"
+    r"(?P<cc>(?:\+86|0086|\+886|00886)" + SEP + r"?)?"
     r"(?:\(0\d{1,3}\)" + SEP + r"?|0\d{1,3}" + SEP + r"?)"
     r"\d{3,4}" + SEP + r"?\d{3,4}"
-    r"(?:" + SEP + r"?(?:转|轉|ext\.?|x)\s?\d{1,5})?" + NUM_R
+    r"(?:" + SEP + r"?(?:转|轉|ext\.?|x)\s?\d{1,5})?" + NUM_R + r"(?![ \-]\d)"  # not inside a longer digit-group run (IBAN)
 )
 # North American numbering plan, written the way people write it (area and exchange start 2-9):
 #   (415) 555-0172 · 415-555-0172 · 415.555.0172 · +1-415-555-0172 · 001-415-555-0172 · ... x123
