@@ -1,6 +1,6 @@
 """Assemble the corpus pipeline from a recipe.
 
-    sources → extract → normalize → langid → quality → dedup → pii → balance → tokenize → sinks
+    sources → extract → normalize → langid → quality → dedup → pii → tokenize → balance → sinks
 
 Every stage is ``stage(pcoll, recipe) -> StageOutputs(main, rejects, stats)``; a stage whose
 recipe section says ``enabled: false`` is skipped. Rejects and stats of all stages are
@@ -9,6 +9,7 @@ flattened into the ``rejects/`` Parquet and ``stats.json``.
 from __future__ import annotations
 
 import importlib
+import inspect
 from typing import Callable
 
 import apache_beam as beam
@@ -23,12 +24,16 @@ from transforms.stats import WriteStats
 # (recipe section, "module:function") in pipeline order. Each function: (pcoll, recipe) -> StageOutputs.
 STAGES: list[tuple[str, str]] = [
     ("langid", "transforms.langid:stage"),
+    ("dedup", "transforms.dedup:stage"),  # after quality, before pii
     ("pii", "transforms.pii:stage"),
+    # tokenize before balance: balance allocates in tokens (DESIGN), and repeated copies reuse the ids
+    ("tokenize", "transforms.tokenize:stage"),
+    ("balance", "transforms.balance:stage"),
 ]
 
 # stage names as they appear in stats.json, in funnel order (sources first)
 STATS_ORDER = ["source.warc", "source.jsonl", "source.parquet", "source.mediawiki", "source.books", "extract",
-               "normalize", "langid", "quality", "dedup.exact", "dedup.near", "pii", "balance", "tokenize", "sink",
+               "normalize", "langid", "quality", "dedup.exact", "dedup.near", "pii", "tokenize", "balance", "sink",
                "sink.rejects"]
 
 
@@ -56,7 +61,9 @@ def build_pipeline(p: beam.Pipeline, recipe: Recipe, files: list[InputFile], out
     for section, spec in STAGES:
         if not enabled(recipe, section):
             continue
-        out = stage_function(spec)(docs, recipe)
+        fn = stage_function(spec)
+        # stages that write a side file at the output root (balance → mixture.json) take ``output``
+        out = fn(docs, recipe, output=output) if "output" in inspect.signature(fn).parameters else fn(docs, recipe)
         docs = out.main
         rejects.append(out.rejects)
         stats.append(out.stats)

@@ -183,14 +183,17 @@ def plan_mixture(totals: Mapping[str, BucketTotals], cfg: Any, unit: str, seed: 
             grp, shares = _group_shares(keys, sup, recipe_src)
             for b in members:
                 src_group[b] = grp[split_bucket(b)[2]]
-        else:  # no source targets: every (lang, source) of the group at one common rate
-            keys = sorted({"/".join((langs_of[b], split_bucket(b)[2])) for b in members})
+        else:  # no source targets: every source (lang.source inside `other`) of the group at one common rate
+            def name(b: str, lg: str = lg) -> str:
+                return split_bucket(b)[2] if lg != OTHER else f"{langs_of[b]}.{split_bucket(b)[2]}"
+
+            keys = sorted({name(b) for b in members})
             sup = Counter()
             for b in members:
-                sup["/".join((langs_of[b], split_bucket(b)[2]))] += avail[b]
+                sup[name(b)] += avail[b]
             grp, shares = _group_shares(keys, sup, None)
             for b in members:
-                src_group[b] = grp["/".join((langs_of[b], split_bucket(b)[2]))]
+                src_group[b] = grp[name(b)]
         gsup: Counter = Counter()
         for b in members:
             gsup[src_group[b]] += avail[b]
@@ -279,11 +282,13 @@ def plan_mixture(totals: Mapping[str, BucketTotals], cfg: Any, unit: str, seed: 
             "total_available": int(total_available), "total_target": total,
             "targets": {"languages": dict(cfg.languages), "sources": {k: dict(v) for k, v in cfg.sources.items()}},
             "language_groups": {lg: {"target_share": lang_shares.get(lg, 0.0), "available": lsupply.get(lg, 0.0),
-                                     "allocated": lang_alloc.get(lg, 0.0)} for lg in sorted(lang_shares)},
+                                     "allocated": lang_alloc.get(lg, 0.0), "note": group_notes.get((lg, "*"))}
+                                for lg in sorted(lang_shares)},
             "source_groups": {f"{lg}/{sg}": {"target_share_in_lang": src_shares[lg][sg],
                                             "target_share": leaf_share[(lg, sg)],
                                             "available": src_supply[lg].get(sg, 0.0),
-                                            "allocated": group_alloc.get((lg, sg), 0.0)}
+                                            "allocated": group_alloc.get((lg, sg), 0.0),
+                                            "note": group_notes.get((lg, sg))}
                               for lg, sg in sorted(group_alloc)},
             "buckets": rows,
             "notes": notes,
@@ -309,6 +314,7 @@ def mixture_report(report: Mapping, achieved: Mapping[str, tuple[int, int]]) -> 
     rows = []
     total_achieved = sum(a for _, a in achieved.values())
     total_target = report["total_target"]
+    total_alloc = sum(r["allocated"] for r in report["buckets"])
     lang_ach: Counter = Counter()
     src_ach: Counter = Counter()
     for r in report["buckets"]:
@@ -318,6 +324,7 @@ def mixture_report(report: Mapping, achieved: Mapping[str, tuple[int, int]]) -> 
         src_ach[f"{r['lang_group']}/{r['source_group']}"] += amount
         row = dict(r)
         row.update(achieved=amount, achieved_docs=docs,
+                   allocated_share=r["allocated"] / total_alloc if total_alloc else 0.0,
                    achieved_share=amount / total_achieved if total_achieved else 0.0,
                    effective_epochs=amount / r["available"] if r["available"] else 0.0)
         rows.append({k: (_r(v) if isinstance(v, float) else v) for k, v in row.items()})
@@ -326,20 +333,23 @@ def mixture_report(report: Mapping, achieved: Mapping[str, tuple[int, int]]) -> 
         a = lang_ach.get(lg, 0)
         langs[lg] = {"target_share": _r(g["target_share"]), "available": int(g["available"]),
                      "target": _r(g["target_share"] * total_target), "allocated": _r(g["allocated"]),
-                     "achieved": a, "achieved_share": _r(a / total_achieved if total_achieved else 0.0),
-                     "rate": _r(g["allocated"] / g["available"]) if g["available"] else 0.0}
+                     "allocated_share": _r(g["allocated"] / total_alloc if total_alloc else 0.0), "achieved": a, "achieved_share": _r(a / total_achieved if total_achieved else 0.0),
+                     "rate": _r(g["allocated"] / g["available"]) if g["available"] else 0.0, "note": g["note"]}
     srcs = {}
     for key, g in report["source_groups"].items():
         lg = key.split("/", 1)[0]
         a = src_ach.get(key, 0)
         la = lang_ach.get(lg, 0)
+        lalloc = report["language_groups"][lg]["allocated"]
         srcs[key] = {"target_share_in_lang": _r(g["target_share_in_lang"]), "target_share": _r(g["target_share"]),
-                     "available": int(g["available"]), "allocated": _r(g["allocated"]), "achieved": a,
+                     "available": int(g["available"]), "allocated": _r(g["allocated"]),
+                     "allocated_share_in_lang": _r(g["allocated"] / lalloc if lalloc else 0.0), "achieved": a,
                      "achieved_share_in_lang": _r(a / la if la else 0.0),
                      "achieved_share": _r(a / total_achieved if total_achieved else 0.0),
-                     "rate": _r(g["allocated"] / g["available"]) if g["available"] else 0.0}
+                     "rate": _r(g["allocated"] / g["available"]) if g["available"] else 0.0, "note": g["note"]}
     out = {k: v for k, v in report.items() if k not in ("buckets", "language_groups", "source_groups")}
-    out.update(total_target=_r(total_target), total_achieved=total_achieved, languages=langs, sources=srcs,
+    out.update(total_target=_r(total_target), total_allocated=_r(total_alloc), total_achieved=total_achieved,
+               languages=langs, sources=srcs,
                buckets=rows, schema_version=1,
                weights={f"{r['lang']}|{r['script'] or '-'}|{r['source']}": r["rate"] for r in rows})
     return out
