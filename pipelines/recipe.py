@@ -139,6 +139,46 @@ class CrawlConfig(Section):
 _PII_TYPES = ("EMAIL", "IP", "ID_NUMBER", "BANK_CARD", "PHONE", "SSN", "PASSPORT", "QQ", "WECHAT")
 
 
+# ---------------------------------------------------------------- dedup
+class DedupExactConfig(Section):
+    enabled: bool = True
+    # "whitespace": whitespace runs folded before hashing (copies differing in wrapping/indentation collapse)
+    normalize: Literal["whitespace", "none"] = "whitespace"
+
+
+class DedupNearConfig(Section):
+    enabled: bool = True
+    # datatrove/FineWeb MinHash: 112 hashes = 14 bands x 8 rows; P(candidate | J=0.8) = 0.92 (research/anchors.md 1c)
+    num_perm: int = Field(112, gt=0, le=1024)
+    bands: int = Field(14, gt=0)
+    rows: int = Field(8, gt=0)
+    threshold: Optional[float] = Field(None, gt=0.0, lt=1.0,
+                                       description="if set, datasketch picks bands x rows for num_perm at this Jaccard")
+    # estimated-Jaccard check on every candidate pair (drops banding false positives); bench/dedup_accuracy.py
+    jaccard_threshold: float = Field(0.7, ge=0.0, le=1.0)
+    seed: int = 1  # datasketch's and datatrove's default MinHash seed
+    word_ngram: int = Field(5, gt=0)  # datatrove word 5-grams for space-delimited text
+    char_ngram: int = Field(5, gt=0)  # character 5-grams of the simplified key for CJK
+    # CJK mode for these langid labels, or when Han characters are >= this share of letters/digits
+    cjk_langs: tuple[str, ...] = ("zh", "yue", "wuu", "lzh", "ja")
+    cjk_min_han_share: float = Field(0.3, ge=0.0, le=1.0)  # same share as normalize's script detection
+    # fold Taiwan phrases to mainland ones in the key (OpenCC TWPhrasesRev: 軟體→软件); zh-TW/zh-CN J 0.61 → 0.82
+    cjk_tw_phrases: bool = True
+    # band buckets larger than this (boilerplate) are sorted by band hashes and compared in overlapping windows
+    max_bucket_size: int = Field(256, ge=2)
+    # connected components: Large-Star/Small-Star rounds unrolled; a 10k-node chain needs 11 (counted if short)
+    max_rounds: int = Field(12, gt=0, le=64)
+
+
+class DedupConfig(Section):
+    enabled: bool = True
+    exact: DedupExactConfig = DedupExactConfig()
+    near: DedupNearConfig = DedupNearConfig()
+    # survivor priority: source rank (DESIGN.md), then this signal (higher wins), then length, then id
+    source_rank: tuple[str, ...] = ("encyclopedia", "book", "news", "qa", "web")
+    priority_signal: Optional[str] = "quality_score"
+
+
 class PiiConfig(Section):
     enabled: bool = True
     # research/chinese.md §4.1: validated formats only; PASSPORT/QQ/WECHAT need a context keyword before them
@@ -235,6 +275,7 @@ class Recipe(Section):
     sources: SourcesConfig = SourcesConfig()
     extract: ExtractConfig = ExtractConfig()
     langid: LangIdConfig = LangIdConfig()
+    dedup: DedupConfig = DedupConfig()
     pii: PiiConfig = PiiConfig()
     balance: BalanceConfig = BalanceConfig()
     tokenize: TokenizeConfig = TokenizeConfig()

@@ -1,0 +1,138 @@
+"""Exact and near-duplicate removal on Beam (stats stages ``dedup.exact`` and ``dedup.near``).
+
+    docs ─ exact key ─ GroupByKey ─ keep one ──────────────────────────────────────────────┐
+                                                                                         │ survivors
+    survivors ─ MinHash sign ─┬ band keys ─ GroupByKey ─ candidate pairs ─┐              │
+                              ├ signatures ───────────── CoGroupByKey ×2 ─┴ Jaccard check → edges
+                              └ priority metadata                                         │
+    edges ─ Large-Star/Small-Star rounds (components.py) → (node, root)                   │
+    (node, root) ⋈ metadata → GroupByKey(root) → keep one per cluster → decisions         │
+    docs ⋈ decisions (CoGroupByKey by id) → survivors / ``near_duplicate`` rejects ◄───────┘
+
+No step holds all documents, signatures or edges: the only groupings are by exact key, band key, node id
+and cluster root. Survivors carry ``dup_cluster`` (smallest document id of everything merged into them,
+exact copies included) and ``dup_cluster_size`` (documents before dedup); singletons get their own id and 1.
+"""
+from __future__ import annotations
+
+from typing import Iterator, Optional
+
+import apache_beam as beam
+
+from transforms.dedup.components import ConnectedComponents
+from transforms.dedup.exact import CountingDoFn, ExactDedup, detail
+from transforms.dedup.minhash import CandidateEdges, Signer, lsh_params
+from transforms.stage import REJECTS, STATS, Rejection, StageOutputs, stats_key, to_reject
+
+EXACT, NEAR = "dedup.exact", "dedup.near"
+
+
+def signer_from_recipe(cfg) -> Signer:
+    bands, rows = lsh_params(cfg.num_perm, cfg.bands, cfg.rows, cfg.threshold)
+    return Signer(num_perm=cfg.num_perm, bands=bands, rows=rows, seed=cfg.seed, word_ngram=cfg.word_ngram,
+                  char_ngram=cfg.char_ngram, cjk_langs=cfg.cjk_langs, cjk_min_han_share=cfg.cjk_min_han_share,
+                  tw_phrases=cfg.cjk_tw_phrases)
+
+
+def _with_root(element) -> Iterator:
+    """(node, {root: [r], meta: [m]}) → (root, (node, priority, label, size))."""
+    node, g = element
+    roots, metas = list(g["root"]), list(g["meta"])
+    if roots and metas:
+        prio, label, size = metas[0]
+        yield roots[0], (node, prio, label, size)
+
+
+class _ClusterDecide(CountingDoFn):
+    stage = NEAR
+
+    def process(self, element) -> Iterator:
+        _, members = element
+        members = list(members)
+        kept = min(members, key=lambda m: m[1])[0]
+        cluster = min(m[2] for m in members)
+        size = sum(m[3] for m in members)
+        self._counts["clusters"] += 1
+        for node, _, _, _ in members:
+            yield node, (cluster, size, kept)
+
+
+class _NearApply(CountingDoFn):
+    stage = NEAR
+
+    def __init__(self, keep_text: bool):
+        self.keep_text = keep_text
+
+    def process(self, element) -> Iterator:
+        node, g = element
+        decisions = list(g["decision"])
+        for doc in g["doc"]:
+            if not decisions:
+                self._counts["out"] += 1
+                yield doc._replace(dup_cluster=doc.dup_cluster or doc.id, dup_cluster_size=doc.dup_cluster_size or 1)
+                continue
+            cluster, size, kept = decisions[0]
+            if kept == node:
+                self._counts["out"] += 1
+                yield doc._replace(dup_cluster=cluster, dup_cluster_size=size)
+            else:
+                self._counts["rejected/near_duplicate"] += 1
+                r = Rejection(doc, "near_duplicate", detail(cluster, kept))
+                yield beam.pvalue.TaggedOutput(REJECTS, to_reject(NEAR, r, self.keep_text))
+
+
+def _cc_stats(round_changes: list, label: str):
+    """cc_rounds (rounds that changed the graph) and cc_not_converged (last round still changing)."""
+    last = len(round_changes) - 1
+    tagged = [rc | f"{label} tag r{i}" >> beam.Map(lambda n, i=i: (i, n)) for i, rc in enumerate(round_changes)]
+
+    def fold(pairs):
+        changes = dict(pairs)
+        return [(stats_key(NEAR, "cc_rounds"), sum(1 for n in changes.values() if n)),
+                (stats_key(NEAR, "cc_not_converged"), int(bool(changes.get(last))))]
+
+    return (tagged
+            | f"{label} flatten" >> beam.Flatten()
+            | f"{label} all" >> beam.combiners.ToList()
+            | f"{label} fold" >> beam.FlatMap(fold))
+
+
+def near_dedup(docs, recipe, keep_text: bool = False):
+    cfg = recipe.dedup.near
+    signer = signer_from_recipe(cfg)
+    keyed, edges, meta, pair_stats = docs | "near candidates" >> CandidateEdges(
+        signer, recipe.dedup.source_rank, recipe.dedup.priority_signal, cfg.jaccard_threshold, cfg.max_bucket_size,
+        NEAR)
+    roots, round_changes = edges | "near components" >> ConnectedComponents(cfg.max_rounds, "near CC")
+    decisions = (({"root": roots, "meta": meta} | "near join meta" >> beam.CoGroupByKey())
+                 | "near with root" >> beam.FlatMap(_with_root)
+                 | "near cluster group" >> beam.GroupByKey()
+                 | "near keep one" >> beam.ParDo(_ClusterDecide()).with_outputs(STATS, main="decisions"))
+    applied = (({"doc": keyed, "decision": decisions.decisions} | "near join docs" >> beam.CoGroupByKey())
+               | "near apply" >> beam.ParDo(_NearApply(keep_text)).with_outputs(REJECTS, STATS, main="main"))
+    stats = ((pair_stats, decisions[STATS], applied[STATS], _cc_stats(round_changes, "near CC stats"))
+             | "near stats" >> beam.Flatten())
+    return applied.main, applied[REJECTS], stats
+
+
+def stage(pcoll: beam.PCollection, recipe) -> StageOutputs:
+    """Both dedup steps as enabled in ``recipe.dedup``."""
+    cfg = recipe.dedup
+    keep_text = recipe.sink.rejects_keep_text
+    main, rejects, stats = pcoll, [], []
+    if cfg.exact.enabled:
+        main, rej, st = main | "dedup exact" >> ExactDedup(cfg.exact.normalize, cfg.source_rank, cfg.priority_signal,
+                                                            keep_text, EXACT)
+        rejects.append(rej)
+        stats.append(st)
+    if cfg.near.enabled:
+        main, rej, st = near_dedup(main, recipe, keep_text)
+        rejects.append(rej)
+        stats.append(st)
+    p = pcoll.pipeline
+    if not rejects:
+        rejects.append(p | "dedup no rejects" >> beam.Create([]))
+        stats.append(p | "dedup no stats" >> beam.Create([]))
+    return StageOutputs(main,
+                        rejects | "dedup rejects" >> beam.Flatten(),
+                        stats | "dedup stats" >> beam.Flatten())
