@@ -211,3 +211,47 @@ def test_file_too_large(tmp_path):
     p = tmp_path / "x.txt"
     p.write_text("a" * 5000)
     assert read(p, "sources.books.max_file_bytes=1000")[1] == ["file_too_large"]
+
+
+# ---------------------------------------------------------------- end to end
+def stats_out(out: Path, stage: str) -> int:
+    import json
+
+    return json.loads((out / "stats.json").read_text())["stages"][stage]["out"]
+
+
+def test_build_wiki_and_books_end_to_end(data_dir, tmp_path):
+    """`yuliao build` (DirectRunner) over a wiki dump, a zh wiki fixture, a truncated dump, a book and a bad EPUB."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    from pipelines.cli import main
+
+    fixture = Path(__file__).parent / "fixtures" / "wiki" / "zhwiki-sample-pages-articles.xml"
+    raw = fixture.read_bytes()
+    cut = tmp_path / "zhwiki-cut-pages-articles.xml"
+    cut.write_bytes(raw[: raw.index("<title>台灣鐵路</title>".encode()) + 30])
+    bad = tmp_path / "bad.epub"
+    bad.write_bytes(b"PK\x03\x04 broken")
+    out = tmp_path / "out"
+    inputs = [str(data_dir / "wiki/enwiki-table-markup.xml.bz2"), str(fixture), str(cut),
+              str(data_dir / "books/gutenberg-en/pg11-0.txt"), str(bad)]
+    assert main(["build", "--input", *inputs, "--output", str(out), "-q"]) == 0
+    tables = {p.relative_to(out / "data").parent.as_posix(): pq.read_table(p).to_pylist()
+              for p in (out / "data").rglob("*.parquet")}
+    assert {"en/encyclopedia", "en/book"} <= set(tables)
+    assert {r["source"] for r in tables["en/encyclopedia"]} == {"encyclopedia"}
+    assert {r["source"] for r in tables["en/book"]} == {"book"}
+    assert len(tables["en/book"]) >= 20  # 24 chunks leave the reader; later stages may drop a few
+    assert stats_out(out, "source.books") == 24
+    titles = {r["title"] for r in tables["en/encyclopedia"]}
+    assert "Constructive vote of no confidence" in titles
+    stats = json.loads((out / "stats.json").read_text())["stages"]
+    assert stats["source.mediawiki"]["rejected"] == {"xml_truncated": 1}
+    assert stats["source.mediawiki"]["counters"]["skipped/redirect"] == 4  # 2 in the fixture, 2 before the cut
+    assert stats["source.books"]["rejected"] == {"epub_bad_zip": 1}
+    assert stats["source.mediawiki"]["out"] == 5 + 2 + 1
+    rejects = [r for p in (out / "rejects").rglob("*.parquet") for r in pq.read_table(p).to_pylist()]
+    assert {(r["stage"], r["reason"]) for r in rejects} >= {("source.mediawiki", "xml_truncated"),
+                                                            ("source.books", "epub_bad_zip")}
