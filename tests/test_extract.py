@@ -19,8 +19,13 @@ def test_charset_header_meta_and_detection():
     gb = f'<html><head><meta charset="gb2312"></head><body><p>{zh}</p></body></html>'.encode("gb18030")
     assert zh in decode_html(gb, None)  # from <meta>
     assert zh in decode_html(gb, "GBK")  # from the header
-    big5 = f"<html><body><p>{'繁體中文的網頁內容測試。' * 30}</p></body></html>".encode("big5")
-    assert "繁體中文" in decode_html(big5, None)  # detection
+    from pipelines.demo.pages import ZH_NIGHT_MARKET, ZH_TEA
+
+    # detection without header or meta, on natural text (a short string repeated is ambiguous to any detector)
+    hant = "".join(ZH_NIGHT_MARKET)
+    assert hant in decode_html(f"<html><body><p>{hant}</p></body></html>".encode("big5"), None)
+    hans = "".join(ZH_TEA)
+    assert hans in decode_html(f"<html><body><p>{hans}</p></body></html>".encode("gb18030"), None)
     assert decode_html(b"\xff\xfe\x00bad", "no-such-codec")  # never raises
 
 
