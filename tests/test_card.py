@@ -287,3 +287,28 @@ def test_size_categories():
     assert card.size_category(999) == "n<1K"
     assert card.size_category(1000) == "1K<n<10K"
     assert card.size_category(5 * 10**7) == "10M<n<100M"
+
+
+def test_partition_profile_counts_scripts_lengths_and_clusters():
+    from schemas.document import Document
+    from transforms.profile import log2_bin, partition_profile
+
+    docs = [Document(id="a", text="汉" * 300, source="web", origin="o", lang="zh", script="Hans", dup_cluster_size=1),
+            Document(id="b", text="漢" * 1000, source="web", origin="o", lang="zh", script="Hant", dup_cluster_size=3),
+            Document(id="c", text="", source="web", origin="o", lang="zh")]
+    got = dict(partition_profile("zh/web", docs))
+    assert got == {"len_log2/zh/web/8": 1, "len_log2/zh/web/9": 1, "len_log2/zh/web/0": 1,
+                   "script/zh/web/Hans": 1, "script/zh/web/Hant": 1,
+                   "script_chars/zh/web/Hans": 300, "script_chars/zh/web/Hant": 1000,
+                   "dup_log2/zh/web/0": 1, "dup_log2/zh/web/1": 1}
+    assert [log2_bin(n) for n in (0, 1, 2, 3, 4, 1023, 1024)] == [0, 0, 1, 1, 2, 9, 10]
+
+
+def test_sha256_of_respects_the_size_limit(tmp_path: Path):
+    import hashlib
+
+    f = tmp_path / "x.bin"
+    f.write_bytes(b"x" * 5000)
+    assert card.sha256_of(str(f), 10_000) == hashlib.sha256(b"x" * 5000).hexdigest()
+    assert card.sha256_of(str(f), 4_000) is None  # size unknown up front: stops reading past the limit
+    assert card.sha256_of(str(f), 4_000, size=5000) is None
