@@ -279,7 +279,10 @@ def xhtml_to_text(content: bytes) -> str:
         if el.tail:
             parts.append(_WS_RE.sub(" ", el.tail))
 
-    walk(body)
+    try:
+        walk(body)
+    except RecursionError:  # pathologically deep markup: flat text rather than a lost chapter
+        parts = [" ".join(body.itertext())]
     lines = [re.sub(r"[ \t]+", " ", s).strip() for s in "".join(parts).split("\n")]
     return "\n".join(s for s in lines if s)
 
@@ -389,9 +392,8 @@ def is_gutenberg_boilerplate(text: str) -> bool:
 
 
 def _documents(chunks: list[str], path: str, title: Optional[str], cfg) -> Iterator[Document]:
-    name = posixpath.basename(path.replace("\\", "/"))
-    for i, chunk in enumerate(chunks):
-        yield Document(id=doc_id(KIND, name, i), text=chunk, source=cfg.source, origin=f"{path}#{i}", title=title)
+    for i, chunk in enumerate(chunks):  # id from the path: book file names (pg1342.txt) repeat across folders
+        yield Document(id=doc_id(KIND, path, i), text=chunk, source=cfg.source, origin=f"{path}#{i}", title=title)
 
 
 def _title_from_name(path: str) -> str:
