@@ -43,6 +43,9 @@ PATTERNS: list[tuple[str, str]] = [(r"\.xml-p\d+p\d+[^/]*\.(?:bz2|xz|gz)$", "med
 
 RAW = "raw"
 
+# the source category of a rejected input record, by reader kind (web kinds use the recipe default)
+KIND_SOURCE: dict[str, str] = {"mediawiki": "encyclopedia", "books": "book"}
+
 
 class InputFile(NamedTuple):
     path: str
@@ -102,7 +105,7 @@ class ReadFiles(beam.DoFn):
                 if isinstance(rec, SourceReject):
                     counts[f"rejected/{rec.reason}"] = counts.get(f"rejected/{rec.reason}", 0) + 1
                     yield beam.pvalue.TaggedOutput(REJECTS, Reject(
-                        id=doc_id(kind, rec.origin, "reject"), source=self.recipe.sources.default_source,
+                        id=doc_id(kind, rec.origin, "reject"), source=KIND_SOURCE.get(kind, self.recipe.sources.default_source),
                         origin=rec.origin, stage=stage, reason=rec.reason, url=rec.url))
                 else:
                     counts["out"] = counts.get("out", 0) + 1
@@ -112,12 +115,12 @@ class ReadFiles(beam.DoFn):
             counts["in"] = counts.get("in", 0) + 1
             counts[f"rejected/{reason}"] = counts.get(f"rejected/{reason}", 0) + 1
             yield beam.pvalue.TaggedOutput(REJECTS, Reject(
-                id=doc_id(kind, path, "file"), source=self.recipe.sources.default_source, origin=path,
+                id=doc_id(kind, path, "file"), source=KIND_SOURCE.get(kind, self.recipe.sources.default_source), origin=path,
                 stage=stage, reason=reason))
         if counts.keys() == {"files"}:  # nothing at all came out of the file: say so rather than lose it silently
             counts.update({"in": 1, "rejected/empty_input": 1})
             yield beam.pvalue.TaggedOutput(REJECTS, Reject(
-                id=doc_id(kind, path, "file"), source=self.recipe.sources.default_source, origin=path,
+                id=doc_id(kind, path, "file"), source=KIND_SOURCE.get(kind, self.recipe.sources.default_source), origin=path,
                 stage=stage, reason="empty_input"))
         for name, n in sorted(counts.items()):
             yield beam.pvalue.TaggedOutput(STATS, (stats_key(stage, name), n))
