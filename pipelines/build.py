@@ -23,7 +23,9 @@ from transforms.stats import WriteStats
 
 # (recipe section, "module:function") in pipeline order. Each function: (pcoll, recipe) -> StageOutputs.
 STAGES: list[tuple[str, str]] = [
+    ("normalize", "transforms.normalize:stage"),
     ("langid", "transforms.langid:stage"),
+    ("quality", "transforms.quality.filter:stage"),
     ("dedup", "transforms.dedup:stage"),  # after quality, before pii
     ("pii", "transforms.pii:stage"),
     # tokenize before balance: balance allocates in tokens (DESIGN), and repeated copies reuse the ids

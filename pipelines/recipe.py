@@ -104,6 +104,136 @@ class LangIdConfig(Section):
     han_script_rule: bool = Field(True, description="mostly-Han text without kana/hangul labelled ja/ko/… → zh")
 
 
+# ---------------------------------------------------------------- normalize
+class NormalizeConfig(Section):
+    enabled: bool = True
+    fix_mojibake: bool = Field(True, description="ftfy encoding repair; its width/quote fixes stay off (they rewrite ，！“”)")
+    output_t2s: bool = Field(False, description="convert Traditional output text to Simplified (OpenCC t2s); keys are always t2s")
+    script_min_han_share: float = Field(0.3, ge=0.0, le=1.0, description="Han share of letters for Hans/Hant; 0.3 = ChineseWebText Han-ratio cut")
+    script_min_han: int = Field(10, ge=1, description="ours: fewer Han characters → no script")
+    batch_size: int = Field(64, gt=0)
+
+
+# ---------------------------------------------------------------- quality
+# Space-delimited defaults = datatrove 0.10 filter defaults (Gopher: Rae et al. 2021 App. A; C4: Raffel et al.
+# 2020 + TFDS c4_utils; FineWeb: Penedo et al. 2024). None disables a rule.
+class GopherQualityConfig(Section):
+    enabled: bool = True
+    min_doc_words: Optional[int] = Field(50, description="Gopher; non-symbol words")
+    max_doc_words: Optional[int] = Field(100_000, description="Gopher")
+    min_avg_word_length: Optional[float] = Field(3, description="Gopher")
+    max_avg_word_length: Optional[float] = Field(10, description="Gopher")
+    max_symbol_word_ratio: Optional[float] = Field(0.1, description="Gopher; '#' and '...' per word")
+    max_bullet_lines_ratio: Optional[float] = Field(0.9, description="Gopher")
+    max_ellipsis_lines_ratio: Optional[float] = Field(0.3, description="Gopher")
+    min_alpha_words_ratio: Optional[float] = Field(0.8, description="Gopher; datatrove max_non_alpha_words_ratio")
+    min_stop_words: Optional[int] = Field(2, description="Gopher; distinct stop words present")
+    stop_words: tuple[str, ...] = ("the", "be", "to", "of", "and", "that", "have", "with")  # Gopher/datatrove
+
+
+class GopherRepetitionConfig(Section):
+    enabled: bool = True
+    dup_line_frac: Optional[float] = Field(0.3, description="Gopher Table A1")
+    dup_para_frac: Optional[float] = Field(0.3, description="Gopher Table A1")
+    dup_line_char_frac: Optional[float] = Field(0.2, description="Gopher Table A1")
+    dup_para_char_frac: Optional[float] = Field(0.2, description="Gopher Table A1")
+    top_n_grams: dict[int, float] = {2: 0.2, 3: 0.18, 4: 0.16}  # Gopher Table A1
+    dup_n_grams: dict[int, float] = {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10}  # Gopher Table A1
+
+
+class C4QualityConfig(Section):
+    enabled: bool = True
+    filter_no_terminal_punct: bool = Field(True, description="C4: lines must end in . ? ! \" ' (FineWeb sets False)")
+    min_num_sentences: int = Field(5, description="C4; -1 disables")
+    min_words_per_line: int = Field(3, description="C4")
+    max_word_length: int = Field(1000, description="TFDS c4_utils")
+    remove_citations: bool = True  # TFDS c4_utils
+    filter_lorem_ipsum: bool = True  # C4
+    filter_curly_bracket: bool = True  # C4
+    # javascript / policy lines only change the sentence count (no text is rewritten by this stage)
+
+
+class FineWebQualityConfig(Section):
+    enabled: bool = True
+    line_punct_thr: float = Field(0.12, description="FineWeb: min share of lines ending in terminal punctuation")
+    line_punct_exclude_zero: bool = False  # FineWeb
+    short_line_thr: Optional[float] = Field(0.67, description="FineWeb: max share of lines <= short_line_length")
+    short_line_length: int = Field(30, description="FineWeb")
+    char_duplicates_ratio: Optional[float] = Field(0.01, description="FineWeb: chars in duplicate lines / chars")
+    new_line_ratio: Optional[float] = Field(0.3, description="FineWeb: newlines / words")
+
+
+class SpaceQualityConfig(Section):
+    """Rules for space-delimited languages (English and everything not in ``zh_languages``)."""
+
+    gopher: GopherQualityConfig = GopherQualityConfig()
+    repetition: GopherRepetitionConfig = GopherRepetitionConfig()
+    c4: C4QualityConfig = C4QualityConfig()
+    fineweb: FineWebQualityConfig = FineWebQualityConfig()
+
+
+class ZhQualityConfig(Section):
+    """Chinese rules: characters, jieba words (FineWeb-2 cmn_Hani config) and ChineseWebText cuts. None disables."""
+
+    min_chars: Optional[int] = Field(200, description="ChineseWebText: drop len <= 200 (non-space chars)")
+    max_chars: Optional[int] = Field(None, description="off (MAP-CC uses 10,000 after NFKC)")
+    min_han_ratio: Optional[float] = Field(0.3, description="ChineseWebText: Han chars / chars")
+    min_mean_line_chars: Optional[float] = Field(10, description="ChineseWebText: mean line length")
+    min_line_punct_ratio: Optional[float] = Field(None, description="FineWeb-2 cmn_Hani line_punct_thr is 0.106; off: "
+                                                  "it counts lines, so a few trailing link lines drop an article")
+    min_line_punct_char_ratio: Optional[float] = Field(0.2, description="ours: share of line chars in lines ending "
+                                                       "。！？；… (closers allowed); gne-zh articles ≥ 0.23, list pages ≤ 0.05")
+    min_sentences: Optional[int] = Field(2, description="MAP-CC: more than one sentence")
+    max_bullet_lines_ratio: Optional[float] = Field(0.9, description="FineWeb-2 (Gopher default)")
+    max_ellipsis_lines_ratio: Optional[float] = Field(0.3, description="FineWeb-2 (Gopher default)")
+    char_duplicates_ratio: Optional[float] = Field(0.1, description="FineWeb-2 cmn_Hani char_duplicates_ratio")
+    char_ngram: int = Field(13, ge=2, description="ChineseWebText repetition n-gram (chars)")
+    max_char_ngram_dup_frac: Optional[float] = Field(0.5, description="ChineseWebText: dup char 13-gram share")
+    min_words: Optional[int] = Field(50, description="FineWeb-2 cmn_Hani min_doc_words (jieba words)")
+    word_max_chars: Optional[int] = Field(20_000, description="ours: jieba word signals on this prefix (~100 KB/s)")
+    max_words: Optional[int] = Field(100_000, description="FineWeb-2 cmn_Hani max_doc_words")
+    min_avg_word_length: Optional[float] = Field(1, description="FineWeb-2 cmn_Hani")
+    max_avg_word_length: Optional[float] = Field(5, description="FineWeb-2 cmn_Hani")
+    max_symbol_word_ratio: Optional[float] = Field(0.1, description="FineWeb-2 (Gopher default)")
+    min_alpha_words_ratio: Optional[float] = Field(0.5, description="ours; FineWeb-2 cmn_Hani has 0.735, which drops news "
+                                                   "articles with numbers/℃ (gne-zh: 0.63-0.71): ，。、 are ~15% of tokens")
+    min_stop_words: Optional[int] = Field(2, description="FineWeb-2 cmn_Hani")
+    stop_words: tuple[str, ...] = ("的", "年", "在", "月", "是", "和", "日", "了", "於", "·", "為", "有", "被", "人", "中",
+                                   "为", "他", "與", "後", "也", "而", "由")  # FineWeb-2 cmn_Hani
+    new_line_ratio: Optional[float] = Field(0.178, description="FineWeb-2 cmn_Hani")
+    dup_line_frac: Optional[float] = Field(0.287, description="FineWeb-2 cmn_Hani")
+    dup_para_frac: Optional[float] = Field(None, description="FineWeb-2 cmn_Hani: disabled")
+    top_n_grams: dict[int, float] = {2: 0.256, 3: 0.201, 4: 0.171}  # FineWeb-2 cmn_Hani (jieba words)
+    dup_n_grams: dict[int, float] = {5: 0.198, 6: 0.182, 7: 0.167, 8: 0.154, 9: 0.14, 10: 0.127}  # FineWeb-2 cmn_Hani
+
+
+class BadWordsConfig(Section):
+    enabled: bool = True
+    annotate_only: bool = Field(False, description="store hit counts as signals, never drop")
+    lists: dict[str, str] = {"en": "badwords_en.txt", "zh": "badwords_zh.txt", "yue": "badwords_zh.txt",
+                             "wuu": "badwords_zh.txt"}  # lang → list (bundled name or path/URL)
+    substring_languages: tuple[str, ...] = ("zh", "yue", "wuu")  # no word boundaries (research/chinese.md §2)
+    min_distinct_terms: int = Field(1, ge=1, description="C4: any listed word drops the page")
+    # ours: substrings over-fire (a gne-zh security article names 博彩 and 私服), so Chinese needs 3 distinct terms
+    min_distinct_terms_by_lang: dict[str, int] = {"zh": 3, "yue": 3, "wuu": 3}
+    prune: Literal["corpus", "none"] = Field("corpus", description="corpus: prune terms by this run's doc frequency")
+    prune_doc_frac: float = Field(0.1, ge=0.0, le=1.0, description="UniMax §6: terms on >10% of a language's docs")
+    prune_min_docs: int = Field(100, ge=1, description="ours: languages with fewer docs are not pruned")
+    pruned_terms: dict[str, tuple[str, ...]] = {}  # pre-computed lang → terms never used
+
+
+class QualityConfig(Section):
+    enabled: bool = True
+    annotate_only: bool = Field(False, description="compute and store signals, drop nothing (counts would_reject/*)")
+    zh_languages: tuple[str, ...] = ("zh", "yue", "wuu")  # Chinese rules; everything else: space-delimited rules
+    space: SpaceQualityConfig = SpaceQualityConfig()
+    zh: ZhQualityConfig = ZhQualityConfig()
+    space_by_lang: dict[str, SpaceQualityConfig] = {}  # per-language overrides of `space`
+    zh_by_lang: dict[str, ZhQualityConfig] = {}  # per-language overrides of `zh` (e.g. yue)
+    badwords: BadWordsConfig = BadWordsConfig()
+    batch_size: int = Field(64, gt=0)
+
+
 # ---------------------------------------------------------------- crawl
 class CrawlConfig(Section):
     """`yuliao crawl`: a polite, SSRF-guarded crawler writing WARC (see notes/crawler-security.md)."""
@@ -274,7 +404,9 @@ class Recipe(Section):
     seed: int = 1234
     sources: SourcesConfig = SourcesConfig()
     extract: ExtractConfig = ExtractConfig()
+    normalize: NormalizeConfig = NormalizeConfig()
     langid: LangIdConfig = LangIdConfig()
+    quality: QualityConfig = QualityConfig()
     dedup: DedupConfig = DedupConfig()
     pii: PiiConfig = PiiConfig()
     balance: BalanceConfig = BalanceConfig()

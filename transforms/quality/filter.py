@@ -1,0 +1,160 @@
+"""Stage ``quality``: signals for every document, then a decision by the thresholds of its language.
+
+* Language group: ``zh_languages`` (zh, yue, wuu) get the Chinese rules (``zh.py``); everything else
+  gets the space-delimited rules (``rules.py``). A document without a language label but with a
+  Han ``script`` (langid disabled) counts as Chinese.
+* All signals of the group are stored in ``Document.signals`` (RedPajama-v2-style names) whether the
+  document passes or not; rejects carry them too, so thresholds can be re-tuned offline.
+* A rejected document's reason is the first failing rule in a fixed order; ``detail`` lists up to
+  five failing rule names (never text).
+* ``annotate_only`` drops nothing and counts ``would_reject/<reason>`` instead.
+* Bad words: per-language lists, pruned by corpus frequency through a Beam side input (``stage``).
+"""
+from __future__ import annotations
+
+from typing import Iterable, Iterator, Optional, Sequence
+
+from schemas.document import Document
+from transforms.quality import badwords as bw
+from transforms.quality.rules import space_failures, space_signals
+from transforms.quality.zh import load_jieba, needs_words, zh_failures, zh_signals
+from transforms.stage import Count, Rejection
+
+SIGNAL_DIGITS = 6  # signals are rounded so Parquet stays compact and readable
+
+
+class Quality:
+    name = "quality"
+
+    def __init__(self, cfg):
+        self.cfg = cfg
+        self.batch_size = cfg.batch_size
+        self.pruned: frozenset[tuple[str, str]] = frozenset()
+        self._static_pruned = frozenset((lang, t.lower()) for lang, ts in cfg.badwords.pruned_terms.items() for t in ts)
+
+    # ------------------------------------------------------------ configuration per language
+    def is_zh(self, doc: Document) -> bool:
+        if doc.lang:
+            return doc.lang in self.cfg.zh_languages
+        return doc.script in ("Hans", "Hant")
+
+    def zh_cfg(self, lang: Optional[str]):
+        return self.cfg.zh_by_lang.get(lang or "", self.cfg.zh)
+
+    def space_cfg(self, lang: Optional[str]):
+        return self.cfg.space_by_lang.get(lang or "", self.cfg.space)
+
+    def badword_lang(self, doc: Document) -> Optional[str]:
+        lang = doc.lang or ("zh" if self.is_zh(doc) else None)
+        return lang if lang in self.cfg.badwords.lists else None
+
+    def matcher(self, lang: str) -> bw.TermMatcher:
+        b = self.cfg.badwords
+        return bw.matcher_for(b.lists[lang], lang in b.substring_languages)
+
+    def setup(self) -> None:
+        if any(needs_words(c) for c in (self.cfg.zh, *self.cfg.zh_by_lang.values())):
+            load_jieba()
+        if self.cfg.badwords.enabled:
+            for lang in self.cfg.badwords.lists:
+                self.matcher(lang)
+
+    # ------------------------------------------------------------ signals and decision
+    def signals(self, doc: Document) -> tuple[dict[str, float], list[str]]:
+        if self.is_zh(doc):
+            c = self.zh_cfg(doc.lang)
+            sig = zh_signals(doc.text, frozenset(c.stop_words), tuple(c.top_n_grams), tuple(c.dup_n_grams),
+                             c.char_ngram, with_words=needs_words(c), word_max_chars=c.word_max_chars)
+            fails = zh_failures(sig, c)
+        else:
+            c = self.space_cfg(doc.lang)
+            c4 = dict(max_word_length=c.c4.max_word_length, remove_citations=c.c4.remove_citations,
+                      filter_no_terminal_punct=c.c4.filter_no_terminal_punct,
+                      min_words_per_line=c.c4.min_words_per_line)
+            sig = space_signals(doc.text, frozenset(c.gopher.stop_words), tuple(c.repetition.top_n_grams),
+                                tuple(c.repetition.dup_n_grams), c4, c.fineweb.short_line_length)
+            fails = space_failures(sig, c)
+        b = self.cfg.badwords
+        lang = self.badword_lang(doc) if b.enabled else None
+        if lang is not None:
+            found = self.matcher(lang).find(doc.text)
+            pruned = {t for t in found if (lang, t) in self.pruned or (lang, t) in self._static_pruned}
+            distinct, hits = bw.score(found, frozenset(pruned))
+            sig["rps_doc_ldnoobw_words"] = float(hits)
+            sig["rps_doc_ldnoobw_distinct"] = float(distinct)
+            sig["rps_doc_ldnoobw_pruned_hits"] = float(sum(found[t] for t in pruned))
+            if distinct >= b.min_distinct_terms_by_lang.get(lang, b.min_distinct_terms) and not b.annotate_only:
+                fails.append("badwords")
+        return sig, fails
+
+    def apply(self, docs: Sequence[Document]) -> Iterable[Document | Rejection | Count]:
+        for doc in docs:
+            sig, fails = self.signals(doc)
+            merged = dict(doc.signals or {})
+            merged.update({k: round(float(v), SIGNAL_DIGITS) for k, v in sig.items()})
+            out = doc._replace(signals=merged)
+            if not fails:
+                yield out
+            elif self.cfg.annotate_only:
+                yield Count(f"would_reject/{fails[0]}")
+                yield out
+            else:
+                yield Rejection(out, fails[0], ",".join(fails[:5]))
+
+    # ------------------------------------------------------------ corpus-level pruning
+    def term_doc_keys(self, doc: Document) -> Iterator[tuple[str, str]]:
+        """(lang, term) once per distinct term in ``doc`` plus (lang, "") once per doc: counted over the
+        collection they give each term's document frequency within its language."""
+        lang = self.badword_lang(doc)
+        if lang is None:
+            return
+        yield lang, ""
+        for t in sorted(self.matcher(lang).find(doc.text)):
+            yield lang, t
+
+    def compute_pruned(self, counts: Iterable[tuple[tuple[str, str], int]]) -> frozenset[tuple[str, str]]:
+        counts = list(counts)
+        lang_docs = {k[0]: n for k, n in counts if k[1] == ""}
+        term_docs = {k: n for k, n in counts if k[1] != ""}
+        b = self.cfg.badwords
+        return bw.prune_set(term_docs, lang_docs, b.prune_doc_frac, b.prune_min_docs)
+
+
+# ---------------------------------------------------------------- Beam wrapper
+
+
+def stage(pcoll, recipe):
+    import apache_beam as beam
+
+    from transforms.stage import REJECTS, STATS, RunStage, StageOutputs, apply_stage, stats_key
+
+    cfg = recipe.quality
+    q = Quality(cfg)
+    keep_text = recipe.sink.rejects_keep_text
+    if not (cfg.badwords.enabled and cfg.badwords.prune == "corpus"):
+        return apply_stage(pcoll, q, keep_text)
+
+    class RunQuality(RunStage):
+        """RunStage whose stage receives the corpus-level prune set as a side input."""
+
+        def process(self, doc, pruned):
+            self.stage.pruned = pruned
+            yield from super().process(doc)
+
+    def _setup_and_keys(doc, _q=q):
+        _q.setup()
+        return _q.term_doc_keys(doc)
+
+    pruned = (
+        pcoll
+        | "quality/badword doc terms" >> beam.FlatMap(_setup_and_keys)
+        | "quality/badword doc freq" >> beam.combiners.Count.PerElement()
+        | "quality/badword freq list" >> beam.combiners.ToList()
+        | "quality/badword prune set" >> beam.Map(q.compute_pruned)
+    )
+    res = pcoll | q.name >> beam.ParDo(RunQuality(q, keep_text), beam.pvalue.AsSingleton(pruned)).with_outputs(
+        REJECTS, STATS, main="main")
+    prune_stats = pruned | "quality/pruned count" >> beam.Map(
+        lambda p: (stats_key("quality", "badwords_pruned_terms"), len(p)))
+    stats = (res[STATS], prune_stats) | "quality/stats" >> beam.Flatten()
+    return StageOutputs(res.main, res[REJECTS], stats)

@@ -1,0 +1,326 @@
+"""Quality signals and rules for space-delimited languages: Gopher quality + repetition, C4, FineWeb.
+
+The rules are the ones datatrove implements (``GopherQualityFilter``, ``GopherRepetitionFilter``,
+``C4QualityFilter``, ``FineWebQualityFilter``, v0.10), re-implemented so that every number a rule
+looks at is first stored as a *signal* (RedPajama-v2 style names, ``rps_doc_*`` / ``rps_lines_*``)
+and the decision is a comparison of signals against recipe thresholds. Signals are computed for
+every document, pass or fail, so thresholds can be re-tuned later from the Parquet alone.
+
+Words: datatrove uses NLTK ``word_tokenize`` (Punkt sentences + Treebank rules). NLTK's Punkt model
+is a download, so ``words()`` re-implements the Treebank rules that change word counts and lengths
+(punctuation and quotes split off, contractions ``n't``/``'s`` split, sentence-final periods split,
+abbreviation periods kept) with a handful of precompiled regexes. ``bench/quality_vs_datatrove.py``
+measures the agreement with the real thing.
+
+Everything here is O(n) in the text length (hash sets/counters, no pairwise comparisons).
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Iterable, Mapping, Optional, Sequence
+
+import regex
+
+# ------------------------------------------------------------------ characters
+
+# Unicode Sentence_Terminal: datatrove's TERMINAL_PUNCTUATION is this property (its 159 chars differ
+# from Unicode 15's 172 only in rare Khmer/Balinese/Tangsa marks).
+TERMINAL_PUNCTUATION: tuple[str, ...] = tuple(sorted(set(regex.findall(
+    r"\p{Sentence_Terminal}", "".join(map(chr, range(0x2FFFF))).encode("utf-8", "ignore").decode("utf-8")))))
+_PUNCT_OR_SYMBOL = regex.compile(r"[\p{P}\p{S}\p{Cc}\s]+")  # a "symbol word" is made only of these
+
+
+def is_symbol_word(w: str) -> bool:
+    return _PUNCT_OR_SYMBOL.fullmatch(w) is not None
+
+
+# ------------------------------------------------------------------ English-style words (Treebank-like)
+
+_ABBREV = frozenset(
+    "mr mrs ms dr prof sr jr st mt vs etc inc ltd co corp jan feb mar apr jun jul aug sep sept oct nov dec "
+    "no nos vol fig figs al gen gov sen rep rev col lt sgt capt cmdr adm est approx dept univ ave blvd".split())
+_INITIALS = re.compile(r"^(?:[A-Za-z]\.)+[A-Za-z]?$")  # U.S, e.g, i.e
+# periods that end a token and are followed by space/end (possibly via closing quotes/brackets)
+_FINAL_PERIOD = re.compile(r"(\S*?)\.([\]\)}>\"'\u201d\u2019]*)(?=\s|$)(?=\s*(\S?))")
+_ELLIPSIS = re.compile(r"\.\.\.")
+_COLON_COMMA = re.compile(r"([:,])(?!\d)")
+_SPLIT_PUNCT = re.compile(r"([;@#$%&?!*\[\](){}<>\u00ab\u00bb\u201c\u201d\u2018\u2019\u201e]|--)")
+_DQUOTE = re.compile(r'"')
+_SQUOTE_END = re.compile(r"([^'\s])'(?=\s|$)")
+_SQUOTE_START = re.compile(r"(?:(?<=\s)|^)'(?!re|ve|ll|m|t|s|d|n)(?=\w)", re.I)
+_CONTRACTION = re.compile(r"(?i)([^'\s])('s|'m|'d|'ll|'re|'ve|n't)(?=\s|$)")
+_CANNOT = re.compile(r"(?i)\b(can)(not)\b")
+
+
+def _final_period(m: re.Match) -> str:
+    word, close, nxt = m.groups()
+    if word and (word.lower() in _ABBREV or _INITIALS.match(word) or word.endswith(".")):
+        return m.group(0)
+    if nxt and nxt.islower():  # Punkt does not end a sentence before a lowercase word
+        return m.group(0)
+    return f"{word} . {close}"
+
+
+def words(text: str) -> list[str]:
+    """English-style tokens close to NLTK ``word_tokenize``: punctuation tokens included."""
+    t = _ELLIPSIS.sub(" ... ", text)
+    t = _DQUOTE.sub(" '' ", t)
+    t = _COLON_COMMA.sub(r" \1 ", t)
+    t = _SPLIT_PUNCT.sub(r" \1 ", t)
+    t = _FINAL_PERIOD.sub(_final_period, t)
+    t = _SQUOTE_START.sub("' ", t)
+    t = _SQUOTE_END.sub(r"\1 ' ", t)
+    t = _CONTRACTION.sub(r"\1 \2", t)
+    t = _CANNOT.sub(r"\1 \2", t)
+    return t.split()
+
+
+# ------------------------------------------------------------------ shared counting helpers
+
+
+def find_duplicates(items: Iterable[str]) -> tuple[int, int]:
+    """(number of repeated elements, characters in them) — every occurrence after the first counts."""
+    seen: set[str] = set()
+    dup_n = dup_chars = 0
+    for x in items:
+        if x in seen:
+            dup_n += 1
+            dup_chars += len(x)
+        else:
+            seen.add(x)
+    return dup_n, dup_chars
+
+
+def top_ngram_chars(ws: Sequence[str], n: int, sep: str = " ") -> int:
+    """Characters covered by the most frequent word n-gram (its joined length × its count)."""
+    if len(ws) < n:
+        return 0
+    counts = Counter(sep.join(ws[i:i + n]) for i in range(len(ws) - n + 1))
+    gram, c = counts.most_common(1)[0]
+    return len(gram) * c
+
+
+def dup_ngram_chars(ws: Sequence[str], n: int) -> int:
+    """Characters in repeated word n-grams, non-overlapping (Gopher; datatrove ``find_all_duplicate``)."""
+    seen: set[str] = set()
+    total, i, last = 0, 0, len(ws) - n + 1
+    while i < last:
+        gram = "".join(ws[i:i + n])
+        if gram in seen:
+            total += len(gram)
+            i += n
+        else:
+            seen.add(gram)
+            i += 1
+    return total
+
+
+_PARA_SPLIT = re.compile(r"\n{2,}")
+_LINE_SPLIT = re.compile(r"\n+")
+
+
+def repetition_signals(text: str, ws: Sequence[str], top_ns: Iterable[int], dup_ns: Iterable[int],
+                       prefix: str = "rps_doc_") -> dict[str, float]:
+    """Gopher repetition signals (Rae et al. 2021, Table A1) as fractions of ``len(text)``."""
+    n_chars = max(1, len(text))
+    paras = _PARA_SPLIT.split(text.strip())
+    p_dup, p_chars = find_duplicates(paras)
+    lines = _LINE_SPLIT.split(text)
+    l_dup, l_chars = find_duplicates(lines)
+    sig = {
+        f"{prefix}frac_dup_paragraphs": p_dup / len(paras),
+        f"{prefix}frac_chars_dup_paragraphs": p_chars / n_chars,
+        f"{prefix}frac_dup_lines": l_dup / len(lines),
+        f"{prefix}frac_chars_dup_lines": l_chars / n_chars,
+    }
+    for n in top_ns:
+        sig[f"{prefix}frac_chars_top_{n}gram"] = top_ngram_chars(ws, n) / n_chars
+    for n in dup_ns:
+        sig[f"{prefix}frac_chars_dupe_{n}grams"] = dup_ngram_chars(ws, n) / n_chars
+    return sig
+
+
+def line_stats(text: str, stop_chars: tuple[str, ...]) -> tuple[list[str], dict[str, float]]:
+    """FineWeb line signals shared by both language families (non-empty lines, not re-stripped)."""
+    lines = [ln for ln in text.split("\n") if ln.strip()]
+    n = max(1, len(lines))
+    return lines, {"rps_lines_ending_with_terminal_punctuation_mark": sum(ln.endswith(stop_chars) for ln in lines) / n}
+
+
+# ------------------------------------------------------------------ C4
+
+_CITATION = re.compile(r"\[\d*]|\[edit]|\[citation needed]")
+_C4_END = (".", "?", "!", '"', "'")
+_POLICY = ("terms of use", "privacy policy", "cookie policy", "uses cookies", "use of cookies", "use cookies")
+# sentence boundary inside a line: terminal mark(s), optional closers, space, then a non-lowercase start
+_SENT_BOUNDARY = re.compile(r"(\S*?)([.!?]+)[\"')\]\u201d\u2019]*\s+(?=[^\sa-z])")
+
+
+def count_sentences(line: str) -> int:
+    """Punkt-like sentence count of one line: boundaries after .!? not preceded by an abbreviation."""
+    n = 1
+    for m in _SENT_BOUNDARY.finditer(line):
+        word, mark = m.group(1), m.group(2)
+        if mark == "." and (word.lower().rstrip(".") in _ABBREV or _INITIALS.match(word)):
+            continue
+        n += 1
+    return n
+
+
+def c4_signals(text: str, max_word_length: int = 1000, remove_citations: bool = True,
+               filter_no_terminal_punct: bool = True, min_words_per_line: int = 3) -> dict[str, float]:
+    """C4 line rules (Raffel et al. 2020 + TFDS ``c4_utils``) as datatrove applies them: sentences are
+    counted over lines that survive the line filters; lorem ipsum / curly bracket are doc flags, seen
+    only in surviving lines (as in datatrove)."""
+    n_lines = kept = js = policy = 0
+    sentences = lorem = curly = 0
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        n_lines += 1
+        ws = line.split()
+        if max_word_length != -1 and any(len(w) > max_word_length for w in ws):
+            continue
+        if remove_citations:
+            line = _CITATION.sub("", line)
+        if filter_no_terminal_punct and (not line.endswith(_C4_END) or line.endswith("...")):
+            continue
+        if len(ws) < min_words_per_line:
+            continue
+        low = line.lower()
+        if "lorem ipsum" in low:
+            lorem = lorem or (2 if curly else 1)
+        if "javascript" in low:
+            js += 1
+            continue
+        if "{" in line:
+            curly = curly or (2 if lorem else 1)
+        if any(p in low for p in _POLICY):
+            policy += 1
+            continue
+        kept += 1
+        sentences += count_sentences(line)
+    return {
+        "rps_doc_num_sentences": float(sentences),
+        "rps_doc_lorem_ipsum": float(lorem),  # 1: seen first, 2: seen after a curly bracket
+        "rps_doc_curly_bracket": float(curly),
+        "rps_lines_javascript_counts": float(js),
+        "rps_lines_policy_counts": float(policy),
+        "rps_lines_c4_kept_frac": kept / max(1, n_lines),
+    }
+
+
+# ------------------------------------------------------------------ all space-delimited signals
+
+_BULLETS = ("•", "-")
+
+
+def space_signals(text: str, stop_words: frozenset[str], top_ns: Iterable[int] = (2, 3, 4),
+                  dup_ns: Iterable[int] = (5, 6, 7, 8, 9, 10), c4: Optional[Mapping] = None,
+                  short_line_length: int = 30) -> dict[str, float]:
+    """Every Gopher/C4/FineWeb signal of one document (empty text → only ``rps_doc_char_count``)."""
+    sig: dict[str, float] = {"rps_doc_char_count": float(len(text))}
+    if not text.strip():
+        return sig
+    ws = words(text)
+    n_words = max(1, len(ws))
+    content = [w for w in ws if not is_symbol_word(w)]
+    lines = text.splitlines() or [""]
+    sig.update({
+        "rps_doc_word_count": float(len(content)),
+        "rps_doc_mean_word_length": (sum(map(len, content)) / len(content)) if content else 0.0,
+        "rps_doc_symbol_to_word_ratio": text.count("#") / n_words,
+        "rps_doc_ellipsis_to_word_ratio": (text.count("...") + text.count("…")) / n_words,
+        "rps_doc_frac_lines_start_with_bullet": sum(ln.lstrip().startswith(_BULLETS) for ln in lines) / len(lines),
+        "rps_doc_frac_lines_end_with_ellipsis": sum(ln.rstrip().endswith(("...", "…")) for ln in lines) / len(lines),
+        "rps_doc_frac_alpha_words": sum(any(c.isalpha() for c in w) for w in ws) / n_words,
+        "rps_doc_stop_words": float(len(stop_words.intersection(ws))),
+        "rps_doc_frac_unique_words": len(set(content)) / max(1, len(content)),
+    })
+    sig.update(repetition_signals(text, ws, top_ns, dup_ns))
+    sig.update(c4_signals(text, **(c4 or {})))
+    fw_lines, fw = line_stats(text, TERMINAL_PUNCTUATION)
+    sig.update(fw)
+    sig["rps_lines_frac_short"] = sum(len(ln) <= short_line_length for ln in fw_lines) / max(1, len(fw_lines))
+    sig["rps_doc_frac_chars_dup_lines_fw"] = find_duplicates(fw_lines)[1] / max(1, len(text.replace("\n", "")))
+    sig["rps_doc_newline_to_word_ratio"] = text.count("\n") / n_words
+    return sig
+
+
+# ------------------------------------------------------------------ decisions
+
+
+def _over(v: Optional[float], limit: Optional[float]) -> bool:
+    return limit is not None and v is not None and v > limit
+
+
+def _under(v: Optional[float], limit: Optional[float]) -> bool:
+    return limit is not None and v is not None and v < limit
+
+
+def space_failures(sig: Mapping[str, float], cfg) -> list[str]:
+    """All failing rules, in datatrove's FineWeb pipeline order (repetition, quality, C4, FineWeb).
+    ``cfg`` is a ``SpaceQualityConfig`` (gopher / repetition / c4 / fineweb sections)."""
+    if "rps_doc_word_count" not in sig:
+        return ["quality_empty"]
+    out: list[str] = []
+    r = cfg.repetition
+    if r.enabled:
+        for key, name, limit in (("frac_dup_paragraphs", "dup_para_frac", r.dup_para_frac),
+                                 ("frac_chars_dup_paragraphs", "dup_para_char_frac", r.dup_para_char_frac),
+                                 ("frac_dup_lines", "dup_line_frac", r.dup_line_frac),
+                                 ("frac_chars_dup_lines", "dup_line_char_frac", r.dup_line_char_frac)):
+            if _over(sig[f"rps_doc_{key}"], limit):
+                out.append(f"gopher_rep_{name}")
+        for n, limit in sorted(r.top_n_grams.items()):
+            if _over(sig.get(f"rps_doc_frac_chars_top_{n}gram"), limit):
+                out.append(f"gopher_rep_top_{n}_gram")
+        for n, limit in sorted(r.dup_n_grams.items()):
+            if _over(sig.get(f"rps_doc_frac_chars_dupe_{n}grams"), limit):
+                out.append(f"gopher_rep_dup_{n}_grams")
+    g = cfg.gopher
+    if g.enabled:
+        if _under(sig["rps_doc_word_count"], g.min_doc_words):
+            out.append("gopher_short_doc")
+        if _over(sig["rps_doc_word_count"], g.max_doc_words):
+            out.append("gopher_long_doc")
+        if sig["rps_doc_word_count"]:
+            if _under(sig["rps_doc_mean_word_length"], g.min_avg_word_length):
+                out.append("gopher_below_avg_word_length")
+            if _over(sig["rps_doc_mean_word_length"], g.max_avg_word_length):
+                out.append("gopher_above_avg_word_length")
+        if _over(sig["rps_doc_symbol_to_word_ratio"], g.max_symbol_word_ratio):
+            out.append("gopher_too_many_hashes")
+        if _over(sig["rps_doc_ellipsis_to_word_ratio"], g.max_symbol_word_ratio):
+            out.append("gopher_too_many_ellipsis")
+        if _over(sig["rps_doc_frac_lines_start_with_bullet"], g.max_bullet_lines_ratio):
+            out.append("gopher_too_many_bullets")
+        if _over(sig["rps_doc_frac_lines_end_with_ellipsis"], g.max_ellipsis_lines_ratio):
+            out.append("gopher_too_many_end_ellipsis")
+        if _under(sig["rps_doc_frac_alpha_words"], g.min_alpha_words_ratio):
+            out.append("gopher_below_alpha_threshold")
+        if _under(sig["rps_doc_stop_words"], g.min_stop_words):
+            out.append("gopher_few_stop_words")
+    c = cfg.c4
+    if c.enabled:
+        lorem, curly = sig["rps_doc_lorem_ipsum"], sig["rps_doc_curly_bracket"]
+        if c.filter_lorem_ipsum and lorem and not (c.filter_curly_bracket and curly == 1):
+            out.append("c4_lorem_ipsum")
+        elif c.filter_curly_bracket and curly:
+            out.append("c4_curly_bracket")
+        elif c.min_num_sentences != -1 and sig["rps_doc_num_sentences"] < c.min_num_sentences:
+            out.append("c4_too_few_sentences")
+    f = cfg.fineweb
+    if f.enabled:
+        lp = sig["rps_lines_ending_with_terminal_punctuation_mark"]
+        if lp < f.line_punct_thr and not (lp == 0 and f.line_punct_exclude_zero):
+            out.append("fineweb_line_punct_ratio")
+        if _over(sig["rps_lines_frac_short"], f.short_line_thr):
+            out.append("fineweb_short_line_ratio")
+        if _over(sig["rps_doc_frac_chars_dup_lines_fw"], f.char_duplicates_ratio):
+            out.append("fineweb_char_dup_ratio")
+        if _over(sig["rps_doc_newline_to_word_ratio"], f.new_line_ratio):
+            out.append("fineweb_list_ratio")
+    return out
