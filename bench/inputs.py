@@ -71,7 +71,10 @@ def load_pages(data_dir: str) -> list[Page]:
             with open(path, "rb") as fh:
                 raw = fh.read()
             body = gzip.decompress(raw) if path.endswith(".gz") else raw
-            uri = row.get("url") or "https://bench.invalid/" + row["path"].removesuffix(".gz")
+            uri = row.get("url") or ""
+            if not uri.startswith(("http://", "https://")):  # warcio parses HTTP headers for http(s) URIs only
+                uri = "https://bench.invalid/" + row["path"].removesuffix(".gz") + ("#" + uri if uri else "")
+            uri = uri.replace(" ", "%20")
             seen[row["sha256"]] = Page(row["sha256"], uri, row.get("detected_encoding"), body, row["collection"],
                                        row.get("lang"))
     return [seen[k] for k in sorted(seen)]
@@ -170,15 +173,18 @@ def write_variant(pages: list[Page], out_dir: str, shards: int) -> list[dict]:
 
 
 def build(variant: str, data_dir: str = DEFAULT_DATA, out_root: str = DEFAULT_OUT, shards: int = 8,
-          scale: int = 3, seed: int = 20260101) -> dict:
+          scale: int = 3, seed: int = 20260101, limit: int = 0) -> dict:
     pages = load_pages(data_dir)
     chosen = variant_pages(pages, variant, scale, seed)
-    out_dir = os.path.join(out_root, variant)
+    name = variant
+    if limit:  # a small slice for smoke tests
+        chosen, name = chosen[:limit], f"{variant}-{limit}"
+    out_dir = os.path.join(out_root, name)
     files = write_variant(chosen, out_dir, shards)
     with open(os.path.join(data_dir, "web", "manifest.jsonl.gz"), "rb") as fh:
         src_sha = hashlib.sha256(fh.read()).hexdigest()
     manifest = {
-        "variant": variant, "seed": seed, "shards": shards, "scale": scale if variant == "scaled" else 1,
+        "variant": name, "seed": seed, "shards": shards, "scale": scale if variant == "scaled" else 1,
         "source_manifest": "web/manifest.jsonl.gz", "source_manifest_sha256": src_sha,
         "distinct_source_pages": len(pages),
         "records": len(chosen), "html_bytes": sum(len(p.body) for p in chosen),
@@ -200,11 +206,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--shards", type=int, default=8)
     ap.add_argument("--scale", type=int, default=3, help="scaled variant: total size in multiples of unique")
     ap.add_argument("--seed", type=int, default=20260101)
+    ap.add_argument("--limit", type=int, default=0, help="keep only the first N records (smoke tests)")
     args = ap.parse_args(argv)
     for v in args.variant or ["unique"]:
-        m = build(v, args.data, args.out, args.shards, args.scale, args.seed)
-        print(f"{v}: {m['records']} records, {m['html_bytes'] / 1e6:.1f} MB HTML, "
-              f"{m['warc_bytes'] / 1e6:.1f} MB WARC in {len(m['files'])} files → {os.path.join(args.out, v)}")
+        m = build(v, args.data, args.out, args.shards, args.scale, args.seed, args.limit)
+        print(f"{m['variant']}: {m['records']} records, {m['html_bytes'] / 1e6:.1f} MB HTML, "
+              f"{m['warc_bytes'] / 1e6:.1f} MB WARC in {len(m['files'])} files → {os.path.join(args.out, m['variant'])}")
     return 0
 
 

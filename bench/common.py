@@ -1,0 +1,90 @@
+"""Shared helpers for the benchmarks: process-tree measurement and summary statistics.
+
+No third-party imports, so the driver runs under any Python (ours or the datatrove venv).
+"""
+from __future__ import annotations
+
+import os
+import resource
+import statistics
+import subprocess
+import threading
+import time
+from typing import Optional, Sequence
+
+
+def _children_map() -> dict[int, list[int]]:
+    kids: dict[int, list[int]] = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # field 4 (ppid) comes after the ")" that closes the command name
+        ppid = int(stat[stat.rfind(b")") + 2:].split()[1])
+        kids.setdefault(ppid, []).append(int(name))
+    return kids
+
+
+def tree_rss_bytes(root: int) -> int:
+    """Resident memory summed over ``root`` and all its descendants (from /proc)."""
+    kids = _children_map()
+    total, stack, page = 0, [root], os.sysconf("SC_PAGE_SIZE")
+    while stack:
+        pid = stack.pop()
+        try:
+            with open(f"/proc/{pid}/statm") as f:
+                total += int(f.read().split()[1]) * page
+        except (OSError, IndexError, ValueError):
+            pass
+        stack.extend(kids.get(pid, ()))
+    return total
+
+
+class Measured(dict):
+    """wall_s, cpu_s (user+sys of the whole tree, from RUSAGE_CHILDREN), peak_tree_rss_mb, rc."""
+
+
+def run_measured(cmd: Sequence[str], env: Optional[dict] = None, log_path: Optional[str] = None,
+                 interval: float = 0.1, cwd: Optional[str] = None) -> Measured:
+    """Run ``cmd`` to completion; CPU from getrusage deltas, peak RSS of the process tree by sampling /proc.
+
+    RUSAGE_CHILDREN only counts descendants that were waited for, which both tools do (Beam's and
+    datatrove's worker pools join their processes), so the CPU figure covers the whole tree.
+    """
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    log = open(log_path, "wb") if log_path else subprocess.DEVNULL
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(list(cmd), env=env, stdout=log, stderr=subprocess.STDOUT, cwd=cwd)
+    peak = [0]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], tree_rss_bytes(proc.pid))
+            done.wait(interval)
+
+    th = threading.Thread(target=sample, daemon=True)
+    th.start()
+    rc = proc.wait()
+    wall = time.perf_counter() - t0
+    done.set()
+    th.join()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if log_path:
+        log.close()
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return Measured(wall_s=wall, cpu_s=cpu, peak_tree_rss_mb=peak[0] / 2**20, rc=rc)
+
+
+def med(values: Sequence[float]) -> tuple[float, float, float]:
+    """(median, min, max)."""
+    return statistics.median(values), min(values), max(values)
+
+
+def fmt(values: Sequence[float], digits: int = 1) -> str:
+    m, lo, hi = med(values)
+    return f"{m:.{digits}f} ({lo:.{digits}f}–{hi:.{digits}f})"
