@@ -8,12 +8,15 @@ Design (kept deliberately simple):
   (a ``seen`` set), only on allowed domains and schemes, and only while ``max_pages`` lasts
   (shallowest first, then by URL, so the cut is deterministic). The loop ends when the queue is
   empty, and is hard-bounded by ``(max_depth + 1) × (max_redirects + 1)`` rounds.
-* Within a round the URLs are keyed by host (``scheme://host:port``). With ``--engine beam``
+* Within a round the URLs are keyed by host name (http, https and any port of a name share one
+  pace; robots.txt is still per origin ``scheme://host:port``, RFC 9309). With ``--engine beam``
   (default) each round is a Beam pipeline: ``Create → GroupByKey(host) → CrawlHostFn``, so one
   worker handles one host sequentially (one connection, the politeness gap) while different
   hosts run in parallel on as many workers as the runner gives. ``--engine local`` runs the same
   host tasks on a thread pool (one thread per host, ``crawl.parallel_hosts`` at once); it is what
-  the unit tests use. robots.txt is fetched once per host and handed to later rounds.
+  the unit tests use. robots.txt is fetched once per origin and handed to later rounds. A redirect
+  to the same host name is followed inline (e.g. http → https); to another host it is queued for
+  the next round, where that host's own task fetches it under its own robots.txt and pace.
 * Output in ``--output``: ``crawl-RRR-<host>-<hash>.warc.gz`` (gzip per record; warcinfo, then a
   request + response pair per archived page, pages sorted by URL), ``crawl-log.jsonl`` (one row
   per URL: outcome, status, depth, final URL, IP, bytes; sorted) and ``crawl-stats.json``.
@@ -37,8 +40,8 @@ from transforms.sources.crawl import (
     HostTask,
     Resolver,
     domain_allowed,
-    host_key,
     normalize_url,
+    politeness_key,
     run_host_task,
     system_resolver,
 )
@@ -87,7 +90,7 @@ def beam_executor(beam_args: list[str], info: dict[str, str] | None = None) -> E
         options = PipelineOptions(beam_args or [])
         if "--runner" not in " ".join(beam_args):
             options.view_as(StandardOptions).runner = "DirectRunner"
-        robots = {t.host: t.robots.__dict__ for t in tasks if t.robots is not None}
+        robots = {t.host: {o: r.__dict__ for o, r in t.robots.items()} for t in tasks if t.wait_first}
         elements = [(t.host, (i.url, i.depth, i.hops)) for t in tasks for i in t.items]
         prefix = FileSystems.join(output, "_crawl_tmp", f"round-{round_no:03d}", "results")
         with beam.Pipeline(options=options) as p:
@@ -154,7 +157,7 @@ def run_crawl(seeds: list[str], cfg, output: str, executor: Executor) -> dict:
             frontier[url] = CrawlItem(url, 0)
 
     budget = cfg.max_pages
-    robots: dict[str, object] = {}
+    robots: dict[str, dict] = {}  # host name → origin → RobotsState
     warcs: list[str] = []
     max_rounds = (cfg.max_depth + 1) * (cfg.max_redirects + 1)
     round_no = 0
@@ -168,8 +171,8 @@ def run_crawl(seeds: list[str], cfg, output: str, executor: Executor) -> dict:
             break
         by_host: dict[str, list[CrawlItem]] = defaultdict(list)
         for item in take:
-            by_host[host_key(item.url)].append(item)
-        tasks = [HostTask(h, by_host[h], robots.get(h), wait_first=h in robots) for h in sorted(by_host)]
+            by_host[politeness_key(item.url)].append(item)
+        tasks = [HostTask(h, by_host[h], dict(robots.get(h, {})), wait_first=h in robots) for h in sorted(by_host)]
         for res in sorted(executor(tasks, cfg, output, round_no), key=lambda r: r.host):
             robots[res.host] = res.robots
             if res.warc:
@@ -200,8 +203,9 @@ def run_crawl(seeds: list[str], cfg, output: str, executor: Executor) -> dict:
         rows.append({"round": round_no, "url": item.url, "depth": item.depth, "outcome": "max_rounds"})
 
     rows.sort(key=lambda r: (r["round"], r.get("host", ""), r["url"]))
-    for state in robots.values():
-        counts[f"robots/{state.mode}"] += 1
+    for origins in robots.values():
+        for state in origins.values():
+            counts[f"robots/{state.mode}"] += 1
     for r in rows:
         counts[f"outcome/{r['outcome']}"] += 1
     stats = {
@@ -210,6 +214,7 @@ def run_crawl(seeds: list[str], cfg, output: str, executor: Executor) -> dict:
         "urls": len(rows),
         "rounds": round_no,
         "hosts": len(robots),
+        "origins": sum(len(o) for o in robots.values()),
         "warc_files": sorted(warcs),
         "counts": dict(sorted(counts.items())),
         "allowed_domains": list(cfg.allowed_domains),

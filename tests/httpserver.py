@@ -43,6 +43,7 @@ class LocalSite:
     robots_status: int = 200
     slow_seconds: float = 0.8
     big_bytes: int = 1_500_000
+    other_port: int = 0  # /redirect/port goes to this port on the same host name
     hits: list[Hit] = field(default_factory=list)
     _counts: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -127,6 +128,7 @@ class LocalSite:
                 "/redirect/blocked": f"http://127.0.0.2:{port}/zh-cn/apa.zh-cn.html",
                 "/redirect/alias": f"http://site.test:{port}/gne/tests__163__1.html",
                 "/redirect/private": "/private/secret.html",
+                "/redirect/port": f"http://127.0.0.1:{self.other_port}/zh-cn/ch08.zh-cn.html",
             }
             if path in redirects:
                 return self._send(h, 302, b"", headers={"Location": redirects[path]})

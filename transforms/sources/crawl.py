@@ -1,9 +1,9 @@
 """A polite, SSRF-guarded web crawler core: one host at a time, robots.txt, limits, WARC out.
 
-Beam-free. The unit of work is a ``HostTask`` — every URL of one ``scheme://host:port`` in one
-crawl round — handled sequentially by ``HostCrawler`` with one connection at a time and a gap of
-``max(recipe delay, robots Crawl-delay / Request-rate)`` between requests (robots.txt and retries
-included). ``pipelines/crawl.py`` drives the rounds (depth by depth) and spreads hosts over Beam
+Beam-free. The unit of work is a ``HostTask`` — every URL of one host name in one crawl round —
+handled sequentially by ``HostCrawler`` with one connection at a time and a gap of
+``max(recipe delay, robots Crawl-delay / Request-rate)`` between requests (robots.txt, retries and
+redirect hops included). robots.txt is fetched and obeyed per origin (``scheme://host:port``). ``pipelines/crawl.py`` drives the rounds (depth by depth) and spreads hosts over Beam
 workers with a ``GroupByKey`` on the host (``CrawlHostFn`` at the bottom of this module).
 
 Safety (see notes/crawler-security.md): only http/https; every address the host name resolves to
@@ -80,8 +80,17 @@ def _is_ip(host: str) -> bool:
         return False
 
 
+def politeness_key(url: str) -> str:
+    """The host name — the unit of politeness (one connection, one pace) and of WARC files.
+
+    http://h, https://h and h:8080 share it: they are usually the same machine.
+    """
+    host = (urlsplit(url).hostname or "").lower()
+    return f"[{host}]" if ":" in host else host
+
+
 def host_key(url: str) -> str:
-    """``scheme://host:port`` — the unit of robots.txt, politeness and WARC files."""
+    """``scheme://host:port`` — an origin, the unit of robots.txt (RFC 9309 2.3)."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     if ":" in host:
@@ -513,17 +522,17 @@ class FetchRecord:
 @dataclass
 class HostResult:
     host: str
-    robots: RobotsState
+    robots: dict[str, RobotsState]  # origin (scheme://host:port) → robots.txt state
     records: list[FetchRecord]
     warc: Optional[str] = None
 
     def to_json(self) -> dict:
-        return {"host": self.host, "robots": asdict(self.robots), "warc": self.warc,
-                "records": [r.to_json() for r in self.records]}
+        return {"host": self.host, "robots": {o: asdict(r) for o, r in sorted(self.robots.items())},
+                "warc": self.warc, "records": [r.to_json() for r in self.records]}
 
     @classmethod
     def from_json(cls, d: dict) -> "HostResult":
-        return cls(host=d["host"], robots=RobotsState(**d["robots"]), warc=d.get("warc"),
+        return cls(host=d["host"], robots={o: RobotsState(**r) for o, r in d["robots"].items()}, warc=d.get("warc"),
                    records=[FetchRecord(**r) for r in d["records"]])
 
 
@@ -605,8 +614,8 @@ class HostCrawler:
             return resp
 
     # -- robots.txt
-    def fetch_robots(self, host: str) -> RobotsState:
-        url = normalize_url(f"{host}/robots.txt") or f"{host}/robots.txt"
+    def fetch_robots(self, origin: str) -> RobotsState:
+        url = normalize_url(f"{origin}/robots.txt") or f"{origin}/robots.txt"
         rec = FetchRecord(url=url, depth=0, outcome="")
         seen = {url}
         for _hop in range(max(5, self.cfg.max_redirects) + 1):
@@ -629,41 +638,59 @@ class HostCrawler:
         return RobotsState("allow_all", status=0)  # too many redirects = unavailable (RFC 9309 2.3.1.2)
 
     # -- a host's URLs
-    def crawl(self, host: str, items: Iterable[CrawlItem], robots: RobotsState | None,
+    def _rules(self, origin: str) -> tuple[RobotFileParser, Optional[str]]:
+        """robots.txt of an origin (fetched on first use) and the refusal for all its URLs, if any."""
+        if origin not in self.robots:
+            self.robots[origin] = self.fetch_robots(origin)
+        if origin not in self._parsed:
+            state = self.robots[origin]
+            rp = state.parser()
+            delay = robots_delay(rp, self.cfg.user_agent)
+            refusal = None
+            if state.mode == "disallow_all":
+                # RFC 9309 2.3.1.4: robots.txt unreachable (5xx, network) → assume complete disallow
+                refusal = state.error if state.error in _POLICY_ERRORS else "robots_unreachable"
+            elif delay > self.cfg.max_crawl_delay_seconds:
+                refusal = "crawl_delay_too_long"
+            else:
+                self._set_delay(max(self.delay, delay))  # the slowest pace any origin of this host asks for
+            self._parsed[origin] = (rp, refusal)
+        return self._parsed[origin]
+
+    def crawl(self, host: str, items: Iterable[CrawlItem], robots: dict[str, RobotsState] | None,
               warc: Callable[[], WarcSink] | None, *, wait_first: bool = False) -> HostResult:
-        """Fetch ``items`` (sorted by URL) of one host. ``warc`` opens the sink lazily on the first page."""
+        """Fetch ``items`` (sorted by URL) of one host name. ``warc`` opens the sink lazily on the first page.
+
+        ``robots`` holds what earlier rounds learnt per origin; missing ones are fetched on first use.
+        """
         items = sorted(set(items), key=lambda i: (i.url, i.depth, i.hops))
+        self.robots = dict(robots or {})
+        self._parsed: dict[str, tuple[RobotFileParser, Optional[str]]] = {}
         if wait_first:
             self._done()  # the previous round's last request to this host may have just ended
-        if robots is None:
-            robots = self.fetch_robots(host)
-        rp = robots.parser()
-        self._set_delay(max(self.cfg.delay_seconds, robots_delay(rp, self.cfg.user_agent)))
+        for origin in sorted(self.robots):
+            self._rules(origin)  # known pace before the first request
         records: list[FetchRecord] = []
-        refusal = None
-        if robots.mode == "disallow_all":
-            # RFC 9309 2.3.1.4: robots.txt unreachable (5xx, network) → assume complete disallow
-            refusal = robots.error if robots.error in _POLICY_ERRORS else "robots_unreachable"
-        elif self.delay > self.cfg.max_crawl_delay_seconds:
-            refusal = "crawl_delay_too_long"
-        if refusal:
-            return HostResult(host, robots, [FetchRecord(i.url, i.depth, refusal, hops=i.hops) for i in items])
         sink: WarcSink | None = None
         for item in items:
-            rec, resp = self._crawl_one(host, item, rp)
+            rec, resp = self._crawl_one(host, item)
             if resp is not None and warc is not None:
                 if sink is None:
                     sink = warc()
                 sink.write(resp)
             records.append(rec)
-        return HostResult(host, robots, records, sink.filename if sink is not None else None)
+        return HostResult(host, self.robots, records, sink.filename if sink is not None else None)
 
-    def _crawl_one(self, host: str, item: CrawlItem, rp: RobotFileParser) -> tuple[FetchRecord, Optional[Response]]:
+    def _crawl_one(self, host: str, item: CrawlItem) -> tuple[FetchRecord, Optional[Response]]:
         """Fetch one item, following same-host redirects inline; the response is returned only when archived."""
         cfg = self.cfg
         rec = FetchRecord(item.url, item.depth, "", hops=item.hops)
         url, hops, seen = item.url, item.hops, {item.url}
         while True:
+            rp, refusal = self._rules(host_key(url))
+            if refusal:
+                rec.outcome = refusal
+                return rec, None
             if not rp.can_fetch(cfg.user_agent, url):
                 rec.outcome = "robots"
                 return rec, None
@@ -684,7 +711,7 @@ class HostCrawler:
                     rec.outcome = "redirect_offsite"
                 elif hops + 1 > cfg.max_redirects or target in seen:
                     rec.outcome = "too_many_redirects"
-                elif host_key(target) != host:
+                elif politeness_key(target) != host:
                     # another host: its own worker fetches it next round, under its robots.txt and pace
                     rec.outcome, rec.redirect, rec.hops = "redirect_deferred", target, hops + 1
                 else:
@@ -708,9 +735,9 @@ class HostCrawler:
 class HostTask:
     """Every URL of one host in one round, with what is already known about its robots.txt."""
 
-    host: str
+    host: str  # politeness_key: the host name
     items: list[CrawlItem]
-    robots: Optional[RobotsState] = None
+    robots: dict[str, RobotsState] = field(default_factory=dict)
     wait_first: bool = False  # a later round: keep the politeness gap to the previous round's last request
 
 
@@ -766,7 +793,7 @@ if beam is not None:
         One call handles one host, so all requests to a host come from one worker, one at a time.
         """
 
-        def __init__(self, cfg, output: str, round_no: int, robots: dict[str, dict], info: dict[str, str]):
+        def __init__(self, cfg, output: str, round_no: int, robots: dict[str, dict[str, dict]], info: dict[str, str]):
             self.cfg = cfg
             self.output = output
             self.round_no = round_no
@@ -777,5 +804,5 @@ if beam is not None:
             host, items = element
             known = self.robots.get(host)
             task = HostTask(host, [CrawlItem(*i) for i in items],
-                            RobotsState(**known) if known else None, wait_first=known is not None)
+                            {o: RobotsState(**r) for o, r in (known or {}).items()}, wait_first=known is not None)
             yield run_host_task(task, self.cfg, self.output, self.round_no, info=self.info).to_json()
