@@ -673,7 +673,10 @@ class HostCrawler:
         records: list[FetchRecord] = []
         sink: WarcSink | None = None
         for item in items:
-            rec, resp = self._crawl_one(host, item)
+            try:
+                rec, resp = self._crawl_one(host, item)
+            except Exception as exc:  # noqa: BLE001 - one odd page must not lose the host's other pages
+                rec, resp = FetchRecord(item.url, item.depth, f"error:{type(exc).__name__}", hops=item.hops), None
             if resp is not None and warc is not None:
                 if sink is None:
                     sink = warc()
