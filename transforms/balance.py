@@ -14,13 +14,13 @@ after dedup, allocates a budget UniMax-style (Chung et al. 2023, Alg. 1; researc
 The unit is tokens (``n_tokens`` from the tokenize stage, which therefore runs before balance)
 or, when tokenize is off, characters (UniMax's unit: word counts are meaningless for Chinese).
 
-Each bucket's rate ``r = k + f`` is turned into per-document decisions without any global state:
+Each rate group's rate ``r = k + f`` is turned into per-document decisions without global state:
 every document gets ``k`` copies (epochs 0..k-1) plus one more (epoch k) when ``u(id, seed)`` —
-a 64-bit hash mapped to [0, 1) — is below the bucket's threshold. The threshold is not simply
-``f``: it is the ``f`` quantile of the bucket's size-weighted histogram of ``u`` (65,536 bins,
-built by a CombinePerKey), so the selected amount equals ``f × supply`` to within one bin instead
-of carrying Bernoulli noise — that is what keeps achieved shares within a percentage point on
-small buckets. Down-sampled documents become ``balance_downsampled`` rejects. ``weights_only``
+a 64-bit hash mapped to [0, 1) — falls in the bucket's selected range. The range is not simply
+``u < f``: it is read off the group's size-weighted histogram of ``u`` (65,536 bins, built by a
+CombinePerKey) so the selected amount equals ``f × supply`` to within a bin or a small document
+instead of carrying Bernoulli noise — that is what keeps achieved shares within a percentage
+point on small buckets (see ``extra_selection``). Down-sampled documents become ``balance_downsampled`` rejects. ``weights_only``
 computes and writes the same plan but passes documents through unchanged.
 
 Everything is a pure function of (documents, recipe): the plan is built by one ``Map`` over the
@@ -113,26 +113,52 @@ def water_fill(total: float, shares: Mapping[str, float], caps: Mapping[str, flo
     return alloc
 
 
-def extra_threshold(hist: Mapping[int, int], need: float, bits: int = HIST_BITS) -> int:
-    """Smallest 64-bit threshold ``t`` (at a bin edge) such that documents with ``hash < t`` weigh
-    as close as possible to ``need``: walk the size-weighted histogram, stop at the bin edge nearest
-    to ``need``. Returns 0 (nobody) .. 2**64 (everybody)."""
+def extra_selection(hist: Mapping[int, int], need: float) -> tuple[int, frozenset]:
+    """Which hash bins get the extra copy so their documents weigh as close as possible to ``need``.
+
+    Bins are taken in hash order while they fit (a prefix ``bin < prefix_end``); after the first bin
+    that would overshoot, later bins are still taken when they fit the remaining gap (``extras``),
+    and finally the smallest skipped bin is added if that lands closer to ``need``. With many
+    documents per bin this is the plain hash threshold; with few, it keeps the selected amount
+    within a small document of ``need`` instead of within half of whichever document straddles
+    the threshold (the cost: near the end, small documents are favoured over large ones)."""
     if need <= 0:
-        return 0
+        return 0, frozenset()
     cum = 0.0
+    prefix_end: Optional[int] = None
+    extras: list[int] = []
+    skipped: list[tuple[int, int]] = []
     for b in sorted(hist):
         m = hist[b]
-        if cum + m >= need:
-            take = (need - cum) >= m / 2  # include the whole bin when that lands closer to need
-            return (b + 1 if take else b) << (64 - bits)
-        cum += m
-    return 1 << 64
+        if cum + m <= need:
+            cum += m
+            if prefix_end is None:
+                continue
+            extras.append(b)
+        else:
+            if prefix_end is None:
+                prefix_end = b
+            skipped.append((m, b))
+    if prefix_end is None:  # everything fits
+        return (1 << HIST_BITS), frozenset()
+    if skipped:
+        m, b = min(skipped)
+        if abs(cum + m - need) < need - cum:
+            if b == prefix_end:
+                prefix_end += 1
+            else:
+                extras.append(b)
+    while prefix_end in extras:  # keep the prefix maximal (and the extras set small)
+        extras.remove(prefix_end)
+        prefix_end += 1
+    return prefix_end, frozenset(extras)
 
 
 class BucketPlan(NamedTuple):
     rate: float  # amount multiplier: allocated / available
     copies: int  # every document gets this many copies …
-    threshold: int  # … plus one more when unit_hash < threshold
+    prefix_end: int  # … plus one more when its hash bin is < prefix_end …
+    extras: frozenset = frozenset()  # … or in this set of later bins
 
 
 def _group_shares(keys: list[str], supply: Mapping[str, float], recipe_shares: Mapping[str, float] | None
@@ -225,6 +251,13 @@ def plan_mixture(totals: Mapping[str, BucketTotals], cfg: Any, unit: str, seed: 
         for sg, a in water_fill(lang_alloc.get(lg, 0.0), shares, caps).items():
             group_alloc[(lg, sg)] = a
 
+    # extra copies are selected over the whole rate group (all scripts of a language/source group share
+    # one rate), so a group's selection has all its documents to choose from, not one script's few
+    group_hist: dict[tuple[str, str], Counter] = {}
+    for b in buckets:
+        group_hist.setdefault((lang_group[langs_of[b]], src_group[b]), Counter()).update(totals[b].hist)
+    selection: dict[tuple[str, str], tuple[int, frozenset]] = {}
+
     plans: dict[str, BucketPlan] = {}
     rows = []
     for b in buckets:
@@ -235,8 +268,10 @@ def plan_mixture(totals: Mapping[str, BucketTotals], cfg: Any, unit: str, seed: 
         rate = min(rate, n_max)
         copies = int(math.floor(rate + _EPS))
         frac = max(0.0, rate - copies)
-        thr = extra_threshold(totals[b].hist, frac * avail[b]) if frac > _EPS else 0
-        plans[b] = BucketPlan(rate, copies, thr)
+        if (lg, sg) not in selection:
+            selection[(lg, sg)] = extra_selection(group_hist[(lg, sg)], frac * gsup) if frac > _EPS else (0, frozenset())
+        prefix_end, extras = selection[(lg, sg)]
+        plans[b] = BucketPlan(rate, copies, prefix_end, extras)
         t_share = leaf_share.get((lg, sg), 0.0) * (avail[b] / gsup if gsup else 0.0)
         rows.append({
             "lang": lang, "script": None if script == "-" else script, "source": source,
@@ -300,7 +335,10 @@ def copies_for(doc: Document, plan: Optional[BucketPlan], seed: int) -> int:
     """How many times ``doc`` appears in the balanced corpus (0 = down-sampled)."""
     if plan is None:
         return 1
-    extra = 1 if plan.threshold and unit_hash(doc.id, seed) < plan.threshold else 0
+    extra = 0
+    if plan.prefix_end or plan.extras:
+        b = hist_bin(unit_hash(doc.id, seed))
+        extra = 1 if b < plan.prefix_end or b in plan.extras else 0
     return plan.copies + extra
 
 
