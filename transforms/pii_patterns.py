@@ -68,7 +68,7 @@ def ip_ok(s: str, keep_private: bool) -> bool:
         ip = ipaddress.ip_address(s)
     except ValueError:
         return False
-    if ip.is_multicast or ip.is_reserved:  # group addresses (ff02::1, 224.0.0.251) name no host
+    if ip.is_multicast or (ip.version == 4 and ip.is_reserved):  # group addresses (ff02::1, 224.0.0.251)
         return False
     if ip.version == 4 and all(int(o) < 20 for o in s.split(".")):
         return False  # "6.2.4.1" is far more often a section/version number than a host
@@ -252,7 +252,7 @@ HAS_CONTEXT = re.compile(r"护照|護照|passport|通行证|通行證|qq|扣扣|
                          re.IGNORECASE)
 
 
-ID_CONTEXT_RE = re.compile(r"身份证|身份證|证件|證件|证号|證號|ID|id")
+ID_CONTEXT_RE = re.compile(r"身份|证件|證件|证号|證號|ID|id")
 
 
 def id_context_before(text: str, start: int) -> bool:
