@@ -127,7 +127,35 @@ class WriteShardedParquet(beam.PTransform):
             _WriteShard(self.base, self.schema, self.to_row, self.sort_key, self.compression, self.row_group_rows,
                         self.stage, self.count_fn)
         ).with_outputs("stats", main="paths")
-        return res.paths, res.stats
+        # hash assignment can leave a shard of a small partition empty; write it as an empty file (schema
+        # only) so every part-i-of-n exists and loaders that expect the full set (or count files) agree
+        filled = (
+            res.paths
+            | "Written shards" >> beam.combiners.ToList()
+            | "Fill empty shards" >> beam.FlatMap(_fill_missing, self.base, self.schema, self.compression,
+                                                  self.row_group_rows, self.stage)
+        )
+        return res.paths, (res.stats, filled) | "Sink stats" >> beam.Flatten()
+
+
+def _fill_missing(paths: list[str], base: str, schema: pa.Schema, compression: str, row_group_rows: int,
+                  stage: str) -> Iterator[tuple[str, int]]:
+    """Stats pairs for the empty shards written so each partition has all ``n`` files."""
+    seen: dict[str, tuple[int, set]] = {}
+    prefix = join(base, "")
+    for path in paths:
+        rel = path[len(prefix):] if path.startswith(prefix) else path
+        part, name = rel.rsplit("/", 1)
+        i, n = name[len("part-"):-len(".parquet")].split("-of-")
+        seen.setdefault(part, (int(n), set()))[1].add(int(i))
+    for part in sorted(seen):
+        n, have = seen[part]
+        for i in range(n):
+            if i not in have:
+                write_table_atomic(join(base, part, shard_name(i, n)), schema.empty_table(), compression,
+                                   row_group_rows)
+                yield stats_key(stage, "files"), 1
+                yield stats_key(stage, "empty_files"), 1
 
 
 def doc_partition(doc: Document) -> str:
