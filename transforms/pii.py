@@ -104,7 +104,7 @@ class PiiScrubber:
                 for m in P.CARD_RE.finditer(text):
                     if P.card_ok(m.group()):
                         add(m.start(), m.end(), "BANK_CARD")
-        if (t & {"PASSPORT", "QQ", "WECHAT"}) and P.HAS_CONTEXT.search(text):
+        if (t & {"PASSPORT", "QQ", "WECHAT"}) and P.has_context(text):
             # an explicit keyword ("护照号码：…", "QQ：…") is stronger evidence than a phone-shaped digit run
             if "PASSPORT" in t and has_digits:
                 for m in P.PASSPORT_RE.finditer(text):

@@ -21,7 +21,10 @@ from typing import Optional
 NUM_L = r"(?<![0-9A-Za-z_])(?<![0-9][.\-/:])(?<![¥$￥€£])"
 # right: not before an ASCII alnum/underscore, not before ".<digit>" / "-<digit>" / "/<digit>" / ":<digit>".
 NUM_R = r"(?![0-9A-Za-z_])(?![.\-/:][0-9])"
-SEP = r"[ \-\u00a0]"  # one separator inside a grouped number (space, hyphen, no-break space)
+SEP = r"[ \-\u00a0]"
+# NUM_L moved behind a leading one-char class (X(?<!Y.) == (?<!Y)X): a pattern that starts with a character
+# class lets `re` skip ahead to candidate characters instead of trying the look-behinds at every position.
+NUM_L_AFTER1 = r"(?<![0-9A-Za-z_].)(?<![0-9][.\-/:].)(?<![¥$￥€£].)"  # one separator inside a grouped number (space, hyphen, no-break space)
 
 # ---------------------------------------------------------------- e-mail
 # local part: RFC-ish dot-atom subset; domain labels; TLD letters only. No leading \b (Han-adjacent works).
@@ -86,8 +89,8 @@ _PROVINCES = frozenset(
     [11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46,
      50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82]
 )
-ID18_RE = re.compile(NUM_L + r"[1-8]\d{5}(?:[ ]?)(?:18|19|20)\d{2}[01]\d[0-3]\d(?:[ ]?)\d{3}[\dXx]" + NUM_R)
-ID15_RE = re.compile(NUM_L + r"[1-8]\d{5}\d{2}[01]\d[0-3]\d\d{3}" + NUM_R)
+ID18_RE = re.compile(r"[1-8]" + NUM_L_AFTER1 + r"\d{5}(?:[ ]?)(?:18|19|20)\d{2}[01]\d[0-3]\d(?:[ ]?)\d{3}[\dXx]" + NUM_R)
+ID15_RE = re.compile(r"[1-8]" + NUM_L_AFTER1 + r"\d{5}\d{2}[01]\d[0-3]\d\d{3}" + NUM_R)
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"  # index = weighted sum mod 11
 
@@ -124,7 +127,7 @@ def cn_id15_ok(s: str) -> bool:
 # ---------------------------------------------------------------- bank / credit cards
 # 13-19 digits, bare or in groups (4-4-4-4[-3], 4-6-5, 4-6-4 ...), one consistent separator; not right after
 # "/" (URL path ids such as ".../posts/2395361813834269").
-CARD_RE = re.compile(NUM_L + r"(?<!/)(?:\d{13,19}|\d{4}(?:" + SEP + r"\d{3,6}){2,4})" + NUM_R)
+CARD_RE = re.compile(r"\d" + NUM_L_AFTER1 + r"(?<!/.)(?:\d{12,18}|\d{3}(?:" + SEP + r"\d{3,6}){2,4})" + NUM_R)
 
 
 def luhn_ok(digits: str) -> bool:
@@ -248,8 +251,13 @@ def wechat_ok(s: str) -> bool:
 HAS_DIGIT_RUN = re.compile(r"\d{3}")  # every numeric PII type has a run of >= 3 digits
 HAS_IPV4ISH = re.compile(r"\d\.\d{1,3}\.\d")
 HAS_IPV6ISH = re.compile(r"[0-9A-Fa-f]:[0-9A-Fa-f:]")
-HAS_CONTEXT = re.compile(r"护照|護照|passport|通行证|通行證|qq|扣扣|企鹅|企鵝|微信|微訊|wechat|weixin|vx|wx|v信|薇信|威信",
-                         re.IGNORECASE)
+_CONTEXT_WORDS = ("护照", "護照", "assport", "ASSPORT", "通行证", "通行證", "QQ", "qq", "Qq", "扣扣", "企鹅", "企鵝", "微信",
+                  "微訊", "echat", "eChat", "ECHAT", "eixin", "vx", "VX", "Vx", "wx", "WX", "Wx", "V信", "v信", "薇信", "威信")
+
+
+def has_context(text: str) -> bool:
+    """Substring tests (C fast search) instead of one alternation regex: ~10x faster on keyword-free text."""
+    return any(w in text for w in _CONTEXT_WORDS)
 
 
 ID_CONTEXT_RE = re.compile(r"身份|证件|證件|证号|證號|ID|id")
