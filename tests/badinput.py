@@ -11,10 +11,29 @@ from warcio.warcwriter import WARCWriter
 MARKER = "SECRET-MARKER-7f3a"  # must never reach logs
 
 
-def good_html(title: str, n: int = 40) -> bytes:
-    para = f"{title} is a page about rivers, tides and the long history of harbour towns. " * 3
+def good_html(title: str, paragraphs: list[str] | None = None) -> bytes:
+    """A page that passes every filter: natural paragraphs from the demo corpus."""
+    from pipelines.demo import pages as demo
+
+    paragraphs = paragraphs or ARTICLES[hash_title(title) % len(ARTICLES)]
     return ("<html><head><title>%s</title></head><body><article><h1>%s</h1>%s</article></body></html>"
-            % (title, title, "".join(f"<p>{para} Paragraph {i}.</p>" for i in range(n)))).encode()
+            % (title, title, "".join(f"<p>{p}</p>" for p in paragraphs))).encode()
+
+
+def hash_title(title: str) -> int:
+    import zlib
+
+    return zlib.crc32(title.encode())
+
+
+def _articles() -> list[list[str]]:
+    from pipelines.demo import pages as demo
+
+    return [demo.EN_TIDES, demo.EN_BREAD, demo.EN_LIGHTHOUSE, demo.EN_BEES, demo.ZH_PARK, demo.ZH_TEA, demo.ZH_CANAL,
+            demo.ZH_BAMBOO, demo.ZH_NIGHT_MARKET]
+
+
+ARTICLES = _articles()
 
 
 def _response(w: WARCWriter, url: str, body: bytes, headers: list[tuple[str, str]], payload: bytes | None = None):
@@ -50,8 +69,7 @@ def hostile_warc(path: Path) -> list[str]:
         # invalid UTF-8 under a utf-8 label, and a GBK page mislabelled as utf-8
         _response(w, "http://bad.test/invalid-utf8", good_html("Broken bytes") + b"\xff\xfe\xc3\x28 " + MARKER.encode(),
                   [("Content-Type", "text/html; charset=utf-8")])
-        zh = ("<html><body><article>" + "<p>这是一个用国标编码保存却被标成UTF-8的中文网页，正文内容足够长，用来检验字符集检测。</p>" * 20
-              + "</article></body></html>").encode("gb18030")
+        zh = good_html("大运河", ARTICLES[6]).decode().encode("gb18030")
         _response(w, "http://good.test/gbk-mislabelled", zh, [("Content-Type", "text/html; charset=utf-8")])
         good.append("http://good.test/gbk-mislabelled")
         # non-HTML payload
@@ -94,3 +112,76 @@ def binary_with_text_extension(path: Path) -> None:
 
     rnd = random.Random(7)
     path.write_bytes(bytes(rnd.randrange(256) for _ in range(20_000)))
+
+
+BILLION_LAUGHS = """<?xml version="1.0"?>
+<!DOCTYPE lolz [
+ <!ENTITY lol "lol">
+ <!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+ <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
+ <!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
+ <!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">
+ <!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">
+ <!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">
+ <!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">
+]>
+<mediawiki><siteinfo><sitename>Bomb</sitename></siteinfo>
+<page><title>Bomb</title><ns>0</ns><id>1</id><revision><id>1</id><text>&lol9;</text></revision></page>
+</mediawiki>
+"""
+
+EXTERNAL_ENTITY = """<?xml version="1.0"?>
+<!DOCTYPE mediawiki [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+<mediawiki><page><title>XXE</title><ns>0</ns><id>1</id><revision><id>1</id><text>&xxe;</text></revision></page>
+</mediawiki>
+"""
+
+
+def wiki_page(i: int, title: str) -> str:
+    body = "\n\n".join(ARTICLES[i % len(ARTICLES)])
+    return (f"<page><title>{title}</title><ns>0</ns><id>{i}</id><revision><id>{i}</id>"
+            f"<text xml:space=\"preserve\">'''{title}'''\n\n{body}</text></revision></page>\n")
+
+
+def truncated_wiki_bz2(path: Path) -> list[str]:
+    import bz2
+
+    titles = [f"Harbour {i}" for i in range(1, 6)]
+    xml = ('<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.10/"><siteinfo><sitename>T</sitename>'
+           '<base>https://t.example/wiki/Main</base></siteinfo>\n' + "".join(wiki_page(i, t) for i, t in
+                                                                             enumerate(titles, 1)) + "</mediawiki>\n")
+    cut = xml.index("<page>", xml.index("Harbour 4")) + 40  # inside page 5
+    path.write_bytes(bz2.compress(xml[:cut].encode()))
+    return titles[:4]
+
+
+def epub_zip_bomb(path: Path) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("mimetype", "application/epub+zip", compress_type=zipfile.ZIP_STORED)
+        z.writestr("META-INF/container.xml", '<?xml version="1.0"?><container version="1.0" '
+                   'xmlns="urn:oasis:names:tc:opendocument:xmlns:container"><rootfiles><rootfile '
+                   'full-path="content.opf" media-type="application/oebps-package+xml"/></rootfiles></container>')
+        z.writestr("chapter.xhtml", b"<p>" + b"A" * (400 * 1024 * 1024) + b"</p>")
+
+
+def epub_path_traversal(path: Path) -> None:
+    import zipfile
+
+    opf = ('<?xml version="1.0"?><package xmlns="http://www.idpf.org/2007/opf" version="3.0" unique-identifier="id">'
+           '<metadata xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:identifier id="id">x</dc:identifier>'
+           '<dc:title>Traversal</dc:title><dc:language>en</dc:language></metadata><manifest>'
+           '<item id="c1" href="../../../../tmp/yuliao-evil.xhtml" media-type="application/xhtml+xml"/>'
+           '<item id="c2" href="ok.xhtml" media-type="application/xhtml+xml"/></manifest>'
+           '<spine><itemref idref="c1"/><itemref idref="c2"/></spine></package>')
+    para = "".join(f"<p>{p}</p>" for p in ARTICLES[2])
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("mimetype", "application/epub+zip", compress_type=zipfile.ZIP_STORED)
+        z.writestr("META-INF/container.xml", '<?xml version="1.0"?><container version="1.0" '
+                   'xmlns="urn:oasis:names:tc:opendocument:xmlns:container"><rootfiles><rootfile '
+                   'full-path="OEBPS/content.opf" media-type="application/oebps-package+xml"/></rootfiles></container>')
+        z.writestr("OEBPS/content.opf", opf)
+        z.writestr("../../../../tmp/yuliao-evil.xhtml", f"<html><body>{para}</body></html>")
+        z.writestr("OEBPS/ok.xhtml", f"<html><body>{para}</body></html>")
