@@ -23,6 +23,7 @@ from apache_beam.io.filesystems import FileSystems
 from schemas.document import ARROW_SCHEMA, Document, to_arrow_row
 from schemas.outputs import REJECT_ARROW_SCHEMA, Reject, reject_to_row
 from transforms.profile import partition_profile
+from transforms.progress import Ticker
 from transforms.stage import stats_key
 
 
@@ -82,6 +83,9 @@ class _WriteShard(beam.DoFn):
         table = pa.Table.from_pylist([self.to_row(r) for r in rows], schema=self.schema)
         path = join(self.base, part, shard_name(i, n))
         size = write_table_atomic(path, table, self.compression, self.row_group_rows)
+        ticker = Ticker(self.stage)
+        ticker.add(len(rows), len(rows))
+        ticker.flush()
         yield beam.pvalue.TaggedOutput("stats", (stats_key(self.stage, "in"), len(rows)))
         yield beam.pvalue.TaggedOutput("stats", (stats_key(self.stage, "out"), len(rows)))
         yield beam.pvalue.TaggedOutput("stats", (stats_key(self.stage, "files"), 1))

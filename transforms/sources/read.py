@@ -18,6 +18,7 @@ from apache_beam.transforms.window import GlobalWindows
 from schemas.document import Document, doc_id
 from schemas.outputs import Reject
 from transforms.sources.raw import RawPage, SourceReject
+from transforms.progress import Ticker
 from transforms.stage import REJECTS, STATS, Count, stats_key
 
 # kind → "module:function"
@@ -122,6 +123,9 @@ class ReadFiles(beam.DoFn):
             yield beam.pvalue.TaggedOutput(REJECTS, Reject(
                 id=doc_id(kind, path, "file"), source=KIND_SOURCE.get(kind, self.recipe.sources.default_source), origin=path,
                 stage=stage, reason="empty_input"))
+        ticker = Ticker(stage)
+        ticker.add(counts.get("in", 0), counts.get("out", 0), counts.get("in", 0) - counts.get("out", 0))
+        ticker.flush()
         for name, n in sorted(counts.items()):
             yield beam.pvalue.TaggedOutput(STATS, (stats_key(stage, name), n))
 
