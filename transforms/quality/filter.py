@@ -7,6 +7,7 @@
   document passes or not; rejects carry them too, so thresholds can be re-tuned offline.
 * A rejected document's reason is the first failing rule in a fixed order; ``detail`` lists up to
   five failing rule names (never text).
+* ``unrated_languages`` (ja, th, …: no spaces, no segmenter here) get character signals and no decision.
 * ``annotate_only`` drops nothing and counts ``would_reject/<reason>`` instead.
 * Bad words: per-language lists, pruned by corpus frequency through a Beam side input (``stage``).
 """
@@ -61,6 +62,8 @@ class Quality:
 
     # ------------------------------------------------------------ signals and decision
     def signals(self, doc: Document) -> tuple[dict[str, float], list[str]]:
+        if doc.lang in self.cfg.unrated_languages:
+            return zh_signals(doc.text, frozenset(), (), (), self.cfg.zh.char_ngram, with_words=False), []
         if self.is_zh(doc):
             c = self.zh_cfg(doc.lang)
             sig = zh_signals(doc.text, frozenset(c.stop_words), tuple(c.top_n_grams), tuple(c.dup_n_grams),
