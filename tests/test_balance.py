@@ -102,6 +102,8 @@ def test_extra_selection_skips_a_straddling_large_document():
     assert extra_selection(hist, 0) == (0, frozenset())
     assert extra_selection(hist, 10_000)[0] == 1 << 16  # everything
     assert extra_selection({0: 5, 1: 5, 2: 5}, 10) == (2, frozenset())
+    # one document far larger than the rest: the walk that takes it first lands closest (50 vs 40 for 55)
+    assert extra_selection({0: 10, 1: 10, 2: 10, 3: 50, 4: 10}, 55) == (0, frozenset({3}))
 
 
 def test_achieved_shares_within_one_point_and_caps_respected():
@@ -165,6 +167,13 @@ def test_fit_exact_and_budget():
     for lg, t in exact.languages.items():
         assert abs(mix["languages"][lg]["achieved_share"] - t) < PP
     assert mix["total_target"] < mix["total_available"] and any("fit=exact" in n for n in mix["notes"])
+    # a target bucket without any supply does not drag the exact total to zero
+    no_enc = [d for d in docs if d.source != "encyclopedia"]
+    _, mix, _ = run_plan(no_enc, exact)
+    assert mix["total_achieved"] > 0.05 * mix["total_available"]
+    for lg, t in exact.languages.items():
+        assert abs(mix["languages"][lg]["achieved_share"] - t) < PP
+    assert "no supply" in mix["sources"]["zh/encyclopedia"]["note"]
     budget = 600_000
     _, mix, _ = run_plan(docs, BalanceConfig(**ZH_HEAVY, total=budget))
     assert abs(mix["total_achieved"] - budget) / budget < PP

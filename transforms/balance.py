@@ -113,45 +113,60 @@ def water_fill(total: float, shares: Mapping[str, float], caps: Mapping[str, flo
     return alloc
 
 
-def extra_selection(hist: Mapping[int, int], need: float) -> tuple[int, frozenset]:
-    """Which hash bins get the extra copy so their documents weigh as close as possible to ``need``.
-
-    Bins are taken in hash order while they fit (a prefix ``bin < prefix_end``); after the first bin
-    that would overshoot, later bins are still taken when they fit the remaining gap (``extras``),
-    and finally the smallest skipped bin is added if that lands closer to ``need``. With many
-    documents per bin this is the plain hash threshold; with few, it keeps the selected amount
-    within a small document of ``need`` instead of within half of whichever document straddles
-    the threshold (the cost: near the end, small documents are favoured over large ones)."""
-    if need <= 0:
-        return 0, frozenset()
+def _greedy(bins: list[int], hist: Mapping[int, int], need: float, forced: Optional[int] = None
+            ) -> tuple[set, float]:
+    """Take bins in hash order while they fit ``need`` (after ``forced``, if given); then add the
+    smallest skipped bin if that lands closer. Returns (selected bins, selected amount)."""
+    chosen: set = set()
     cum = 0.0
-    prefix_end: Optional[int] = None
-    extras: list[int] = []
+    if forced is not None:
+        chosen.add(forced)
+        cum = float(hist[forced])
     skipped: list[tuple[int, int]] = []
-    for b in sorted(hist):
+    for b in bins:
+        if b == forced:
+            continue
         m = hist[b]
         if cum + m <= need:
+            chosen.add(b)
             cum += m
-            if prefix_end is None:
-                continue
-            extras.append(b)
         else:
-            if prefix_end is None:
-                prefix_end = b
             skipped.append((m, b))
-    if prefix_end is None:  # everything fits
-        return (1 << HIST_BITS), frozenset()
     if skipped:
         m, b = min(skipped)
-        if abs(cum + m - need) < need - cum:
-            if b == prefix_end:
-                prefix_end += 1
-            else:
-                extras.append(b)
-    while prefix_end in extras:  # keep the prefix maximal (and the extras set small)
-        extras.remove(prefix_end)
+        if abs(cum + m - need) < abs(need - cum):
+            chosen.add(b)
+            cum += m
+    return chosen, cum
+
+
+def extra_selection(hist: Mapping[int, int], need: float, tries: int = 3) -> tuple[int, frozenset]:
+    """Which hash bins get the extra copy so their documents weigh as close as possible to ``need``.
+
+    Bins are taken in hash order while they fit; after the first bin that would overshoot, later
+    bins are still taken when they fit the remaining gap, and the smallest skipped bin is added if
+    that lands closer. With many documents per bin this is the plain hash threshold ``u < f``; with
+    few, it keeps the amount within a small document of ``need`` instead of within half of whichever
+    document straddles the threshold. Because one very large document can still spoil that, the
+    same walk is also tried with each of the ``tries`` largest bins taken first, and the closest
+    result wins (ties: the plain walk). The cost, in tiny buckets only, is a slight preference for
+    small documents at the tail of the walk. Returned as ``bin < prefix_end or bin in extras``."""
+    if need <= 0:
+        return 0, frozenset()
+    bins = sorted(hist)
+    total = sum(hist.values())
+    if need >= total:
+        return (1 << HIST_BITS), frozenset()
+    best, best_cum = _greedy(bins, hist, need)
+    for _, f in sorted(((-hist[b], b) for b in bins))[:tries]:
+        cand, cum = _greedy(bins, hist, need, forced=f)
+        if abs(cum - need) < abs(best_cum - need) - 1e-9:
+            best, best_cum = cand, cum
+    prefix_end = 0
+    while prefix_end < len(bins) and bins[prefix_end] in best:
         prefix_end += 1
-    return prefix_end, frozenset(extras)
+    end = bins[prefix_end] if prefix_end < len(bins) else (1 << HIST_BITS)
+    return end, frozenset(b for b in best if b > end)
 
 
 class BucketPlan(NamedTuple):
@@ -231,8 +246,15 @@ def plan_mixture(totals: Mapping[str, BucketTotals], cfg: Any, unit: str, seed: 
 
     budget = float(cfg.total) if cfg.total is not None else total_available
     total = budget
-    if cfg.fit == "exact":  # largest total at which every positive leaf share is met within max_epochs
-        limits = [n_max * src_supply[lg].get(sg, 0.0) / s for (lg, sg), s in leaf_share.items() if s > 0]
+    if cfg.fit == "exact":  # largest total at which every supplied target share is met within max_epochs
+        # groups without supply cannot be met at any total: their shares go to their siblings (renormalise)
+        l_live = {lg: sh for lg, sh in lang_shares.items() if sh > 0 and lsupply.get(lg, 0.0) > 0}
+        l_sum = sum(l_live.values())
+        limits = []
+        for lg, lsh in l_live.items():
+            s_live = {sg: sh for sg, sh in src_shares[lg].items() if sh > 0 and src_supply[lg].get(sg, 0.0) > 0}
+            s_sum = sum(s_live.values())
+            limits += [n_max * src_supply[lg][sg] / ((lsh / l_sum) * (sh / s_sum)) for sg, sh in s_live.items()]
         if limits and min(limits) < total:
             total = min(limits)
             notes.append(f"fit=exact: total lowered from {budget:.0f} to {total:.0f} {unit} so every target "
