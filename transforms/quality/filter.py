@@ -125,32 +125,41 @@ class Quality:
 
 # ---------------------------------------------------------------- Beam wrapper
 
+import apache_beam as beam  # noqa: E402 - Beam only below this line
+
+from transforms.stage import REJECTS, STATS, RunStage, StageOutputs, apply_stage, stats_key  # noqa: E402
+
+
+class RunQuality(RunStage):
+    """``RunStage`` whose stage receives the corpus-level bad-word prune set as a side input."""
+
+    def process(self, doc, pruned):
+        self.stage.pruned = pruned
+        yield from super().process(doc)
+
+
+class TermDocKeys(beam.DoFn):
+    """(lang, term) once per distinct listed term in a doc, plus (lang, "") once per doc."""
+
+    def __init__(self, quality: Quality):
+        self.quality = quality
+
+    def setup(self) -> None:
+        self.quality.setup()
+
+    def process(self, doc):
+        yield from self.quality.term_doc_keys(doc)
+
 
 def stage(pcoll, recipe):
-    import apache_beam as beam
-
-    from transforms.stage import REJECTS, STATS, RunStage, StageOutputs, apply_stage, stats_key
-
     cfg = recipe.quality
     q = Quality(cfg)
     keep_text = recipe.sink.rejects_keep_text
     if not (cfg.badwords.enabled and cfg.badwords.prune == "corpus"):
         return apply_stage(pcoll, q, keep_text)
-
-    class RunQuality(RunStage):
-        """RunStage whose stage receives the corpus-level prune set as a side input."""
-
-        def process(self, doc, pruned):
-            self.stage.pruned = pruned
-            yield from super().process(doc)
-
-    def _setup_and_keys(doc, _q=q):
-        _q.setup()
-        return _q.term_doc_keys(doc)
-
     pruned = (
         pcoll
-        | "quality/badword doc terms" >> beam.FlatMap(_setup_and_keys)
+        | "quality/badword doc terms" >> beam.ParDo(TermDocKeys(q))
         | "quality/badword doc freq" >> beam.combiners.Count.PerElement()
         | "quality/badword freq list" >> beam.combiners.ToList()
         | "quality/badword prune set" >> beam.Map(q.compute_pruned)
