@@ -88,3 +88,51 @@ def med(values: Sequence[float]) -> tuple[float, float, float]:
 def fmt(values: Sequence[float], digits: int = 1) -> str:
     m, lo, hi = med(values)
     return f"{m:.{digits}f} ({lo:.{digits}f}–{hi:.{digits}f})"
+
+
+def load_texts(data_dir: Optional[str] = None, cache: Optional[str] = None) -> list[tuple[str, str]]:
+    """[(manifest lang, main text)] for every page of the web manifest, extracted once and cached.
+
+    Text comes from resiliparse (main content) when it is importable (fast), else trafilatura; the
+    micro-benchmarks of MinHash and LID only need realistic text sizes and languages.
+    """
+    import gzip
+    import json
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    data_dir = data_dir or os.environ.get("YULIAO_TEST_DATA", os.path.join(here, "..", "..", "shared", "data"))
+    cache = cache or os.path.join(here, "work", "texts.jsonl.gz")
+    if os.path.exists(cache):
+        with gzip.open(cache, "rt", encoding="utf-8") as f:
+            return [tuple(json.loads(line)) for line in f]
+    import sys
+
+    sys.path.append(os.path.join(here, "work", "micro-libs"))
+    try:
+        from resiliparse.extract.html2text import extract_plain_text
+
+        def extract(html: str) -> str:
+            return extract_plain_text(html, main_content=True)
+    except ImportError:
+        import trafilatura
+
+        def extract(html: str) -> str:
+            return trafilatura.extract(html) or ""
+    out = []
+    with gzip.open(os.path.join(data_dir, "web", "manifest.jsonl.gz"), "rt", encoding="utf-8") as f:
+        rows = sorted((json.loads(line) for line in f), key=lambda r: r["path"])
+    for row in rows:
+        with open(os.path.join(data_dir, row["path"]), "rb") as fh:
+            body = gzip.decompress(fh.read())
+        try:
+            html = body.decode(row.get("detected_encoding") or "utf-8")
+        except (LookupError, UnicodeDecodeError):
+            html = body.decode("utf-8", "replace")
+        text = extract(html)
+        if text.strip():
+            out.append((row.get("lang") or "und", text))
+    os.makedirs(os.path.dirname(cache), exist_ok=True)
+    with gzip.open(cache, "wt", encoding="utf-8") as f:
+        for row in out:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return out
