@@ -37,6 +37,7 @@ ZH_SENTENCE_END = "。！？；…!?;."
 _CLOSERS = "”’」』）)》〉】\"' |"  # closing quotes/brackets; " |" ends extracted table rows
 _LINE_END = tuple(sorted(set(ZH_SENTENCE_END) | set(TERMINAL_PUNCTUATION)))
 _SENTENCE_MARKS = regex.compile(r"[。！？；!?;]+|…+|\.(?=\s|$)")
+_CLAUSE = regex.compile(r"\p{Han}[，。；！？]\p{Han}")  # clause punctuation between Han chars: running prose
 _BULLETS = ("•", "-", "·", "●", "○", "■", "□", "▪", "※", "➢", "◆", "★")
 
 # FineWeb-2 cmn_Hani stop words (fineweb-2/configs/cmn_Hani.yml); mixes Simplified and Traditional forms.
@@ -107,6 +108,8 @@ def zh_signals(text: str, stop_words: frozenset[str], top_ns: Sequence[int] = (2
         "zh_mean_line_chars": sum(len(_SPACE.sub("", ln)) for ln in lines) / n_lines,
         "zh_frac_lines_end_sentence": sum(ends) / n_lines,
         "zh_frac_chars_lines_end_sentence": sum(len(ln) for ln, e in zip(lines, ends) if e) / max(1, sum(map(len, lines))),
+        "zh_frac_chars_prose_lines": sum(len(ln) for ln, e in zip(lines, ends) if e or _CLAUSE.search(ln))
+        / max(1, sum(map(len, lines))),
         "zh_sentence_count": float(len(_SENTENCE_MARKS.findall(text))),
         "zh_frac_lines_start_with_bullet": sum(ln.startswith(_BULLETS) for ln in lines) / n_lines,
         "zh_frac_lines_end_with_ellipsis": sum(ln.endswith(("...", "…")) for ln in lines) / n_lines,
