@@ -198,34 +198,29 @@ class Signer:
 
 
 # ------------------------------------------------------------------ candidate pairs (Beam-free)
-def bucket_pairs(band: int, members: Sequence[tuple[str, bytes]], max_bucket_size: int) -> tuple[list[tuple[str, str]], bool]:
-    """Candidate pairs ``(a, b)`` (a < b) of one LSH bucket of band ``band``; ``members`` are (node, band hashes).
+def bucket_pairs(members: Sequence[str], max_bucket_size: int) -> tuple[list[tuple[str, str]], bool]:
+    """Candidate pairs ``(a, b)`` (a < b) of one LSH bucket (its member node ids).
 
-    A pair is emitted only from the first band its two documents share, so each candidate is verified once.
-    Buckets above ``max_bucket_size`` (boilerplate) are sorted by their band hashes and compared only within
-    overlapping windows of that size: cost O(n · max_bucket_size) instead of O(n²). Returns (pairs, was_giant).
+    Buckets above ``max_bucket_size`` (boilerplate) are sorted by node id and compared only within overlapping
+    windows of that size (stride half a window): cost O(n · max_bucket_size) instead of O(n²); members that
+    never share a window can still be joined through others. Returns (pairs, was_giant).
+    A pair found in several bands is emitted by each; the Beam wrapper removes repeats with ``Distinct``.
     """
-    uniq = dict(members)
-    n = len(uniq)
+    nodes = sorted(set(members))
+    n = len(nodes)
     if n < 2:
         return [], False
-    items = sorted(uniq.items(), key=lambda kv: (kv[1], kv[0]))
-    nodes = [k for k, _ in items]
-    mat = np.frombuffer(b"".join(v for _, v in items), dtype=np.uint64).reshape(n, -1)[:, :band]
     giant = n > max_bucket_size
-    step = max(1, max_bucket_size // 2) if giant else n
+    if not giant:
+        return [(nodes[i], nodes[j]) for i in range(n) for j in range(i + 1, n)], False
+    step = max(1, max_bucket_size // 2)
     pairs: set[tuple[str, str]] = set()
     for start in range(0, n, step):
-        end = min(n, start + max_bucket_size) if giant else n
-        for i in range(start, end - 1):
-            rest = mat[i + 1:end]
-            earlier = (rest == mat[i]).any(axis=1) if band else np.zeros(len(rest), dtype=bool)
-            for off in np.flatnonzero(~earlier):
-                a, b = nodes[i], nodes[i + 1 + int(off)]
-                pairs.add((a, b) if a < b else (b, a))
+        end = min(n, start + max_bucket_size)
+        pairs.update((nodes[i], nodes[j]) for i in range(start, end) for j in range(i + 1, end))
         if end >= n:
             break
-    return sorted(pairs), giant
+    return sorted(pairs), True
 
 
 # ------------------------------------------------------------------ Beam
@@ -254,9 +249,8 @@ class _Sign(CountingDoFn):
         yield beam.pvalue.TaggedOutput(META_TAG, (doc.id, meta))
         yield beam.pvalue.TaggedOutput(SIGS_TAG, (doc.id, sig.tobytes()))
         bands = self.signer.bands_of(sig)
-        bvec = bands.tobytes()
-        for i in range(bands.size):
-            yield beam.pvalue.TaggedOutput(BANDS_TAG, (i.to_bytes(2, "big") + bands[i:i + 1].tobytes(), (doc.id, bvec)))
+        for i in range(bands.size):  # only the node id travels with a band key (most buckets are singletons)
+            yield beam.pvalue.TaggedOutput(BANDS_TAG, (i.to_bytes(2, "big") + bands[i:i + 1].tobytes(), doc.id))
 
 
 class _BucketPairs(CountingDoFn):
@@ -268,11 +262,11 @@ class _BucketPairs(CountingDoFn):
         members = list(members)
         if len(members) < 2:
             return
-        pairs, giant = bucket_pairs(int.from_bytes(key[:2], "big"), members, self.max_bucket_size)
+        pairs, giant = bucket_pairs(members, self.max_bucket_size)
         if giant:
             self._counts["giant_buckets"] += 1
             self._counts["giant_bucket_docs"] += len(members)
-        self._counts["candidate_pairs"] += len(pairs)
+        self._counts["bucket_pairs"] += len(pairs)
         yield from pairs
 
 
@@ -297,6 +291,7 @@ class _Verify(CountingDoFn):
             return
         sv = np.frombuffer(sigs[0], dtype=np.uint32)
         for u, su in grouped["half"]:
+            self._counts["candidate_pairs"] += 1
             if jaccard(np.frombuffer(su, dtype=np.uint32), sv) >= self.threshold:
                 self._counts["verified_pairs"] += 1
                 yield (u, v)
@@ -324,7 +319,8 @@ class CandidateEdges(beam.PTransform):
                  | "near band group" >> beam.GroupByKey()
                  | "near bucket pairs" >> beam.ParDo(_BucketPairs(st, self.max_bucket_size)).with_outputs(
                      STATS, main="pairs"))
-        halves = ({"sig": signed[SIGS_TAG], "pair": pairs.pairs}
+        unique_pairs = pairs.pairs | "near distinct pairs" >> beam.Distinct()
+        halves = ({"sig": signed[SIGS_TAG], "pair": unique_pairs}
                   | "near join u" >> beam.CoGroupByKey()
                   | "near half" >> beam.FlatMap(_half_join))
         edges = ({"sig": signed[SIGS_TAG], "half": halves}
