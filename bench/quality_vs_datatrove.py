@@ -93,7 +93,8 @@ def our_decisions(docs: list[dict]) -> tuple[dict, float]:
 
     cfg = load_recipe().quality.space
     c4 = dict(max_word_length=cfg.c4.max_word_length, remove_citations=cfg.c4.remove_citations,
-              filter_no_terminal_punct=cfg.c4.filter_no_terminal_punct, min_words_per_line=cfg.c4.min_words_per_line)
+              filter_no_terminal_punct=cfg.c4.filter_no_terminal_punct, min_words_per_line=cfg.c4.min_words_per_line,
+              filter_javascript=cfg.c4.filter_javascript, filter_policy=cfg.c4.filter_policy)
     out = {}
     t0 = time.perf_counter()
     for d in docs:

@@ -150,7 +150,9 @@ class C4QualityConfig(Section):
     remove_citations: bool = True  # TFDS c4_utils
     filter_lorem_ipsum: bool = True  # C4
     filter_curly_bracket: bool = True  # C4
-    # javascript / policy lines only change the sentence count (no text is rewritten by this stage)
+    # javascript / policy lines are left out of the sentence count (this stage rewrites no text)
+    filter_javascript: bool = True  # C4
+    filter_policy: bool = True  # TFDS c4_utils: terms of use / privacy policy / cookie lines
 
 
 class FineWebQualityConfig(Section):

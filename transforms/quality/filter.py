@@ -73,7 +73,8 @@ class Quality:
             c = self.space_cfg(doc.lang)
             c4 = dict(max_word_length=c.c4.max_word_length, remove_citations=c.c4.remove_citations,
                       filter_no_terminal_punct=c.c4.filter_no_terminal_punct,
-                      min_words_per_line=c.c4.min_words_per_line)
+                      min_words_per_line=c.c4.min_words_per_line,
+                      filter_javascript=c.c4.filter_javascript, filter_policy=c.c4.filter_policy)
             sig = space_signals(doc.text, frozenset(c.gopher.stop_words), tuple(c.repetition.top_n_grams),
                                 tuple(c.repetition.dup_n_grams), c4, c.fineweb.short_line_length)
             fails = space_failures(sig, c)

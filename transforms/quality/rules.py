@@ -231,7 +231,8 @@ def count_sentences(line: str) -> int:
 
 
 def c4_signals(text: str, max_word_length: int = 1000, remove_citations: bool = True,
-               filter_no_terminal_punct: bool = True, min_words_per_line: int = 3) -> dict[str, float]:
+               filter_no_terminal_punct: bool = True, min_words_per_line: int = 3, filter_javascript: bool = True,
+               filter_policy: bool = True) -> dict[str, float]:
     """C4 line rules (Raffel et al. 2020 + TFDS ``c4_utils``) as datatrove applies them: sentences are
     counted over lines that survive the line filters; lorem ipsum / curly bracket are doc flags, seen
     only in surviving lines (as in datatrove)."""
@@ -254,12 +255,12 @@ def c4_signals(text: str, max_word_length: int = 1000, remove_citations: bool = 
         low = line.lower()
         if "lorem ipsum" in low:
             lorem = lorem or (2 if curly else 1)
-        if "javascript" in low:
+        if filter_javascript and "javascript" in low:
             js += 1
             continue
         if "{" in line:
             curly = curly or (2 if lorem else 1)
-        if any(p in low for p in _POLICY):
+        if filter_policy and any(p in low for p in _POLICY):
             policy += 1
             continue
         kept += 1
