@@ -31,6 +31,7 @@ class Quality:
         self.cfg = cfg
         self.batch_size = cfg.batch_size
         self.pruned: frozenset[tuple[str, str]] = frozenset()
+        self._prep: dict = {}
         self._static_pruned = frozenset((lang, t.lower()) for lang, ts in cfg.badwords.pruned_terms.items() for t in ts)
 
     # ------------------------------------------------------------ configuration per language
@@ -61,22 +62,35 @@ class Quality:
                 self.matcher(lang)
 
     # ------------------------------------------------------------ signals and decision
+    def _prepared(self, lang: Optional[str], zh: bool):
+        """(rules config, positional args of the signal function) per language, built once."""
+        key = (lang, zh)
+        if key not in self._prep:
+            if zh:
+                c = self.zh_cfg(lang)
+                args = (frozenset(c.stop_words), tuple(c.top_n_grams), tuple(c.dup_n_grams), c.char_ngram,
+                        needs_words(c), c.word_max_chars)
+            else:
+                c = self.space_cfg(lang)
+                c4 = dict(max_word_length=c.c4.max_word_length, remove_citations=c.c4.remove_citations,
+                          filter_no_terminal_punct=c.c4.filter_no_terminal_punct,
+                          min_words_per_line=c.c4.min_words_per_line, filter_javascript=c.c4.filter_javascript,
+                          filter_policy=c.c4.filter_policy)
+                args = (frozenset(c.gopher.stop_words), tuple(c.repetition.top_n_grams),
+                        tuple(c.repetition.dup_n_grams), c4, c.fineweb.short_line_length)
+            self._prep[key] = (c, args)
+        return self._prep[key]
+
     def signals(self, doc: Document) -> tuple[dict[str, float], list[str]]:
         if doc.lang in self.cfg.unrated_languages:
             return zh_signals(doc.text, frozenset(), (), (), self.cfg.zh.char_ngram, with_words=False), []
-        if self.is_zh(doc):
-            c = self.zh_cfg(doc.lang)
-            sig = zh_signals(doc.text, frozenset(c.stop_words), tuple(c.top_n_grams), tuple(c.dup_n_grams),
-                             c.char_ngram, with_words=needs_words(c), word_max_chars=c.word_max_chars)
+        zh = self.is_zh(doc)
+        c, args = self._prepared(doc.lang, zh)
+        if zh:
+            sig = zh_signals(doc.text, *args)
             fails = zh_failures(sig, c)
         else:
-            c = self.space_cfg(doc.lang)
-            c4 = dict(max_word_length=c.c4.max_word_length, remove_citations=c.c4.remove_citations,
-                      filter_no_terminal_punct=c.c4.filter_no_terminal_punct,
-                      min_words_per_line=c.c4.min_words_per_line,
-                      filter_javascript=c.c4.filter_javascript, filter_policy=c.c4.filter_policy)
-            sig = space_signals(doc.text, frozenset(c.gopher.stop_words), tuple(c.repetition.top_n_grams),
-                                tuple(c.repetition.dup_n_grams), c4, c.fineweb.short_line_length)
+            sig = space_signals(doc.text, *args)
             fails = space_failures(sig, c)
         b = self.cfg.badwords
         lang = self.badword_lang(doc) if b.enabled else None
