@@ -129,6 +129,9 @@ class GopherQualityConfig(Section):
     min_alpha_words_ratio: Optional[float] = Field(0.8, description="Gopher; datatrove max_non_alpha_words_ratio")
     min_stop_words: Optional[int] = Field(2, description="Gopher; distinct stop words present")
     stop_words: tuple[str, ...] = ("the", "be", "to", "of", "and", "that", "have", "with")  # Gopher/datatrove
+    # ours: the stop-word rule applies only to the languages its list is for (FineWeb ran it on English only;
+    # English stop words dropped nearly every de/es/fr page). Give other languages their own list via space_by_lang.
+    stop_words_languages: tuple[str, ...] = ("en",)
 
 
 class GopherRepetitionConfig(Section):
@@ -235,6 +238,10 @@ class QualityConfig(Section):
     space_by_lang: dict[str, SpaceQualityConfig] = {}  # per-language overrides of `space`
     zh_by_lang: dict[str, ZhQualityConfig] = {}  # per-language overrides of `zh` (e.g. yue)
     badwords: BadWordsConfig = BadWordsConfig()
+    # ours: curated sources are scored but not dropped by web-page heuristics (as Dolma applies Gopher/C4 rules to
+    # web text only): novels fail Gopher's alpha-word ratio on dialogue punctuation, dumps fail line-punctuation rules.
+    exempt_sources: tuple[str, ...] = Field(("book", "encyclopedia"),
+                                            description="signals kept, no drop; counted as exempt/<reason>")
     batch_size: int = Field(64, gt=0)
 
 

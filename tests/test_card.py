@@ -76,11 +76,12 @@ def test_card_parses_with_huggingface_hub(built: Path):
     assert "Yuliao corpus" in parsed.text and "## Recipe" in parsed.text
 
 
-def test_card_configs_load_with_datasets(built: Path):
+def test_card_configs_load_with_datasets(built: Path, tmp_path: Path):
     datasets = pytest.importorskip("datasets")
     stats = _stats(built)
     n_zh = stats["stages"]["sink"]["counters"]["docs/zh/web"]
-    ds = datasets.load_dataset(str(built), "zh", split="train")
+    # a fresh cache: datasets keys its cache on the folder name and config, so a stale cache could answer
+    ds = datasets.load_dataset(str(built), "zh", split="train", cache_dir=str(tmp_path / "hf-cache"))
     assert len(ds) == n_zh
     assert set(ds["lang"]) == {"zh"}
 

@@ -182,3 +182,42 @@ def test_corpus_prune_side_input_in_beam(gne):
         out = stage(p | beam.Create(docs), load_recipe(None, ["quality.badwords.prune=none"]))
         bad = out.rejects | beam.Filter(lambda r: r.reason == "badwords") | beam.Map(lambda r: r.id)
         assert_that(bad, equal_to(["spam0", "spam1", "spam2"]))
+
+
+def test_english_stop_words_are_not_required_of_other_languages(data_dir):
+    import gzip
+
+    from pipelines.recipe import load_recipe
+    from schemas.document import Document
+    from transforms.extract import Extractor, decode_html
+    from transforms.quality.filter import Quality
+
+    ex = Extractor()
+    html = gzip.decompress((data_dir / "web/trafilatura/cache/adac.de.kindersitze.html.gz").read_bytes())
+    text, _ = ex.extract_html(decode_html(html, None))
+    q = Quality(load_recipe("default").quality)
+    q.setup()
+    doc = Document(id="de", text=text, source="web", origin="t", lang="de")
+    assert "gopher_few_stop_words" not in q.signals(doc)[1]
+    assert "gopher_few_stop_words" in q.signals(doc._replace(lang="en"))[1]  # the rule itself still fires
+
+
+def test_curated_sources_are_scored_not_dropped(data_dir):
+    from pipelines.recipe import load_recipe
+    from schemas.document import Document
+    from transforms.quality.filter import Quality
+    from transforms.sources.books import read
+    from transforms.stage import Count, Rejection
+
+    recipe = load_recipe("default")
+    chunks = [d._replace(lang="en") for d in read(str(data_dir / "books/gutenberg-en/pg11-0.txt"), recipe)
+              if isinstance(d, Document)]
+    q = Quality(recipe.quality)
+    q.setup()
+    as_web = list(q.apply([c._replace(source="web") for c in chunks]))
+    dropped_as_web = sum(isinstance(r, Rejection) for r in as_web)
+    assert dropped_as_web > 0  # dialogue-heavy novel text fails web heuristics …
+    as_book = list(q.apply(chunks))
+    assert not any(isinstance(r, Rejection) for r in as_book)  # … but a book is kept,
+    assert sum(isinstance(r, Count) and r.name.startswith("exempt/") for r in as_book) == dropped_as_web  # counted
+    assert all(r.signals for r in as_book if isinstance(r, Document))  # and scored

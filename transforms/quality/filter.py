@@ -92,6 +92,8 @@ class Quality:
         else:
             sig = space_signals(doc.text, *args)
             fails = space_failures(sig, c)
+            if doc.lang not in c.gopher.stop_words_languages and doc.lang not in self.cfg.space_by_lang:
+                fails = [f for f in fails if f != "gopher_few_stop_words"]
         b = self.cfg.badwords
         lang = self.badword_lang(doc) if b.enabled else None
         if lang is not None:
@@ -115,6 +117,9 @@ class Quality:
                 yield out
             elif self.cfg.annotate_only:
                 yield Count(f"would_reject/{fails[0]}")
+                yield out
+            elif doc.source in self.cfg.exempt_sources:
+                yield Count(f"exempt/{fails[0]}")
                 yield out
             else:
                 yield Rejection(out, fails[0], ",".join(fails[:5]))
