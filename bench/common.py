@@ -29,8 +29,12 @@ def _children_map() -> dict[int, list[int]]:
     return kids
 
 
-def tree_rss_bytes(root: int) -> int:
-    """Resident memory summed over ``root`` and all its descendants (from /proc)."""
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def tree_sample(root: int, cpu_seen: dict[tuple[int, int], float]) -> int:
+    """Resident memory summed over ``root`` and all its descendants (from /proc); records each live
+    process's own CPU seconds (utime+stime, children excluded) in ``cpu_seen`` keyed by (pid, start time)."""
     kids = _children_map()
     total, stack, page = 0, [root], os.sysconf("SC_PAGE_SIZE")
     while stack:
@@ -38,33 +42,44 @@ def tree_rss_bytes(root: int) -> int:
         try:
             with open(f"/proc/{pid}/statm") as f:
                 total += int(f.read().split()[1]) * page
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                stat = f.read()
+            fields = stat[stat.rfind(b")") + 2:].split()
+            # fields[11], [12] = utime, stime; [19] = starttime (man 5 proc, numbering from state = 0)
+            cpu_seen[(pid, int(fields[19]))] = (int(fields[11]) + int(fields[12])) / _TICK
         except (OSError, IndexError, ValueError):
             pass
         stack.extend(kids.get(pid, ()))
     return total
 
 
+def tree_rss_bytes(root: int) -> int:
+    """Resident memory summed over ``root`` and all its descendants (from /proc)."""
+    return tree_sample(root, {})
+
+
 class Measured(dict):
-    """wall_s, cpu_s (user+sys of the whole tree, from RUSAGE_CHILDREN), peak_tree_rss_mb, rc."""
+    """wall_s, cpu_s (user+sys of the whole process tree), rusage_cpu_s, sampled_cpu_s, peak_tree_rss_mb, rc."""
 
 
 def run_measured(cmd: Sequence[str], env: Optional[dict] = None, log_path: Optional[str] = None,
                  interval: float = 0.1, cwd: Optional[str] = None) -> Measured:
-    """Run ``cmd`` to completion; CPU from getrusage deltas, peak RSS of the process tree by sampling /proc.
+    """Run ``cmd`` to completion; CPU and peak RSS of the whole process tree.
 
-    RUSAGE_CHILDREN only counts descendants that were waited for, which both tools do (Beam's and
-    datatrove's worker pools join their processes), so the CPU figure covers the whole tree.
+    CPU is the larger of the ``getrusage(RUSAGE_CHILDREN)`` delta (exact, but only for descendants
+    that were waited for) and the sum of per-process CPU sampled from /proc every ``interval``.
     """
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     log = open(log_path, "wb") if log_path else subprocess.DEVNULL
     t0 = time.perf_counter()
     proc = subprocess.Popen(list(cmd), env=env, stdout=log, stderr=subprocess.STDOUT, cwd=cwd)
     peak = [0]
+    cpu_seen: dict[tuple[int, int], float] = {}
     done = threading.Event()
 
     def sample() -> None:
         while not done.is_set():
-            peak[0] = max(peak[0], tree_rss_bytes(proc.pid))
+            peak[0] = max(peak[0], tree_sample(proc.pid, cpu_seen))
             done.wait(interval)
 
     th = threading.Thread(target=sample, daemon=True)
@@ -76,8 +91,12 @@ def run_measured(cmd: Sequence[str], env: Optional[dict] = None, log_path: Optio
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if log_path:
         log.close()
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return Measured(wall_s=wall, cpu_s=cpu, peak_tree_rss_mb=peak[0] / 2**20, rc=rc)
+    rusage_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    sampled_cpu = sum(cpu_seen.values())
+    # RUSAGE_CHILDREN misses processes whose parent never waited for them (datatrove's forkserver pool
+    # workers); the /proc samples miss at most one interval per process. Take the larger.
+    return Measured(wall_s=wall, cpu_s=max(rusage_cpu, sampled_cpu), rusage_cpu_s=rusage_cpu,
+                    sampled_cpu_s=sampled_cpu, peak_tree_rss_mb=peak[0] / 2**20, rc=rc)
 
 
 def med(values: Sequence[float]) -> tuple[float, float, float]:

@@ -67,7 +67,15 @@ def methods() -> dict[str, Callable[[str], str]]:
             doc = doc if isinstance(doc, dict) else doc.as_dict()
             return doc.get("text") or ""
 
-        out["traf_ours"] = ours
+        out["traf_meta_extensive_date"] = ours  # our extractor before the date fix (trafilatura defaults)
+        try:
+            sys.path.insert(0, ROOT)
+            from transforms.extract import Extractor
+
+            ex = Extractor()
+            out["traf_ours"] = lambda h: ex.extract_html(h)[0] or ""  # the stage's call, as committed
+        except ImportError:
+            pass
         from trafilatura.metadata import extract_title
         from trafilatura.utils import load_html
 

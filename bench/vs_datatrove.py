@@ -236,7 +236,7 @@ def bench(args: argparse.Namespace) -> int:
 def summary(args: argparse.Namespace) -> int:
     path = os.path.join(WORK, "results", f"vs_datatrove-{args.variant}.jsonl")
     rows = [json.loads(line) for line in open(path)]
-    if args.since:
+    if getattr(args, "since", None):
         rows = [r for r in rows if r["time"] >= args.since]
     rows = [r for r in rows if r["rc"] == 0]
     print(render(rows, args.variant))
