@@ -30,19 +30,11 @@ class JobService:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "apache_beam.runners.portability.local_job_service_main", "--port", str(self.port)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    return
-            except OSError:
-                time.sleep(0.3)
-        self.stop()
-        raise RuntimeError("local job service did not start")
+        _wait_port(self.port, self)
 
-    def args(self) -> list[str]:
+    def args(self, environment: list[str] | None = None) -> list[str]:
         return ["--runner", "PortableRunner", "--job_endpoint", f"localhost:{self.port}",
-                "--environment_type", "LOOPBACK"]
+                *(environment or ["--environment_type", "LOOPBACK"])]
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -50,6 +42,38 @@ class JobService:
             self.proc.wait(10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+
+
+class WorkerPool:
+    """Beam's external worker pool: SDK harnesses for ``--environment_type EXTERNAL`` (what a Flink/Spark
+    cluster runs beside its task managers). Workers are started with this interpreter's ``python``."""
+
+    def __init__(self):
+        self.port = free_port()
+        env = dict(os.environ)
+        env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "apache_beam.runners.worker.worker_pool_main", f"--service_port={self.port}"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        _wait_port(self.port, self)
+
+    def environment(self) -> list[str]:
+        return ["--environment_type", "EXTERNAL", "--environment_config", f"localhost:{self.port}"]
+
+    def stop(self) -> None:
+        JobService.stop(self)  # type: ignore[arg-type]
+
+
+def _wait_port(port: int, owner) -> None:
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.3)
+    owner.stop()
+    raise RuntimeError(f"{type(owner).__name__} did not start")
 
 
 def run_build(inputs: list[str], output: Path, beam_args: list[str], recipe: str = "demo",

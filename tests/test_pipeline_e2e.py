@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipelines.demo.make import write_demo_jsonl, write_demo_warc
-from tests.runners import RUNNER_MODES, JobService, output_digest, run_build
+from tests.runners import RUNNER_MODES, JobService, WorkerPool, output_digest, run_build
 
 
 @pytest.fixture(scope="module")
@@ -78,15 +78,42 @@ def test_rerun_is_byte_identical(tmp_path, demo_inputs, direct_output):
 
 @pytest.mark.slow
 def test_multiprocessing_and_portable_runners_agree(tmp_path, demo_inputs, direct_output):
+    """All stages; DirectRunner multi-processing, PortableRunner LOOPBACK and EXTERNAL (worker pool)."""
     expected = output_digest(direct_output)
     run_build(demo_inputs, tmp_path / "mp", RUNNER_MODES["direct_multi_processing"])
     assert output_digest(tmp_path / "mp") == expected
-    svc = JobService()
+    svc, pool = JobService(), WorkerPool()
     try:
         run_build(demo_inputs, tmp_path / "portable", svc.args())
+        run_build(demo_inputs, tmp_path / "external", svc.args(pool.environment()))
     finally:
         svc.stop()
+        pool.stop()
     assert output_digest(tmp_path / "portable") == expected
+    assert output_digest(tmp_path / "external") == expected
+
+
+@pytest.mark.slow
+def test_three_local_modes_agree_on_shared_data(tmp_path, data_dir):
+    """The full pipeline over real WARCs, a wiki dump and a Chinese book: identical bytes in every local mode."""
+    inputs = sorted(str(p) for p in (data_dir / "web" / "warc").glob("*.warc*")) + [
+        str(data_dir / "wiki" / "enwiki-table-markup.xml.bz2"),
+        str(data_dir / "books" / "gutenberg-zh" / "pg23863-0.txt")]
+    digests = {}
+    svc = JobService()
+    try:
+        for mode, args in [("in_memory", RUNNER_MODES["direct_in_memory"]),
+                           ("multi_processing", RUNNER_MODES["direct_multi_processing"]),
+                           ("portable", svc.args())]:
+            run_build(inputs, tmp_path / mode, args, recipe="zh_heavy")
+            digests[mode] = output_digest(tmp_path / mode)
+    finally:
+        svc.stop()
+    assert len(digests["in_memory"]) > 5
+    assert digests["multi_processing"] == digests["in_memory"]
+    assert digests["portable"] == digests["in_memory"]
+    stats = json.loads((tmp_path / "in_memory" / "stats.json").read_text())
+    assert {"quality", "dedup.near", "pii", "tokenize", "balance"} <= set(stats["stages"])
 
 
 def test_shared_warcs_end_to_end(tmp_path, data_dir):
