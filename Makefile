@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test venv clean
+.PHONY: demo test venv clean bench bench-venv
 
 venv: $(STAMP)
 
@@ -21,6 +21,27 @@ demo: $(STAMP)
 ## Run the whole test suite
 test: $(STAMP)
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+## Benchmarks vs datatrove (see bench/README.md): datatrove gets its own venv under bench/work/
+DT_VENV := bench/work/.venv-datatrove
+DT_STAMP := $(DT_VENV)/.installed
+
+bench-venv: $(DT_STAMP)
+
+$(DT_STAMP): $(STAMP)
+	$(PYTHON) -m venv $(DT_VENV)
+	$(DT_VENV)/bin/pip install --quiet "datatrove[processing]==0.10.1" warcio pyarrow python-magic faust-cchardet \
+		orjson zstandard spacy jieba
+	$(PY) -m pip install --quiet --target bench/work/micro-libs resiliparse rensa
+	touch $(DT_STAMP)
+
+bench: $(DT_STAMP)
+	$(PY) bench/inputs.py --variant unique --limit 420 --shards 4
+	$(PY) bench/vs_datatrove.py bench --variant unique-420 --runs 3 --workers 1 2 --our-args --no-card
+	$(PY) bench/micro_extract.py --runs 3 --limit 300
+	$(DT_VENV)/bin/python bench/micro_extract.py --runs 3 --limit 300 --methods traf_datatrove
+	$(PY) bench/micro_minhash.py --runs 3
+	$(PY) bench/micro_lid.py --runs 3
 
 clean:
 	rm -rf demo-output .pytest_cache
