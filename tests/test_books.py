@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.records import split_records
+
 from pipelines.recipe import load_recipe
 from schemas.document import Document
 from transforms.sources import books as bk
@@ -21,17 +23,7 @@ EN_BOOKS = ("pg11-0.txt", "pg1342.txt", "pg1661.txt")
 
 
 def read(path: Path | str, *overrides: str):
-    recipe = load_recipe(overrides=list(overrides))
-    docs, rejects, counts = [], [], collections.Counter()
-    for x in bk.read(str(path), recipe):
-        if isinstance(x, Document):
-            docs.append(x)
-        elif isinstance(x, SourceReject):
-            rejects.append(x.reason)
-        else:
-            assert isinstance(x, Count)
-            counts[x.name] += x.value
-    return docs, rejects, counts
+    return split_records(bk.read(str(path), load_recipe(overrides=list(overrides))))
 
 
 @pytest.mark.parametrize("name", EN_BOOKS)

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.records import split_records
+
 from pipelines.recipe import load_recipe
 from schemas.document import Document
 from transforms.sources import mediawiki as mw
@@ -24,16 +26,7 @@ ENWIKI = "wiki/enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.
 
 def run(data: bytes, name: str = "zhwiki-sample.xml", *overrides: str):
     cfg = load_recipe(overrides=list(overrides)).sources.mediawiki
-    docs, rejects, counts = [], [], collections.Counter()
-    for item in mw.read_stream(io.BytesIO(data), name, cfg):
-        if isinstance(item, Document):
-            docs.append(item)
-        elif isinstance(item, SourceReject):
-            rejects.append(item.reason)
-        else:
-            assert isinstance(item, Count)
-            counts[item.name] += item.value
-    return docs, rejects, counts
+    return split_records(mw.read_stream(io.BytesIO(data), name, cfg))
 
 
 @pytest.fixture(scope="module")

@@ -323,6 +323,19 @@ def _under(v: Optional[float], limit: Optional[float]) -> bool:
     return limit is not None and v is not None and v < limit
 
 
+def ngram_failures(sig: Mapping[str, float], signal_prefix: str, reason_prefix: str,
+                   top_n_grams: Mapping[int, float], dup_n_grams: Mapping[int, float]) -> list[str]:
+    """Gopher n-gram repetition rules, shared by the space-delimited and the Chinese rule sets."""
+    out = []
+    for n, limit in sorted(top_n_grams.items()):
+        if _over(sig.get(f"{signal_prefix}_frac_chars_top_{n}gram"), limit):
+            out.append(f"{reason_prefix}_top_{n}_gram")
+    for n, limit in sorted(dup_n_grams.items()):
+        if _over(sig.get(f"{signal_prefix}_frac_chars_dupe_{n}grams"), limit):
+            out.append(f"{reason_prefix}_dup_{n}_grams")
+    return out
+
+
 def space_failures(sig: Mapping[str, float], cfg) -> list[str]:
     """All failing rules, in datatrove's FineWeb pipeline order (repetition, quality, C4, FineWeb).
     ``cfg`` is a ``SpaceQualityConfig`` (gopher / repetition / c4 / fineweb sections)."""
@@ -337,12 +350,7 @@ def space_failures(sig: Mapping[str, float], cfg) -> list[str]:
                                  ("frac_chars_dup_lines", "dup_line_char_frac", r.dup_line_char_frac)):
             if _over(sig[f"rps_doc_{key}"], limit):
                 out.append(f"gopher_rep_{name}")
-        for n, limit in sorted(r.top_n_grams.items()):
-            if _over(sig.get(f"rps_doc_frac_chars_top_{n}gram"), limit):
-                out.append(f"gopher_rep_top_{n}_gram")
-        for n, limit in sorted(r.dup_n_grams.items()):
-            if _over(sig.get(f"rps_doc_frac_chars_dupe_{n}grams"), limit):
-                out.append(f"gopher_rep_dup_{n}_grams")
+        out += ngram_failures(sig, "rps_doc", "gopher_rep", r.top_n_grams, r.dup_n_grams)
     g = cfg.gopher
     if g.enabled:
         if _under(sig["rps_doc_word_count"], g.min_doc_words):

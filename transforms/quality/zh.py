@@ -27,7 +27,7 @@ from typing import Mapping, Optional, Sequence
 import regex
 
 from transforms.quality.rules import (
-    TERMINAL_PUNCTUATION, find_duplicates, is_symbol_word, repetition_signals, _over, _under,
+    TERMINAL_PUNCTUATION, find_duplicates, is_symbol_word, ngram_failures, repetition_signals, _over, _under,
 )
 
 HAN = regex.compile(r"\p{Han}")
@@ -190,12 +190,7 @@ def zh_failures(sig: Mapping[str, float], cfg) -> list[str]:
         out.append("zh_dup_line_frac")
     if _over(sig["zh_frac_dup_paragraphs"], cfg.dup_para_frac):
         out.append("zh_dup_para_frac")
-    for n, limit in sorted(cfg.top_n_grams.items()):
-        if _over(sig.get(f"zh_frac_chars_top_{n}gram"), limit):
-            out.append(f"zh_top_{n}_gram")
-    for n, limit in sorted(cfg.dup_n_grams.items()):
-        if _over(sig.get(f"zh_frac_chars_dupe_{n}grams"), limit):
-            out.append(f"zh_dup_{n}_grams")
+    out += ngram_failures(sig, "zh", "zh", cfg.top_n_grams, cfg.dup_n_grams)
     return out
 
 
