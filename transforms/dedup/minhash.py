@@ -76,6 +76,8 @@ def word_key(text: str) -> list[str]:
 def han_share(text: str, max_chars: int = 20_000) -> float:
     """Share of Han characters among letters and digits (first ``max_chars`` characters)."""
     t = text[:max_chars]
+    if _HAN.search(t) is None:  # most non-CJK text: one scan that stops early, no list of every letter
+        return 0.0
     alnum = len(_ALNUM.findall(t))
     return len(_HAN.findall(t)) / alnum if alnum else 0.0
 
