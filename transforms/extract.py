@@ -62,11 +62,26 @@ def decode_html(body: bytes, header_charset: Optional[str]) -> str:
     return body.decode("utf-8", errors="replace")
 
 
-# We keep only text and title from trafilatura's metadata, never the page date. Its default date search
-# ("extensive", through dateparser's per-locale regexes) was two thirds of extraction time in the profile
-# (bench/RESULTS.md); without it extraction is ~1.6x faster with identical text and titles. A fixed
-# max_date also removes trafilatura's dependence on the wall clock (its default is today).
-_DATE_PARAMS = {"extensive_search": False, "original_date": True, "max_date": "2100-01-01"}
+def page_title(tree) -> Optional[str]:
+    """The title trafilatura's metadata pass would give (meta tags, then JSON-LD, then ``<title>``/``<h1>``).
+
+    We keep only text and title, so we run just the title part of ``extract_metadata`` instead of
+    ``with_metadata=True``: the full pass also searches the page date (htmldate, with dateparser's
+    per-locale regexes), author, site name, categories and tags, and was about 60% of extraction time
+    in the profile (bench/RESULTS.md). Text and titles are identical on all benchmark pages; it also
+    drops trafilatura's dependence on the wall clock (its date search is bounded by today).
+    """
+    from trafilatura.metadata import examine_meta, extract_meta_json, extract_title
+
+    meta = examine_meta(tree)
+    try:
+        meta = extract_meta_json(tree, meta)
+    except Exception:  # noqa: BLE001 - trafilatura guards this call the same way (bugs in JSON-LD parsing)
+        pass
+    if not meta.title:
+        meta.title = extract_title(tree)
+    meta.clean_and_trim()
+    return meta.title
 
 
 class Extractor:
@@ -99,14 +114,18 @@ class Extractor:
     def extract_html(self, html: str) -> tuple[Optional[str], Optional[str]]:
         """(text, title) of a page's main content."""
         import trafilatura
+        from trafilatura.utils import load_html
 
-        doc = trafilatura.bare_extraction(html, output_format="python", with_metadata=True,
-                                          date_extraction_params=_DATE_PARAMS, **self.options)
+        tree = load_html(html)
+        if tree is None:
+            return None, None
+        title = page_title(tree)  # on the pristine tree; bare_extraction prunes a copy
+        doc = trafilatura.bare_extraction(tree, output_format="python", with_metadata=False, **self.options)
         if doc is None:
             return None, None
         if not isinstance(doc, dict):
             doc = doc.as_dict()
-        return doc.get("text"), doc.get("title")
+        return doc.get("text"), title
 
     def _doc(self, page: RawPage, text: str, title: Optional[str]) -> Document:
         return Document(id=page.id, text=text, source=page.source, origin=page.origin, url=page.url,
