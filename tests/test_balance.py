@@ -7,7 +7,7 @@ from collections import Counter
 
 import apache_beam as beam
 import pytest
-from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 
 from pipelines.recipe import BalanceConfig, RecipeError, load_recipe
 from schemas.document import Document
@@ -222,7 +222,7 @@ def _make_docs(_, step: int, reverse: bool):
 def _run_beam(step, reverse, cfg, unit, out_dir):
     """Docs are generated inside the pipeline: ``beam.Create`` would pickle (and bz2) them into the graph."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    with TestPipeline(runner="DirectRunner") as p:
+    with BeamTestPipeline(runner="DirectRunner") as p:
         docs = p | beam.Create([0]) | beam.FlatMap(_make_docs, step, reverse)
         res = docs | Balance(cfg, unit, SEED, str(out_dir))
         (res.main | "kept" >> beam.Map(lambda d: (d.id, d.epoch, d.text)) | "kl" >> beam.combiners.ToList()

@@ -8,7 +8,7 @@ import shutil
 
 import apache_beam as beam
 import pytest
-from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from tokenizers import Tokenizer
 
 from pipelines.recipe import load_recipe
@@ -114,7 +114,7 @@ def _dump(items, path):
 def test_beam_stage_from_recipe(tmp_path, texts, reference):
     recipe = load_recipe(None, ["tokenize.count_only=true"])
     sample = texts[:40]
-    with TestPipeline(runner="DirectRunner") as p:
+    with BeamTestPipeline(runner="DirectRunner") as p:
         docs = p | beam.Create([0]) | beam.FlatMap(_texts_in_worker, sample)
         out = apply_stage(docs, Tokenize.from_recipe(recipe.tokenize))
         (out.main | beam.Map(lambda d: (d.id, d.n_tokens, d.token_ids is None)) | beam.combiners.ToList()
