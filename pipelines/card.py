@@ -405,6 +405,7 @@ def mixture_rows(mixture: Optional[Mapping]) -> list[dict]:
             "bucket": name,
             "available": _amount(b.get("available")),
             "target": _share(b, "target"),
+            "allocated": _share(b, "allocated"),
             "achieved": _share(b, "achieved"),
             "rate": _amount(b.get("rate")),
             "epochs": _amount(b.get("effective_epochs", b.get("epochs"))),

@@ -261,7 +261,7 @@ def test_synthetic_card_has_every_section(tmp_path: Path):
     pii = {r[0]: r[1] for r in _table(readme, "### Personal information")}
     assert pii == {"PHONE": "30", "EMAIL": "12", "ID_NUMBER": "2", "**total**": "**44**"}
     mix = {r[0]: r for r in _table(readme, "### Mixture")}
-    assert mix["zh/Hans/encyclopedia"][2] == "40.00%" and mix["zh/Hans/encyclopedia"][3] == "36.00%"
+    assert mix["zh/Hans/encyclopedia"][2] == "40.00%" and mix["zh/Hans/encyclopedia"][4] == "36.00%"
     assert "capped at max_epochs" in readme and "target not met" in readme
     assert "not computed" in readme and "ab" * 32 in readme
     assert "quality-filtered, deduplicated, PII-scrubbed, balanced, tokenised" in readme
