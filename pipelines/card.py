@@ -519,16 +519,23 @@ def chart_mixture(rows: list[dict], unit: str = "tokens") -> Optional[bytes]:
         fig = _figure(max(6.0, 0.9 * len(rows) + 2), 4.2)
         ax = fig.add_subplot(111)
         x = list(range(len(rows)))
-        w = 0.38
         tgt = [100 * (r["target"] or 0) for r in rows]
         ach = [100 * (r["achieved"] or 0) for r in rows]
-        ax.bar([i - w / 2 for i in x], tgt, width=w, color="#c9d6e8", edgecolor="#2f5d9e", label="target")
-        ax.bar([i + w / 2 for i in x], ach, width=w, color="#2f5d9e", label="achieved")
-        for i, (t, a) in enumerate(zip(tgt, ach)):
-            ax.text(i + w / 2, a, f"{a:.1f}", ha="center", va="bottom", fontsize=8)
+        series = [("target", tgt, "#c9d6e8")]
+        if any(r.get("allocated") is not None and r["allocated"] != r["target"] for r in rows):
+            # shortfalls of capped/empty buckets were redistributed: show what each bucket was allocated
+            series.append(("allocated", [100 * (r.get("allocated") or 0) for r in rows], "#8fa9cf"))
+        series.append(("achieved", ach, "#2f5d9e"))
+        w = 0.8 / len(series)
+        for k, (label, ys, color) in enumerate(series):
+            offset = (k - (len(series) - 1) / 2) * w
+            ax.bar([i + offset for i in x], ys, width=w, color=color, edgecolor="#2f5d9e", label=label)
+        last = (len(series) - 1) / 2 * w
+        for i, a in enumerate(ach):
+            ax.text(i + last, a, f"{a:.1f}", ha="center", va="bottom", fontsize=8)
         ax.set_xticks(x, [r["bucket"] for r in rows], rotation=30 if len(rows) > 4 else 0, ha="right" if len(rows) > 4 else "center")
         ax.set_ylabel(f"share of {unit} (%)")
-        ax.set_ylim(0, max(tgt + ach + [1]) * 1.15)
+        ax.set_ylim(0, max([y for _, ys, _ in series for y in ys] + [1]) * 1.15)
         ax.set_title("Mixture: target vs achieved", loc="left")
         ax.legend(frameon=False)
         return _png(fig)
