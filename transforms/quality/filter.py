@@ -18,7 +18,7 @@ from typing import Iterable, Iterator, Optional, Sequence
 from schemas.document import Document
 from transforms.quality import badwords as bw
 from transforms.quality.rules import space_failures, space_signals
-from transforms.quality.zh import load_jieba, needs_words, zh_failures, zh_signals
+from transforms.quality.zh import needs_words, zh_failures, zh_signals
 from transforms.stage import Count, Rejection
 
 SIGNAL_DIGITS = 6  # signals are rounded so Parquet stays compact and readable
@@ -55,8 +55,8 @@ class Quality:
         return bw.matcher_for(b.lists[lang], lang in b.substring_languages)
 
     def setup(self) -> None:
-        if any(needs_words(c) for c in (self.cfg.zh, *self.cfg.zh_by_lang.values())):
-            load_jieba()
+        # jieba (~1 s to build its prefix dict) loads on the first Chinese document that needs words, so a
+        # worker that sees none never pays for it (zh_words calls load_jieba lazily)
         if self.cfg.badwords.enabled:
             for lang in self.cfg.badwords.lists:
                 self.matcher(lang)
