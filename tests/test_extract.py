@@ -36,3 +36,12 @@ def test_oversize_and_empty_pages_are_rejected():
     out = list(ex.apply([big, empty]))
     assert [r.reason for r in out if isinstance(r, Rejection)] == ["html_too_large", "extract_empty"]
     assert all(r.doc.text == "" for r in out)  # rejects never carry page content
+
+
+def test_fast_mode_is_a_recipe_switch(data_dir):
+    from pipelines.recipe import load_recipe
+
+    fast = Extractor.from_recipe(load_recipe("default", ["extract.fast=true"]).extract)
+    assert fast.options["fast"] is True
+    s = score(data_dir, fast, limit=60)
+    assert s["with_kept"] >= 0.85 and s["without_dropped"] >= 0.85  # still a real extractor on real pages

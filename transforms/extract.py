@@ -92,17 +92,19 @@ class Extractor:
 
     def __init__(self, max_html_bytes: int = 5_000_000, include_comments: bool = False, include_tables: bool = True,
                  favor_precision: bool = False, favor_recall: bool = False, deduplicate: bool = False,
-                 min_extracted_chars: int = 1, passthrough: bool = False):
+                 min_extracted_chars: int = 1, passthrough: bool = False, fast: bool = False):
         self.max_html_bytes = max_html_bytes
         self.options = dict(include_comments=include_comments, include_tables=include_tables,
-                            favor_precision=favor_precision, favor_recall=favor_recall, deduplicate=deduplicate)
+                            favor_precision=favor_precision, favor_recall=favor_recall, deduplicate=deduplicate,
+                            fast=fast)
         self.min_extracted_chars = min_extracted_chars
         self.passthrough = passthrough  # extract disabled: payloads are only decoded
 
     @classmethod
     def from_recipe(cls, cfg) -> "Extractor":
         return cls(cfg.max_html_bytes, cfg.include_comments, cfg.include_tables, cfg.favor_precision,
-                   cfg.favor_recall, cfg.deduplicate, cfg.min_extracted_chars, passthrough=not cfg.enabled)
+                   cfg.favor_recall, cfg.deduplicate, cfg.min_extracted_chars, passthrough=not cfg.enabled,
+                   fast=cfg.fast)
 
     def setup(self) -> None:
         import trafilatura  # noqa: F401 - import once per worker
