@@ -76,6 +76,13 @@ def test_rerun_is_byte_identical(tmp_path, demo_inputs, direct_output):
     run_build(demo_inputs, tmp_path, RUNNER_MODES["direct_in_memory"])
     assert output_digest(tmp_path) == output_digest(direct_output)
 
+    def card(out):  # the card and its charts, without the one section that reports run timing
+        readme = (out / "README.md").read_text(encoding="utf-8").split("## Run timing")[0]
+        return readme, {p.name: p.read_bytes() for p in sorted((out / "charts").glob("*.png"))}
+
+    assert card(tmp_path) == card(direct_output)
+    assert len(card(tmp_path)[1]) == 3
+
 
 @pytest.mark.slow
 def test_multiprocessing_and_portable_runners_agree(tmp_path, demo_inputs, direct_output):
