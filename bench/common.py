@@ -4,6 +4,8 @@ No third-party imports, so the driver runs under any Python (ours or the datatro
 """
 from __future__ import annotations
 
+import gzip
+import json
 import os
 import resource
 import statistics
@@ -109,14 +111,28 @@ def fmt(values: Sequence[float], digits: int = 1) -> str:
     return f"{m:.{digits}f} ({lo:.{digits}f}–{hi:.{digits}f})"
 
 
+def manifest_pages(data_dir: str) -> list[tuple[dict, str]]:
+    """(manifest row, decoded HTML) for every page in ../shared/data/web, in path order."""
+    with gzip.open(os.path.join(data_dir, "web", "manifest.jsonl.gz"), "rt", encoding="utf-8") as f:
+        rows = sorted((json.loads(line) for line in f), key=lambda r: r["path"])
+    out = []
+    for row in rows:
+        with open(os.path.join(data_dir, row["path"]), "rb") as fh:
+            body = gzip.decompress(fh.read())
+        try:
+            html = body.decode(row.get("detected_encoding") or "utf-8")
+        except (LookupError, UnicodeDecodeError):
+            html = body.decode("utf-8", "replace")
+        out.append((row, html))
+    return out
+
+
 def load_texts(data_dir: Optional[str] = None, cache: Optional[str] = None) -> list[tuple[str, str]]:
     """[(manifest lang, main text)] for every page of the web manifest, extracted once and cached.
 
     Text comes from resiliparse (main content) when it is importable (fast), else trafilatura; the
     micro-benchmarks of MinHash and LID only need realistic text sizes and languages.
     """
-    import gzip
-    import json
 
     here = os.path.dirname(os.path.abspath(__file__))
     data_dir = data_dir or os.environ.get("YULIAO_TEST_DATA", os.path.join(here, "..", "..", "shared", "data"))
@@ -138,15 +154,7 @@ def load_texts(data_dir: Optional[str] = None, cache: Optional[str] = None) -> l
         def extract(html: str) -> str:
             return trafilatura.extract(html) or ""
     out = []
-    with gzip.open(os.path.join(data_dir, "web", "manifest.jsonl.gz"), "rt", encoding="utf-8") as f:
-        rows = sorted((json.loads(line) for line in f), key=lambda r: r["path"])
-    for row in rows:
-        with open(os.path.join(data_dir, row["path"]), "rb") as fh:
-            body = gzip.decompress(fh.read())
-        try:
-            html = body.decode(row.get("detected_encoding") or "utf-8")
-        except (LookupError, UnicodeDecodeError):
-            html = body.decode("utf-8", "replace")
+    for row, html in manifest_pages(data_dir):
         text = extract(html)
         if text.strip():
             out.append((row.get("lang") or "und", text))

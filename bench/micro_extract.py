@@ -28,7 +28,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 sys.path.append(os.path.join(HERE, "work", "micro-libs"))
-from common import fmt  # noqa: E402
+from common import fmt, manifest_pages  # noqa: E402
 
 DATA = os.environ.get("YULIAO_TEST_DATA", os.path.join(ROOT, "..", "shared", "data"))
 RESULTS = os.path.join(HERE, "work", "results", "micro_extract.jsonl")
@@ -38,18 +38,7 @@ def load(limit: int = 0) -> tuple[list[tuple[str, str]], dict[str, dict]]:
     """[(url-or-path, html)] for every manifest page, and url → gold snippets."""
     with open(os.path.join(DATA, "web", "trafilatura", "evaldata.json"), encoding="utf-8") as f:
         gold = json.load(f)
-    pages = []
-    with gzip.open(os.path.join(DATA, "web", "manifest.jsonl.gz"), "rt", encoding="utf-8") as f:
-        for line in f:
-            row = json.loads(line)
-            with open(os.path.join(DATA, row["path"]), "rb") as fh:
-                body = gzip.decompress(fh.read())
-            try:
-                html = body.decode(row.get("detected_encoding") or "utf-8")
-            except (LookupError, UnicodeDecodeError):
-                html = body.decode("utf-8", "replace")
-            pages.append((row.get("url") or row["path"], html))
-    pages.sort()
+    pages = sorted((row.get("url") or row["path"], html) for row, html in manifest_pages(DATA))
     return (pages[:limit] if limit else pages), gold
 
 
