@@ -8,6 +8,7 @@ still need extraction), ``Document``, ``SourceReject`` or ``Count``.
 from __future__ import annotations
 
 import importlib
+from collections import Counter
 import re
 from typing import Callable, Iterator, NamedTuple
 
@@ -96,35 +97,31 @@ class ReadFiles(beam.DoFn):
     def process(self, item: tuple[str, str]) -> Iterator:
         path, kind = item
         stage = f"source.{kind}"
-        counts: dict[str, int] = {"files": 1}
+        source = KIND_SOURCE.get(kind, self.recipe.sources.default_source)
+        counts: Counter = Counter(files=1)
+
+        def reject(origin: str, reason: str, id_key: str, url: str | None = None) -> beam.pvalue.TaggedOutput:
+            counts["in"] += 1
+            counts[f"rejected/{reason}"] += 1
+            return beam.pvalue.TaggedOutput(REJECTS, Reject(
+                id=doc_id(kind, origin, id_key), source=source, origin=origin, stage=stage, reason=reason, url=url))
+
         try:
             for rec in reader_for(kind)(path, self.recipe):
                 if isinstance(rec, Count):
-                    counts[rec.name] = counts.get(rec.name, 0) + rec.value
-                    continue
-                counts["in"] = counts.get("in", 0) + 1
-                if isinstance(rec, SourceReject):
-                    counts[f"rejected/{rec.reason}"] = counts.get(f"rejected/{rec.reason}", 0) + 1
-                    yield beam.pvalue.TaggedOutput(REJECTS, Reject(
-                        id=doc_id(kind, rec.origin, "reject"), source=KIND_SOURCE.get(kind, self.recipe.sources.default_source),
-                        origin=rec.origin, stage=stage, reason=rec.reason, url=rec.url))
+                    counts[rec.name] += rec.value
+                elif isinstance(rec, SourceReject):
+                    yield reject(rec.origin, rec.reason, "reject", rec.url)
                 else:
-                    counts["out"] = counts.get("out", 0) + 1
+                    counts["in"] += 1
+                    counts["out"] += 1
                     yield beam.pvalue.TaggedOutput(RAW, rec) if isinstance(rec, RawPage) else rec
         except Exception as exc:  # noqa: BLE001 - unreadable file: counted dead letter; records before it kept
-            reason = f"file_error:{type(exc).__name__}"
-            counts["in"] = counts.get("in", 0) + 1
-            counts[f"rejected/{reason}"] = counts.get(f"rejected/{reason}", 0) + 1
-            yield beam.pvalue.TaggedOutput(REJECTS, Reject(
-                id=doc_id(kind, path, "file"), source=KIND_SOURCE.get(kind, self.recipe.sources.default_source), origin=path,
-                stage=stage, reason=reason))
+            yield reject(path, f"file_error:{type(exc).__name__}", "file")
         if counts.keys() == {"files"}:  # nothing at all came out of the file: say so rather than lose it silently
-            counts.update({"in": 1, "rejected/empty_input": 1})
-            yield beam.pvalue.TaggedOutput(REJECTS, Reject(
-                id=doc_id(kind, path, "file"), source=KIND_SOURCE.get(kind, self.recipe.sources.default_source), origin=path,
-                stage=stage, reason="empty_input"))
+            yield reject(path, "empty_input", "file")
         ticker = Ticker(stage)
-        ticker.add(counts.get("in", 0), counts.get("out", 0), counts.get("in", 0) - counts.get("out", 0))
+        ticker.add(counts["in"], counts["out"], counts["in"] - counts["out"])
         ticker.flush()
         for name, n in sorted(counts.items()):
             yield beam.pvalue.TaggedOutput(STATS, (stats_key(stage, name), n))
