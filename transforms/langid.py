@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from typing import Iterable, Optional, Sequence
 
+import regex
+
 from schemas.document import Document
 from transforms.resources import local_copy, packaged_file
 from transforms.stage import Rejection
@@ -18,14 +20,9 @@ _WS = re.compile(r"\s+")
 ZH_FAMILY = frozenset({"zh", "yue", "wuu"})
 
 
-def _script_counts(text: str) -> tuple[int, int, int]:
-    """(Han, kana + hangul, other letters) in a text prefix."""
-    import regex
-
-    han = len(regex.findall(r"\p{Han}", text))
-    kana = len(regex.findall(r"[\p{Hiragana}\p{Katakana}\p{Hangul}]", text))
-    letters = len(regex.findall(r"\p{L}", text))
-    return han, kana, letters - han - kana
+_HAN = regex.compile(r"\p{Han}")
+_KANA_HANGUL = regex.compile(r"[\p{Hiragana}\p{Katakana}\p{Hangul}]")
+_LETTER = regex.compile(r"\p{L}")
 
 
 def han_script_fix(text: str, label: str) -> str:
@@ -34,10 +31,12 @@ def han_script_fix(text: str, label: str) -> str:
     so such labels are corrected to ``zh``; zh/yue/wuu labels are kept as the model gave them."""
     if label in ZH_FAMILY:
         return label
-    han, kana, other = _script_counts(text[:2000])
-    if han and not kana and han >= 2 * other:
-        return "zh"
-    return label
+    prefix = text[:2000]
+    han = len(_HAN.findall(prefix))
+    if not han or _KANA_HANGUL.search(prefix):  # most non-zh documents stop at the first test
+        return label
+    other = len(_LETTER.findall(prefix)) - han
+    return "zh" if han >= 2 * other else label
 
 
 def default_model_path() -> str:
