@@ -55,7 +55,7 @@ def build_pipeline(p: beam.Pipeline, recipe: Recipe, files: list[InputFile], out
     src = read_sources(p, files, recipe)
     rejects, stats = [src.rejects], [src.stats]
 
-    extracted = apply_stage(src.raw, Extractor.from_recipe(recipe.extract), keep_text)
+    extracted = apply_stage(src.raw, Extractor.from_recipe(recipe.extract, recipe.langid), keep_text)
     rejects.append(extracted.rejects)
     stats.append(extracted.stats)
     docs = (src.docs, extracted.main) | "Documents" >> beam.Flatten()

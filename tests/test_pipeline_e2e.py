@@ -49,7 +49,7 @@ def test_every_input_record_is_in_data_or_rejects(direct_output):
     assert stats["stages"]["sink.rejects"]["out"] == len(rejects)
     reasons = {(r["stage"], r["reason"]) for r in rejects}
     assert {("source.warc", "warc_revisit"), ("source.warc", "non_html"), ("source.jsonl", "bad_json"),
-            ("source.jsonl", "missing_text"), ("langid", "lang_not_selected")} <= reasons
+            ("source.jsonl", "missing_text"), ("extract", "lang_prefilter")} <= reasons  # the French page
 
 
 def test_layout_and_schema(direct_output):

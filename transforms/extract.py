@@ -11,6 +11,7 @@ import re
 from typing import Iterable, Optional, Sequence
 
 from schemas.document import Document
+from transforms.langid import LangPrefilter
 from transforms.sources.raw import RawPage
 from transforms.stage import Rejection
 
@@ -84,6 +85,36 @@ def page_title(tree) -> Optional[str]:
     return meta.title
 
 
+_INVISIBLE = frozenset({"script", "style", "noscript", "template", "head"})
+
+
+def visible_text(tree, limit: int = 10_000) -> str:
+    """Whitespace-folded text of the page body (boilerplate included, scripts and styles not), cut at
+    ``limit`` characters: the cheap whole-page text the language prefilter looks at."""
+    from lxml import etree
+
+    root = tree.find(".//body")
+    if root is None:
+        root = tree
+    parts: list[str] = []
+    size = 0
+    walk = etree.iterwalk(root, events=("start", "end"))
+    for event, el in walk:
+        if event == "start":
+            visible = isinstance(el.tag, str) and el.tag not in _INVISIBLE  # not a comment, PI, script…
+            if not visible:
+                walk.skip_subtree()  # its "end" event still comes, with the tail
+            chunk = el.text if visible else None
+        else:
+            chunk = el.tail if el is not root else None
+        if chunk and not chunk.isspace():
+            parts.append(" ".join(chunk.split()))
+            size += len(parts[-1]) + 1
+            if size >= limit:
+                break
+    return " ".join(parts)[:limit]
+
+
 class Extractor:
     """Stage ``extract``: ``RawPage`` in, ``Document`` out."""
 
@@ -92,19 +123,23 @@ class Extractor:
 
     def __init__(self, max_html_bytes: int = 5_000_000, include_comments: bool = False, include_tables: bool = True,
                  favor_precision: bool = False, favor_recall: bool = False, deduplicate: bool = False,
-                 min_extracted_chars: int = 1, passthrough: bool = False, fast: bool = False):
+                 min_extracted_chars: int = 1, passthrough: bool = False, fast: bool = False,
+                 prefilter: Optional[LangPrefilter] = None):
         self.max_html_bytes = max_html_bytes
         self.options = dict(include_comments=include_comments, include_tables=include_tables,
                             favor_precision=favor_precision, favor_recall=favor_recall, deduplicate=deduplicate,
                             fast=fast)
         self.min_extracted_chars = min_extracted_chars
         self.passthrough = passthrough  # extract disabled: payloads are only decoded
+        self.prefilter = prefilter  # language decided on the whole page before extraction (langid.prefilter)
 
     @classmethod
-    def from_recipe(cls, cfg) -> "Extractor":
+    def from_recipe(cls, cfg, langid_cfg=None) -> "Extractor":
+        """``langid_cfg`` (the recipe's ``langid`` section) turns on the language prefilter if it says so."""
+        prefilter = LangPrefilter.from_recipe(langid_cfg) if langid_cfg is not None and cfg.enabled else None
         return cls(cfg.max_html_bytes, cfg.include_comments, cfg.include_tables, cfg.favor_precision,
                    cfg.favor_recall, cfg.deduplicate, cfg.min_extracted_chars, passthrough=not cfg.enabled,
-                   fast=cfg.fast)
+                   fast=cfg.fast, prefilter=prefilter)
 
     def setup(self) -> None:
         import trafilatura  # noqa: F401 - import once per worker
@@ -112,13 +147,19 @@ class Extractor:
         from transforms.quiet import quiet_libraries
 
         quiet_libraries()
+        if self.prefilter is not None:
+            self.prefilter.setup()
 
     def extract_html(self, html: str) -> tuple[Optional[str], Optional[str]]:
         """(text, title) of a page's main content."""
-        import trafilatura
         from trafilatura.utils import load_html
 
-        tree = load_html(html)
+        return self.extract_tree(load_html(html))
+
+    def extract_tree(self, tree) -> tuple[Optional[str], Optional[str]]:
+        """(text, title) of a parsed page's main content."""
+        import trafilatura
+
         if tree is None:
             return None, None
         title = page_title(tree)  # on the pristine tree; bare_extraction prunes a copy
@@ -142,7 +183,15 @@ class Extractor:
             if page.content_type == "text/plain" or self.passthrough:
                 text, title = decode_html(page.body, page.charset or "utf-8"), None
             else:
-                text, title = self.extract_html(decode_html(page.body, page.charset))
+                from trafilatura.utils import load_html
+
+                tree = load_html(decode_html(page.body, page.charset))
+                skip = self.prefilter.reject(visible_text(tree)) if self.prefilter and tree is not None else None
+                if skip:
+                    lang, score = skip
+                    yield Rejection(empty._replace(lang=lang, lang_score=round(score, 4)), "lang_prefilter", lang)
+                    continue
+                text, title = self.extract_tree(tree)
             if not text or len(text.strip()) < self.min_extracted_chars:
                 yield Rejection(empty, "extract_empty")
                 continue

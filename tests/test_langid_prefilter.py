@@ -1,0 +1,114 @@
+"""The language prefilter (langid.prefilter) on the real pages of ../shared/data/web: it skips most pages
+in unselected languages before extraction, never a page the full path (extract → langid) would keep,
+and a build gives the same data with it on or off."""
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+from trafilatura.utils import load_html
+
+from pipelines.recipe import load_recipe
+from transforms.extract import Extractor, decode_html, visible_text
+from transforms.langid import LangId, LangPrefilter
+
+
+@pytest.fixture(scope="module")
+def pages(data_dir):
+    """(manifest row, parsed tree) of every manifest page."""
+    with gzip.open(data_dir / "web" / "manifest.jsonl.gz", "rt", encoding="utf-8") as f:
+        rows = sorted((json.loads(line) for line in f), key=lambda r: r["path"])
+    out = []
+    for row in rows:
+        html = decode_html(gzip.decompress((data_dir / row["path"]).read_bytes()), row.get("detected_encoding"))
+        out.append((row, html))
+    return out
+
+
+@pytest.fixture(scope="module")
+def prefilter():
+    pf = LangPrefilter.from_recipe(load_recipe("default").langid)
+    pf.setup()
+    return pf
+
+
+def _full_path_keeps(html: str) -> bool:
+    """What the pipeline without prefilter decides: extract, then the langid stage."""
+    ex = Extractor()
+    text, _ = ex.extract_html(html)
+    langid = LangId.from_recipe(load_recipe("default").langid)
+    from schemas.document import Document
+    from transforms.stage import Rejection
+
+    out = list(langid.apply([Document(id="x", text=text or "", source="web", origin="t")]))
+    return not isinstance(out[0], Rejection)
+
+
+def test_skips_most_unselected_pages_and_no_page_the_full_path_keeps(pages, prefilter):
+    selected = set(load_recipe("default").langid.languages)
+    skipped, other = [], 0
+    for row, html in pages:
+        tree = load_html(html)
+        verdict = prefilter.reject(visible_text(tree)) if tree is not None else None
+        if row["lang"] not in selected:
+            other += 1
+        if verdict:
+            assert verdict[0] not in selected
+            skipped.append((row, html))
+    print(f"\nprefilter: skipped {len(skipped)} of {len(pages)} pages ({other} not zh/en by the manifest)")
+    assert len(skipped) >= 0.85 * other
+    # every skipped page whose manifest says zh/en, and a sample of the rest, goes through the full path
+    suspects = [h for r, h in skipped if r["lang"] in selected] + [h for r, h in skipped[::20]]
+    assert not [h for h in suspects if _full_path_keeps(h)]
+
+
+def test_mixed_page_with_selected_language_goes_to_extraction(pages, prefilter):
+    """German site furniture around an English post: fastText gives the page de 0.92, en 0.02."""
+    html = next(h for r, h in pages if "denkanstoos-april-2012" in (r.get("url") or ""))
+    text = visible_text(load_html(html))
+    assert prefilter.reject(text) is None
+    no_guard = LangPrefilter(prefilter.languages, prefilter.min_score, guard=1.0)
+    assert no_guard.reject(text)[0] == "de"  # the guard is what saves it
+    assert _full_path_keeps(html)
+
+
+def test_visible_text_skips_scripts_styles_and_comments():
+    tree = load_html("<html><head><title>T</title></head><body><p>a<b>b</b>c</p><script>x()</script>tail"
+                     "<style>p{}</style><!-- note --><div>d</div>end</body></html>")
+    assert visible_text(tree) == "a b c tail d end"
+    assert visible_text(tree, limit=5) == "a b c"
+
+
+def test_recipe_switches(data_dir):
+    on = Extractor.from_recipe(load_recipe("default").extract, load_recipe("default").langid)
+    off = Extractor.from_recipe(load_recipe("default", ["langid.prefilter=false"]).extract,
+                                load_recipe("default").langid)
+    assert on.prefilter is not None
+    assert Extractor.from_recipe(load_recipe("default").extract).prefilter is None
+    r = load_recipe("default", ["langid.prefilter=false"])
+    assert Extractor.from_recipe(r.extract, r.langid).prefilter is None
+    r = load_recipe("default", ["langid.enabled=false"])
+    assert Extractor.from_recipe(r.extract, r.langid).prefilter is None
+    assert off is not None
+
+
+def test_build_data_identical_with_and_without_prefilter(tmp_path, data_dir):
+    from tests.runners import RUNNER_MODES, run_build
+
+    warcs = [str(data_dir / "web" / "warc" / name) for name in
+             ("resiliparse-cc-main-2020-34-excerpt.warc.gz", "dolma-wget-sample-0000.warc.gz")]
+    on, off = tmp_path / "on", tmp_path / "off"
+    args = RUNNER_MODES["direct_in_memory"] + ["--no-card"]
+    run_build(warcs, on, args, recipe="default")
+    run_build(warcs, off, args, recipe="default", overrides=["langid.prefilter=false"])
+    files = sorted(p.relative_to(on) for p in (on / "data").rglob("*.parquet"))
+    assert files and files == sorted(p.relative_to(off) for p in (off / "data").rglob("*.parquet"))
+    for f in files:
+        assert (on / f).read_bytes() == (off / f).read_bytes()
+    s_on = json.loads((on / "stats.json").read_text())["stages"]
+    s_off = json.loads((off / "stats.json").read_text())["stages"]
+    skipped = s_on["extract"]["rejected"].get("lang_prefilter", 0)
+    assert skipped > 0
+    lang_rejects = lambda s: sum(s["langid"]["rejected"].values())  # noqa: E731
+    assert lang_rejects(s_on) + skipped == lang_rejects(s_off)
