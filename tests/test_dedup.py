@@ -15,7 +15,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from pipelines.recipe import load_recipe
 from schemas.document import Document
 from transforms.dedup import stage
-from transforms.dedup.components import ConnectedComponents, components_reference
+from transforms.dedup.components import FINISH_KEY, ConnectedComponents, components_reference
 from transforms.dedup.exact import exact_key, priority
 from transforms.dedup.minhash import Signer, bucket_pairs, char_shingles, cjk_key, jaccard, signature
 
@@ -126,13 +126,9 @@ def test_cjk_key_ignores_script_width_punctuation_and_tw_phrases():
     assert char_shingles("", 5).size == 0
 
 
-def test_components_equal_union_find_and_beam():
-    rng = random.Random(7)
-    nodes = [f"{rng.getrandbits(48):012x}" for _ in range(300)]
-    edges = [(rng.choice(nodes), rng.choice(nodes)) for _ in range(220)]
-    edges += [(nodes[i], nodes[i + 1]) for i in range(200, 260)]  # a long chain: several rounds
-    edges = [e for e in edges if e[0] != e[1]]
-    parent = {}
+def _union_find(edges) -> dict:
+    """Independent of the module: {node: smallest node of its component}."""
+    parent: dict = {}
 
     def find(x):
         parent.setdefault(x, x)
@@ -142,21 +138,92 @@ def test_components_equal_union_find_and_beam():
         return x
 
     for a, b in edges:
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    comp: dict = {}
-    for n in {x for e in edges for x in e}:
-        comp.setdefault(find(n), []).append(n)
-    expected = {n: min(ms) for ms in comp.values() for n in ms}
-    ref, rounds = components_reference(edges)
-    assert ref == expected and rounds >= 3
+        if a != b:
+            ra, rb = find(a), find(b)
+            if ra != rb:
+                parent[max(ra, rb)] = min(ra, rb)
+    return {n: find(n) for n in list(parent)}
+
+
+def _random_graph(seed: int, n_nodes: int, n_edges: int) -> list[tuple]:
+    rng = random.Random(seed)
+    nodes = [f"{rng.getrandbits(48):012x}" for _ in range(n_nodes)]
+    return [(rng.choice(nodes), rng.choice(nodes)) for _ in range(n_edges)]
+
+
+def _chain(n: int, seed: int | None) -> list[tuple]:
+    """Path over n nodes; labels shuffled unless seed is None (sorted labels: Large/Small-Star's worst case)."""
+    labels = [f"c{i:06d}" for i in range(n)]
+    if seed is not None:
+        random.Random(seed).shuffle(labels)
+    return [(labels[i], labels[i + 1]) for i in range(n - 1)]
+
+
+def _stars(n_stars: int, leaves: int) -> list[tuple]:
+    """Already converged: every edge joins a leaf to its star's centre, the smallest node."""
+    return [(f"s{s:03d}-{j:03d}", f"s{s:03d}-000") for s in range(n_stars) for j in range(1, leaves + 1)]
+
+
+def test_components_reference_equals_union_find():
+    """The plain-Python algorithm (rounds + exact finish) gives union-find's roots for every round budget,
+    including budgets far below what the graph needs; the finish only gets edges of unconverged components."""
+    graphs = {f"random{s}": _random_graph(s, 150, s * 12) for s in range(25)}
+    graphs |= {"chain": _chain(2000, 1), "sorted chain": _chain(2000, None), "stars": _stars(5, 30),
+               "loops": [("a", "a"), ("a", "b"), ("c", "c")], "empty": []}
+    for name, edges in graphs.items():
+        expected = _union_find(edges)
+        for max_rounds in (1, 2, 3, 4, 12):
+            got = components_reference(edges, max_rounds)
+            assert got.roots == expected, (name, max_rounds)
+            assert len(got.changes) == max_rounds and got.rounds <= max_rounds
+            if not any(got.changes[-1:]):  # converged within the budget: nothing for the finish
+                assert got.finish_edges == 0, (name, max_rounds)
+    assert components_reference(graphs["loops"]).roots == {"a": "a", "b": "a"}  # "c" is on no edge
+    stars = components_reference(graphs["stars"], 1)
+    assert stars.changes == [0] and stars.finish_edges == 0
+    chain = components_reference(graphs["chain"], 4)
+    assert chain.rounds == 4 and chain.finish_edges > 0  # 2000 shuffled nodes need more than 4 rounds
+    assert components_reference(graphs["chain"], 64).finish_edges == 0
+
+
+def test_components_beam_equals_union_find():
+    """On the DirectRunner the transform gives union-find's roots and the reference's counts: a 10k-node chain
+    (needs 11 rounds, gets 4: the finish resolves the rest), random graphs, already converged stars (no change,
+    0 finish edges), empty input."""
+    graphs = {"chain10k": _chain(10_000, 7), "random1": _random_graph(1, 300, 250),
+              "random2": _random_graph(2, 2000, 1800), "random3": _random_graph(3, 500, 900),
+              "stars": _stars(20, 40), "empty": []}
+    expect = {}
     with beam.Pipeline("DirectRunner") as p:
-        members, changes = p | beam.Create(edges) | ConnectedComponents(max_rounds=rounds + 1)
-        assert_that(members, equal_to(sorted(expected.items())))
-        assert_that(changes[-1], equal_to([0]), label="last round is a no-op")
-        assert_that(changes[rounds - 1], lambda got: got[0] > 0 or (_ for _ in ()).throw(AssertionError(got)),
-                    label="round before converging changes")
+        for name, edges in graphs.items():
+            ref = components_reference(edges, 4)
+            assert ref.roots == _union_find(edges), name
+            counts = [(r, n) for r, n in enumerate(ref.changes) if n]
+            counts += [(FINISH_KEY, ref.finish_edges)] if ref.finish_edges else []
+            expect[name] = ref, counts
+            members, totals = (p | f"{name} edges" >> beam.Create(edges)
+                               | f"{name} CC" >> ConnectedComponents(max_rounds=4, label=f"CC {name}"))
+            assert_that(members, equal_to(sorted(ref.roots.items())), label=f"{name} members")
+            assert_that(totals, equal_to(counts), label=f"{name} counts")
+    chain, chain_counts = expect["chain10k"]
+    assert chain.rounds == 4 and 0 < chain.finish_edges < 10_000 and chain_counts[-1][0] == FINISH_KEY
+    assert expect["stars"][1] == [] and expect["empty"][1] == []  # no round changed, finish got 0 edges
+    assert any(ref.finish_edges == 0 and ref.rounds > 0 for ref, _ in expect.values())  # converged in budget
+
+
+def test_near_dedup_exact_with_a_short_round_budget(english):
+    """A chain of overlapping excerpts (each shares ~94% of its word 5-grams with the next, far fewer with
+    distant ones) is one cluster whatever ``max_rounds``: with 1 round the finish resolves it, byte-identical
+    decisions to 12 rounds; the stats say so."""
+    words = " ".join(english).split()
+    docs = [Document(id=f"w{k:02d}", text=" ".join(words[k * 30:k * 30 + 1000]), source="web", origin="o",
+                     lang="en") for k in range(24)]
+    short = run_stage(docs, ["dedup.exact.enabled=false", "dedup.near.max_rounds=1"])
+    full = run_stage(docs, ["dedup.exact.enabled=false", "dedup.near.max_rounds=12"])
+    assert short[:2] == full[:2]
+    assert len(short[0]) == 1 and len(short[1]) == 23  # one cluster
+    assert short[2]["cc_rounds"] == 1 and short[2]["cc_not_converged"] == 1 and short[2]["cc_finish_edges"] > 0
+    assert full[2]["cc_not_converged"] == 0 and full[2]["cc_finish_edges"] == 0 and full[2]["cc_rounds"] >= 2
 
 
 def test_priority_source_signal_length_id():

@@ -5,7 +5,7 @@
     survivors ─ MinHash sign ─┬ band keys ─ GroupByKey ─ candidate pairs ─┐              │
                               ├ signatures ───────────── CoGroupByKey ×2 ─┴ Jaccard check → edges
                               └ priority metadata                                         │
-    edges ─ Large-Star/Small-Star rounds (components.py) → (node, root)                   │
+    edges ─ Large-Star/Small-Star rounds + exact finish (components.py) → (node, root)    │
     (node, root) ⋈ metadata → GroupByKey(root) → keep one per cluster → decisions         │
     docs ⋈ decisions (CoGroupByKey by id) → survivors / ``near_duplicate`` rejects ◄───────┘
 
@@ -19,7 +19,7 @@ from typing import Iterator, Optional
 
 import apache_beam as beam
 
-from transforms.dedup.components import ConnectedComponents
+from transforms.dedup.components import FINISH_KEY, ConnectedComponents
 from transforms.dedup.exact import CountingDoFn, ExactDedup, detail
 from transforms.dedup.minhash import CandidateEdges, Signer, lsh_params
 from transforms.stage import REJECTS, STATS, Rejection, StageOutputs, stats_key, to_reject
@@ -81,20 +81,25 @@ class _NearApply(CountingDoFn):
                 yield beam.pvalue.TaggedOutput(REJECTS, to_reject(NEAR, r, self.keep_text))
 
 
-def _cc_stats(round_changes: list, label: str):
-    """cc_rounds (rounds that changed the graph) and cc_not_converged (last round still changing)."""
-    last = len(round_changes) - 1
-    tagged = [rc | f"{label} tag r{i}" >> beam.Map(lambda n, i=i: (i, n)) for i, rc in enumerate(round_changes)]
+def _cc_stats(counts, max_rounds: int, label: str):
+    """Component stats from ``ConnectedComponents``' count sums: ``cc_rounds`` (distributed rounds that changed
+    the graph), ``cc_not_converged`` (1 when the last of the ``max_rounds`` rounds still changed it; the exact
+    finish resolves the rest, so this is no longer a correctness warning) and ``cc_finish_edges`` (edges of
+    not-yet-star components resolved on one worker). All three are always present (zeros added)."""
+    last = max_rounds - 1
 
-    def fold(pairs):
-        changes = dict(pairs)
-        return [(stats_key(NEAR, "cc_rounds"), sum(1 for n in changes.values() if n)),
-                (stats_key(NEAR, "cc_not_converged"), int(bool(changes.get(last))))]
+    def to_stats(kv) -> Iterator:
+        key, n = kv
+        if key == FINISH_KEY:
+            yield stats_key(NEAR, "cc_finish_edges"), n
+        elif n:
+            yield stats_key(NEAR, "cc_rounds"), 1
+            if key == last:
+                yield stats_key(NEAR, "cc_not_converged"), 1
 
-    return (tagged
-            | f"{label} flatten" >> beam.Flatten()
-            | f"{label} all" >> beam.combiners.ToList()
-            | f"{label} fold" >> beam.FlatMap(fold))
+    zeros = counts.pipeline | f"{label} zeros" >> beam.Create(
+        [(stats_key(NEAR, k), 0) for k in ("cc_rounds", "cc_not_converged", "cc_finish_edges")])
+    return (counts | f"{label} keys" >> beam.FlatMap(to_stats), zeros) | f"{label} all" >> beam.Flatten()
 
 
 def near_dedup(docs, recipe, keep_text: bool = False):
@@ -103,14 +108,14 @@ def near_dedup(docs, recipe, keep_text: bool = False):
     keyed, edges, meta, pair_stats = docs | "near candidates" >> CandidateEdges(
         signer, recipe.dedup.source_rank, recipe.dedup.priority_signal, cfg.jaccard_threshold, cfg.max_bucket_size,
         NEAR)
-    roots, round_changes = edges | "near components" >> ConnectedComponents(cfg.max_rounds, "near CC")
+    roots, cc_counts = edges | "near components" >> ConnectedComponents(cfg.max_rounds, "near CC")
     decisions = (({"root": roots, "meta": meta} | "near join meta" >> beam.CoGroupByKey())
                  | "near with root" >> beam.FlatMap(_with_root)
                  | "near cluster group" >> beam.GroupByKey()
                  | "near keep one" >> beam.ParDo(_ClusterDecide()).with_outputs(STATS, main="decisions"))
     applied = (({"doc": keyed, "decision": decisions.decisions} | "near join docs" >> beam.CoGroupByKey())
                | "near apply" >> beam.ParDo(_NearApply(keep_text)).with_outputs(REJECTS, STATS, main="main"))
-    stats = ((pair_stats, decisions[STATS], applied[STATS], _cc_stats(round_changes, "near CC stats"))
+    stats = ((pair_stats, decisions[STATS], applied[STATS], _cc_stats(cc_counts, cfg.max_rounds, "near CC stats"))
              | "near stats" >> beam.Flatten())
     return applied.main, applied[REJECTS], stats
 
