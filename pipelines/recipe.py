@@ -93,6 +93,9 @@ class ExtractConfig(Section):
     # trafilatura without its fallback extractors: x1.37 extraction on the benchmark pages for -0.012 `with`
     # recall on trafilatura's gold set (bench/RESULTS.md); off by default, quality first
     fast: bool = False
+    # skip trafilatura's readability comparison where its output cannot be chosen (page text <= 2x ours):
+    # same text on all 1,258 benchmark pages, readability runs on about half as many pages (bench/RESULTS.md)
+    readability_gate: bool = True
 
 
 # ---------------------------------------------------------------- langid

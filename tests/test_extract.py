@@ -46,3 +46,20 @@ def test_fast_mode_is_a_recipe_switch(data_dir):
     s, base = score(data_dir, fast, limit=60), score(data_dir, Extractor(), limit=60)
     # on the first 60 gold pages: 0.977 / 0.687 fast vs 0.982 / 0.669 default (the full set: bench/RESULTS.md)
     assert s["with_kept"] >= base["with_kept"] - 0.03 and s["without_dropped"] >= base["without_dropped"] - 0.03
+
+
+def test_readability_gate_changes_no_text(data_dir, monkeypatch):
+    """The gate skips readability only where trafilatura could not prefer it: same text, fewer runs."""
+    import gzip
+
+    import transforms.extract as E
+    from tests.evaldata import eval_pages
+
+    fired = []
+    real = E._readability_cannot_win
+    monkeypatch.setattr(E, "_readability_cannot_win", lambda *a: fired.append(real(*a)) or fired[-1])
+    gated, plain = Extractor(), Extractor(readability_gate=False)
+    assert gated.readability_gate and not Extractor(fast=True).readability_gate
+    pages = [decode_html(gzip.decompress(p.read_bytes()), None) for _, _, p in eval_pages(data_dir)[::8]]
+    assert [gated.extract_html(h) for h in pages] == [plain.extract_html(h) for h in pages]
+    assert 0.2 * len(pages) < sum(fired) < len(fired)  # it fires on part of the pages, not all

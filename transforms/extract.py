@@ -7,6 +7,7 @@ Charset order: HTTP/WARC header → ``<meta>`` in the first 4 KB → detection (
 from __future__ import annotations
 
 import codecs
+import contextvars
 import re
 from typing import Iterable, Optional, Sequence
 
@@ -86,14 +87,15 @@ def page_title(tree) -> Optional[str]:
 
 
 _INVISIBLE = frozenset({"script", "style", "noscript", "template", "head"})
+_CODE = frozenset({"script", "style"})
 
 
-def visible_text(tree, limit: int = 10_000) -> str:
+def visible_text(tree, limit: int = 10_000, skip: frozenset[str] = _INVISIBLE, body_only: bool = True) -> str:
     """Whitespace-folded text of the page body (boilerplate included, scripts and styles not), cut at
     ``limit`` characters: the cheap whole-page text the language prefilter looks at."""
     from lxml import etree
 
-    root = tree.find(".//body")
+    root = tree.find(".//body") if body_only else None
     if root is None:
         root = tree
     parts: list[str] = []
@@ -101,7 +103,7 @@ def visible_text(tree, limit: int = 10_000) -> str:
     walk = etree.iterwalk(root, events=("start", "end"))
     for event, el in walk:
         if event == "start":
-            visible = isinstance(el.tag, str) and el.tag not in _INVISIBLE  # not a comment, PI, script…
+            visible = isinstance(el.tag, str) and el.tag not in skip  # not a comment, PI, script…
             if not visible:
                 walk.skip_subtree()  # its "end" event still comes, with the tail
             chunk = el.text if visible else None
@@ -115,6 +117,44 @@ def visible_text(tree, limit: int = 10_000) -> str:
     return " ".join(parts)[:limit]
 
 
+# ------------------------------------------------------------------ readability gate
+_GATE = contextvars.ContextVar("yuliao_readability_gate", default=False)
+
+
+def _readability_cannot_win(raw_tree, body, text: str, options) -> bool:
+    """True when trafilatura would not take readability's output over its own, whatever it is.
+
+    ``compare_extraction`` prefers readability only if its text is over twice as long as ours, ours is
+    empty, or ours has no paragraph text / more tables than paragraphs (or in recall mode). Readability
+    keeps a subset of the page's text, so when the whole page (scripts and styles aside) is at most twice
+    our text, running it (15% of extraction time, bench/RESULTS.md) cannot change the result.
+    """
+    if not text or options.focus == "recall":
+        return False
+    if not body.xpath(".//p//text()") or len(body.findall(".//table")) > len(body.findall(".//p")):
+        return False
+    bound = 2 * len(text)
+    return len(visible_text(raw_tree, bound + 1, _CODE, body_only=False)) <= bound
+
+
+def _install_readability_gate() -> None:
+    """Wrap trafilatura's comparison step once per process; it only acts inside ``_GATE`` (our calls)."""
+    import trafilatura.core as core
+    from lxml.html import HtmlElement
+
+    original = core.compare_extraction
+    if getattr(original, "yuliao_gate", False):
+        return
+
+    def compare_extraction(cleaned_tree, raw_tree, body, text, options):
+        if _GATE.get() and _readability_cannot_win(raw_tree, body, text, options):
+            raw_tree = HtmlElement()  # readability of an empty page: "", so trafilatura keeps its own text
+        return original(cleaned_tree, raw_tree, body, text, options)
+
+    compare_extraction.yuliao_gate = True
+    core.compare_extraction = compare_extraction
+
+
 class Extractor:
     """Stage ``extract``: ``RawPage`` in, ``Document`` out."""
 
@@ -124,7 +164,7 @@ class Extractor:
     def __init__(self, max_html_bytes: int = 5_000_000, include_comments: bool = False, include_tables: bool = True,
                  favor_precision: bool = False, favor_recall: bool = False, deduplicate: bool = False,
                  min_extracted_chars: int = 1, passthrough: bool = False, fast: bool = False,
-                 prefilter: Optional[LangPrefilter] = None):
+                 prefilter: Optional[LangPrefilter] = None, readability_gate: bool = True):
         self.max_html_bytes = max_html_bytes
         self.options = dict(include_comments=include_comments, include_tables=include_tables,
                             favor_precision=favor_precision, favor_recall=favor_recall, deduplicate=deduplicate,
@@ -132,6 +172,7 @@ class Extractor:
         self.min_extracted_chars = min_extracted_chars
         self.passthrough = passthrough  # extract disabled: payloads are only decoded
         self.prefilter = prefilter  # language decided on the whole page before extraction (langid.prefilter)
+        self.readability_gate = readability_gate and not fast
 
     @classmethod
     def from_recipe(cls, cfg, langid_cfg=None) -> "Extractor":
@@ -139,7 +180,7 @@ class Extractor:
         prefilter = LangPrefilter.from_recipe(langid_cfg) if langid_cfg is not None and cfg.enabled else None
         return cls(cfg.max_html_bytes, cfg.include_comments, cfg.include_tables, cfg.favor_precision,
                    cfg.favor_recall, cfg.deduplicate, cfg.min_extracted_chars, passthrough=not cfg.enabled,
-                   fast=cfg.fast, prefilter=prefilter)
+                   fast=cfg.fast, prefilter=prefilter, readability_gate=cfg.readability_gate)
 
     def setup(self) -> None:
         import trafilatura  # noqa: F401 - import once per worker
@@ -147,6 +188,8 @@ class Extractor:
         from transforms.quiet import quiet_libraries
 
         quiet_libraries()
+        if self.readability_gate:
+            _install_readability_gate()
         if self.prefilter is not None:
             self.prefilter.setup()
 
@@ -163,7 +206,13 @@ class Extractor:
         if tree is None:
             return None, None
         title = page_title(tree)  # on the pristine tree; bare_extraction prunes a copy
-        doc = trafilatura.bare_extraction(tree, output_format="python", with_metadata=False, **self.options)
+        if self.readability_gate:
+            _install_readability_gate()  # idempotent; also when setup() was not called
+        token = _GATE.set(self.readability_gate)
+        try:
+            doc = trafilatura.bare_extraction(tree, output_format="python", with_metadata=False, **self.options)
+        finally:
+            _GATE.reset(token)
         if doc is None:
             return None, None
         if not isinstance(doc, dict):
