@@ -63,6 +63,8 @@ def methods() -> dict[str, Callable[[str], str]]:
 
             ex = Extractor()
             out["traf_ours"] = lambda h: ex.extract_html(h)[0] or ""  # the stage's call, as committed
+            ungated = Extractor(readability_gate=False)
+            out["traf_ours_nogate"] = lambda h: ungated.extract_html(h)[0] or ""  # without extract.readability_gate
         except ImportError:
             pass
         from trafilatura.metadata import extract_title
