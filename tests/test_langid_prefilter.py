@@ -66,11 +66,30 @@ def test_skips_most_unselected_pages_and_no_page_the_full_path_keeps(pages, pref
 def test_mixed_page_with_selected_language_goes_to_extraction(pages, prefilter):
     """German site furniture around an English post: fastText gives the page de 0.92, en 0.02."""
     html = next(h for r, h in pages if "denkanstoos-april-2012" in (r.get("url") or ""))
-    text = visible_text(load_html(html))
+    text = visible_text(load_html(html), prefilter.scan_chars)
     assert prefilter.reject(text) is None
-    no_guard = LangPrefilter(prefilter.languages, prefilter.min_score, guard=1.0)
-    assert no_guard.reject(text)[0] == "de"  # the guard is what saves it
+    unguarded = LangPrefilter(prefilter.languages, prefilter.min_score, guard=1.0, han_guard=10**9,
+                              min_selected_share=1.1)
+    assert unguarded.reject(text)[0] == "de"  # the guards are what save it
     assert _full_path_keeps(html)
+
+
+def _embed(host_html: str, guest_html: str) -> str:
+    """The guest page's paragraphs appended to the host page's body (two real pages in one)."""
+    guest = "".join(f"<p>{p.text_content()}</p>" for p in load_html(guest_html).iter("p") if p.text_content().strip())
+    return host_html.replace("</body>", f"<div class='article'>{guest}</div></body>", 1)
+
+
+@pytest.mark.parametrize("guest_lang", ["zh", "en"])
+def test_a_selected_article_inside_a_dominant_other_language_page_is_not_skipped(pages, prefilter, guest_lang):
+    host = next(h for r, h in pages if r["lang"] == "de" and len(visible_text(load_html(h))) > 9_000
+                and prefilter.reject(visible_text(load_html(h), prefilter.scan_chars)))
+    guest = next(h for r, h in pages if r["lang"] == guest_lang and 1_500 < r.get("text_chars", 0) < 4_000)
+    mixed = visible_text(load_html(_embed(host, guest)), prefilter.scan_chars)
+    assert prefilter._model.predict_top(mixed)[0][0] == "de"  # the first test alone would skip it …
+    assert prefilter.reject(mixed) is None  # … the Han / slice guards keep it for extraction
+    if guest_lang == "zh":
+        assert LangPrefilter(prefilter.languages, min_selected_share=1.1).reject(mixed) is None  # Han guard alone
 
 
 def test_visible_text_skips_scripts_styles_and_comments():

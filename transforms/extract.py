@@ -235,7 +235,8 @@ class Extractor:
                 from trafilatura.utils import load_html
 
                 tree = load_html(decode_html(page.body, page.charset))
-                skip = self.prefilter.reject(visible_text(tree)) if self.prefilter and tree is not None else None
+                skip = (self.prefilter.reject(visible_text(tree, self.prefilter.scan_chars))
+                        if self.prefilter and tree is not None else None)
                 if skip:
                     lang, score = skip
                     yield Rejection(empty._replace(lang=lang, lang_score=round(score, 4)), "lang_prefilter", lang)
