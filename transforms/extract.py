@@ -188,8 +188,6 @@ class Extractor:
         from transforms.quiet import quiet_libraries
 
         quiet_libraries()
-        if self.readability_gate:
-            _install_readability_gate()
         if self.prefilter is not None:
             self.prefilter.setup()
 
@@ -207,7 +205,7 @@ class Extractor:
             return None, None
         title = page_title(tree)  # on the pristine tree; bare_extraction prunes a copy
         if self.readability_gate:
-            _install_readability_gate()  # idempotent; also when setup() was not called
+            _install_readability_gate()  # once per process (idempotent), so also without setup()
         token = _GATE.set(self.readability_gate)
         try:
             doc = trafilatura.bare_extraction(tree, output_format="python", with_metadata=False, **self.options)

@@ -81,7 +81,26 @@ class LangIdModel:
         return top
 
 
-class LangPrefilter:
+class _WorkerModel:
+    """A ``LangIdModel`` built from ``model_path`` / ``max_chars`` / ``han_script_rule``, loaded once per worker
+    (``setup``, also lazily) and never pickled with the pipeline."""
+
+    model_path: Optional[str]
+    max_chars: int
+    han_script_rule: bool
+    _model: Optional[LangIdModel] = None
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_model"] = None
+        return state
+
+    def setup(self) -> None:
+        if self._model is None:
+            self._model = LangIdModel(self.model_path, self.max_chars, self.han_script_rule)
+
+
+class LangPrefilter(_WorkerModel):
     """Decides, before extraction, that a web page cannot pass language selection.
 
     Extraction (trafilatura) is most of a build's CPU, and on a multilingual crawl most pages are then
@@ -116,7 +135,6 @@ class LangPrefilter:
         self.han_guard = han_guard if self.languages & ZH_FAMILY else None
         self.min_selected_share = min_selected_share
         self.scan_chars = scan_chars
-        self._model: Optional[LangIdModel] = None
 
     @classmethod
     def from_recipe(cls, cfg) -> Optional["LangPrefilter"]:
@@ -126,15 +144,6 @@ class LangPrefilter:
         return cls(cfg.languages, cfg.prefilter_min_score, cfg.prefilter_guard, cfg.model_path, cfg.max_chars,
                    cfg.han_script_rule, cfg.prefilter_han_guard, cfg.prefilter_min_selected_share,
                    cfg.prefilter_scan_chars)
-
-    def __getstate__(self):  # the model is per worker, not pickled with the pipeline
-        state = self.__dict__.copy()
-        state["_model"] = None
-        return state
-
-    def setup(self) -> None:
-        if self._model is None:
-            self._model = LangIdModel(self.model_path, self.max_chars, self.han_script_rule)
 
     def _selected_share(self, text: str) -> float:
         chunks = [text[i:i + self.CHUNK] for i in range(0, len(text), self.CHUNK)]
@@ -166,7 +175,7 @@ class LangPrefilter:
         return lang, score
 
 
-class LangId:
+class LangId(_WorkerModel):
     """Stage ``langid``: label every document; keep the recipe's languages above their score."""
 
     name = "langid"
@@ -181,21 +190,11 @@ class LangId:
         self.max_chars = max_chars
         self.batch_size = batch_size
         self.han_script_rule = han_script_rule
-        self._model: Optional[LangIdModel] = None
 
     @classmethod
     def from_recipe(cls, cfg) -> "LangId":
         return cls(cfg.languages, cfg.min_score, cfg.min_score_by_lang, cfg.model_path, cfg.max_chars, cfg.batch_size,
                    cfg.han_script_rule)
-
-    def __getstate__(self):  # the model is per worker, not pickled with the pipeline
-        state = self.__dict__.copy()
-        state["_model"] = None
-        return state
-
-    def setup(self) -> None:
-        if self._model is None:
-            self._model = LangIdModel(self.model_path, self.max_chars, self.han_script_rule)
 
     def apply(self, docs: Sequence[Document]) -> Iterable[Document | Rejection]:
         self.setup()
