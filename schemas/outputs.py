@@ -53,4 +53,4 @@ def reject_to_row(r: Reject) -> dict:
 # stats.json layout (schema_version in the file):
 # {"schema_version": 1, "stages": {stage: {"in": n, "out": n, "rejected": {reason: n}, ...extra counters}},
 #  "order": [stage, ...], "timing": {...}}  -- "timing" is the only field that varies between reruns.
-STATS_KEY_SEP = "\x1f"
+from transforms.contract import STATS_KEY_SEP  # noqa: E402,F401 - re-exported

@@ -14,7 +14,7 @@ from typing import Iterable, Optional, Sequence
 from schemas.document import Document
 from transforms.langid import LangPrefilter
 from transforms.sources.raw import RawPage
-from transforms.stage import Rejection
+from transforms.contract import Rejection
 
 _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([A-Za-z0-9_\-:.]+)", re.I)
 # common mislabels: a page declaring gb2312/gbk is nearly always gb18030 in practice (superset)

@@ -14,7 +14,7 @@ import regex
 
 from schemas.document import Document
 from transforms.resources import local_copy, packaged_file
-from transforms.stage import Rejection
+from transforms.contract import Rejection
 
 _WS = re.compile(r"\s+")
 ZH_FAMILY = frozenset({"zh", "yue", "wuu"})

@@ -28,7 +28,7 @@ from typing import Iterable, Optional, Sequence
 import regex
 
 from schemas.document import Document
-from transforms.stage import Rejection
+from transforms.contract import Rejection
 
 # ------------------------------------------------------------------ OpenCC character tables
 

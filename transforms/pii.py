@@ -26,7 +26,7 @@ from phonenumbers import Leniency, PhoneNumberMatcher
 
 from schemas.document import Document
 from transforms import pii_patterns as P
-from transforms.stage import Count, Rejection
+from transforms.contract import Count, Rejection
 
 PII_TYPES: tuple[str, ...] = ("EMAIL", "IP", "ID_NUMBER", "BANK_CARD", "PASSPORT", "QQ", "WECHAT", "PHONE", "SSN")
 """Also the priority order when candidates of two types overlap (earlier wins)."""

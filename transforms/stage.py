@@ -1,9 +1,7 @@
 """The contract every per-document stage follows, and the one Beam wrapper that runs them all.
 
-A stage is a plain object (no Beam imports needed) with a ``name``, a ``batch_size``, a
-``setup()`` that loads models once per worker, and ``apply(docs)`` that returns, for the batch,
-documents to keep (possibly several per input), ``Rejection``s and nothing else. ``RunStage``
-turns that into a Beam step with three outputs: kept documents, ``Reject`` rows, and stats
+The stage contract itself (``Stage``, ``Rejection``, ``Count``, ``run_batch``) lives in the Beam-free
+``transforms.contract``. ``RunStage`` turns that into a Beam step with three outputs: kept documents, ``Reject`` rows, and stats
 counters. Counters are summed per bundle and emitted in ``finish_bundle`` so stats cost one
 element per bundle, not per document, and come out of the pipeline itself on every runner.
 """
@@ -11,46 +9,19 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from typing import Any, Iterable, Iterator, NamedTuple, Optional, Protocol, Sequence
+from typing import Any, Iterator, NamedTuple
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.window import GlobalWindows
 
 from schemas.document import Document
-from schemas.outputs import STATS_KEY_SEP, Reject
+from schemas.outputs import Reject
+from transforms.contract import Count, Rejection, Stage, run_batch, stats_key  # noqa: F401 - re-exported
 from transforms.progress import Ticker
 
 REJECTS = "rejects"
 STATS = "stats"
-
-
-class Rejection(NamedTuple):
-    """A stage's verdict that ``doc`` leaves the corpus. ``detail`` must never hold document text or PII."""
-
-    doc: Document
-    reason: str
-    detail: Optional[str] = None
-
-
-class Count(NamedTuple):
-    """An extra counter a stage reports (e.g. PII replacements by type); summed into stats.json."""
-
-    name: str
-    value: int = 1
-
-
-class Stage(Protocol):
-    name: str
-    batch_size: int
-
-    def setup(self) -> None: ...
-
-    def apply(self, docs: Sequence[Document]) -> Iterable[Document | Rejection | Count]: ...
-
-
-def stats_key(stage: str, counter: str) -> str:
-    return f"{stage}{STATS_KEY_SEP}{counter}"
 
 
 def to_reject(stage: str, r: Rejection, keep_text: bool = False) -> Reject:
@@ -67,31 +38,6 @@ def to_reject(stage: str, r: Rejection, keep_text: bool = False) -> Reject:
         detail=r.detail,
         text=d.text if keep_text else None,
     )
-
-
-def run_batch(stage: Stage, docs: Sequence[Document], counts: Counter) -> Iterator[Document | Rejection]:
-    """Apply a stage to a batch, isolating failures: if the batch raises, each document is retried
-    alone and one that still raises becomes an ``error:<ExceptionType>`` rejection (the message is
-    not kept: it may quote document text)."""
-    counts["in"] += len(docs)
-    try:
-        results = list(stage.apply(docs))
-    except Exception:  # noqa: BLE001 - dead-letter path, see docstring
-        results = []
-        for doc in docs:
-            try:
-                results.extend(stage.apply([doc]))
-            except Exception as exc:  # noqa: BLE001
-                results.append(Rejection(doc, f"error:{type(exc).__name__}"))
-    for item in results:
-        if isinstance(item, Rejection):
-            counts[f"rejected/{item.reason}"] += 1
-            yield item
-        elif isinstance(item, Count):
-            counts[item.name] += item.value
-        else:
-            counts["out"] += 1
-            yield item
 
 
 class RunStage(beam.DoFn):
@@ -160,12 +106,3 @@ def apply_stage(pcoll: beam.PCollection, stage: Stage, keep_reject_text: bool = 
     res = pcoll | stage.name >> beam.ParDo(RunStage(stage, keep_reject_text)).with_outputs(REJECTS, STATS, main="main")
     return StageOutputs(res.main, res[REJECTS], res[STATS])
 
-
-def count_stage(pcoll: beam.PCollection, stage: str, counter: str, label: str | None = None) -> beam.PCollection:
-    """Stats counter for a whole-collection stage (dedup, balance): number of elements in ``pcoll``."""
-    key = stats_key(stage, counter)
-    return (
-        pcoll
-        | (label or f"Count {stage} {counter}") >> beam.combiners.Count.Globally()
-        | f"Key {label or stage + ' ' + counter}" >> beam.Map(lambda n, k=key: (k, n))
-    )

@@ -15,7 +15,7 @@ from typing import Iterable, Optional, Sequence
 
 from schemas.document import Document
 from transforms.resources import local_copy, packaged_file
-from transforms.stage import Count, Rejection
+from transforms.contract import Count, Rejection
 
 # DeepSeek's EOS, the fallback when neither the recipe nor a tokenizer_config.json names one.
 DEFAULT_EOS = "<｜end▁of▁sentence｜>"

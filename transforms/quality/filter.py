@@ -19,7 +19,7 @@ from schemas.document import Document
 from transforms.quality import badwords as bw
 from transforms.quality.rules import space_failures, space_signals
 from transforms.quality.zh import needs_words, zh_failures, zh_signals
-from transforms.stage import Count, Rejection
+from transforms.contract import Count, Rejection
 
 SIGNAL_DIGITS = 6  # signals are rounded so Parquet stays compact and readable
 

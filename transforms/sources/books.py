@@ -25,7 +25,7 @@ from typing import Iterator, NamedTuple, Optional, Sequence, Union
 
 from schemas.document import Document, doc_id
 from transforms.sources.raw import SourceReject
-from transforms.stage import Count
+from transforms.contract import Count
 
 KIND = "books"
 

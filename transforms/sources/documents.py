@@ -9,7 +9,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from schemas.document import Document, doc_id
 from transforms.sources.raw import SourceReject
-from transforms.stage import Count
+from transforms.contract import Count
 
 _OPTIONAL = ("url", "title", "fetched_at")
 

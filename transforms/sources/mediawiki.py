@@ -28,7 +28,7 @@ from urllib.parse import quote
 
 from schemas.document import Document, doc_id
 from transforms.sources.raw import SourceReject
-from transforms.stage import Count
+from transforms.contract import Count
 
 KIND = "mediawiki"
 

@@ -15,7 +15,7 @@ from warcio.exceptions import ArchiveLoadFailed
 
 from schemas.document import doc_id
 from transforms.sources.raw import RawPage, SourceReject, source_for_url
-from transforms.stage import Count
+from transforms.contract import Count
 
 _CT_RE = re.compile(r"^\s*([^;\s]+)(?:.*?charset\s*=\s*[\"']?([A-Za-z0-9_\-:.]+))?", re.I | re.S)
 
