@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from collections import Counter
 import re
-from typing import Callable, Iterator, NamedTuple
+from typing import Callable, Iterator, NamedTuple, Optional
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
@@ -53,6 +53,40 @@ class InputFile(NamedTuple):
     path: str
     kind: str
     size: int
+    # directory part of the --input pattern that matched this file: ``name`` (the path relative to it) does
+    # not depend on how the path was spelled (relative, absolute, gs://…) and keys ids and the annotate cache
+    root: str = ""
+
+    @property
+    def name(self) -> str:
+        root = self.root.rstrip("/") + "/" if self.root else ""
+        return self.path[len(root):] if root and self.path.startswith(root) else self.path.rsplit("/", 1)[-1]
+
+
+class Split(NamedTuple):
+    """A unit of annotate work: a whole file, or a reader-specific range of one (``start``/``stop``:
+    byte offsets, row groups or dump streams, as the kind's reader defines). ``index`` numbers the
+    splits of one file."""
+
+    path: str
+    kind: str
+    name: str
+    size: int
+    index: int = 0
+    start: int = 0
+    stop: Optional[int] = None
+
+
+def plan_splits(f: InputFile, recipe) -> list[Split]:
+    """The splits of one input file, from cheap metadata only (today: one split per file)."""
+    return [Split(f.path, f.kind, f.name, f.size)]
+
+
+def pattern_root(pattern: str) -> str:
+    """The directory of a glob before its first wildcard: ``crawl/2024/*.warc.gz`` → ``crawl/2024``."""
+    cut = min((i for i, ch in enumerate(pattern) if ch in "*?["), default=len(pattern))
+    head = pattern[:cut]
+    return head.rsplit("/", 1)[0] if "/" in head else ""
 
 
 def kind_of(path: str) -> str | None:
@@ -79,8 +113,18 @@ def expand_inputs(patterns: list[str], kind: str | None = None) -> list[InputFil
                 raise ValueError(f"cannot tell the input kind of {meta.path!r} from its extension; pass --kind")
             if k not in READERS:
                 raise ValueError(f"unknown input kind {k!r}; known: {', '.join(sorted(READERS))}")
-            files[meta.path] = InputFile(meta.path, k, meta.size_in_bytes)
+            files[meta.path] = InputFile(meta.path, k, meta.size_in_bytes, _root_for(pattern, meta.path))
     return [files[p] for p in sorted(files)]
+
+
+def _root_for(pattern: str, path: str) -> str:
+    """``pattern_root`` in the spelling FileSystems gave ``path`` (it may have made the path absolute)."""
+    root = pattern_root(pattern)
+    if "://" in path or not root and not path.startswith("/"):
+        return root
+    import os
+
+    return os.path.abspath(root or ".") if path.startswith("/") else root
 
 
 def reader_for(kind: str) -> Callable[..., Iterator]:
