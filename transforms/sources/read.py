@@ -132,8 +132,47 @@ def reader_for(kind: str) -> Callable[..., Iterator]:
     return getattr(importlib.import_module(module), func)
 
 
+def read_split(split: Split, recipe) -> Iterator:
+    """The kind's reader over one split (today: the whole file)."""
+    return reader_for(split.kind)(split.path, recipe)
+
+
+def read_unit(split: Split, recipe, counts: Counter) -> Iterator[RawPage | Document | Reject]:
+    """Every record of one split: documents, raw web pages, or ``Reject`` rows; ``counts`` gets the
+    ``source.<kind>`` counters. A split that cannot be read is a dead letter, not a crash: records before the
+    failure are kept, and a split that yields nothing at all is counted as ``empty_input``."""
+    kind, path = split.kind, split.path
+    stage = f"source.{kind}"
+    source = KIND_SOURCE.get(kind, recipe.sources.default_source)
+    counts["files"] += 1 if split.index == 0 else 0
+    seen = False
+
+    def reject(origin: str, reason: str, id_key: str, url: str | None = None) -> Reject:
+        counts["in"] += 1
+        counts[f"rejected/{reason}"] += 1
+        return Reject(id=doc_id(kind, origin, id_key), source=source, origin=origin, stage=stage, reason=reason,
+                      url=url)
+
+    try:
+        for rec in read_split(split, recipe):
+            seen = True
+            if isinstance(rec, Count):
+                counts[rec.name] += rec.value
+            elif isinstance(rec, SourceReject):
+                yield reject(rec.origin, rec.reason, "reject", rec.url)
+            else:
+                counts["in"] += 1
+                counts["out"] += 1
+                yield rec
+    except Exception as exc:  # noqa: BLE001 - unreadable file: counted dead letter; records before it kept
+        seen = True
+        yield reject(path, f"file_error:{type(exc).__name__}", "file")
+    if not seen:  # nothing at all came out of the file: say so rather than lose it silently
+        yield reject(path, "empty_input", "file")
+
+
 class ReadFiles(beam.DoFn):
-    """Runs the reader for each input file; a file that cannot be opened is a dead letter, not a crash."""
+    """Runs ``read_unit`` for each input file inside a Beam pipeline."""
 
     def __init__(self, recipe):
         self.recipe = recipe
@@ -141,29 +180,15 @@ class ReadFiles(beam.DoFn):
     def process(self, item: tuple[str, str]) -> Iterator:
         path, kind = item
         stage = f"source.{kind}"
-        source = KIND_SOURCE.get(kind, self.recipe.sources.default_source)
-        counts: Counter = Counter(files=1)
-
-        def reject(origin: str, reason: str, id_key: str, url: str | None = None) -> beam.pvalue.TaggedOutput:
-            counts["in"] += 1
-            counts[f"rejected/{reason}"] += 1
-            return beam.pvalue.TaggedOutput(REJECTS, Reject(
-                id=doc_id(kind, origin, id_key), source=source, origin=origin, stage=stage, reason=reason, url=url))
-
-        try:
-            for rec in reader_for(kind)(path, self.recipe):
-                if isinstance(rec, Count):
-                    counts[rec.name] += rec.value
-                elif isinstance(rec, SourceReject):
-                    yield reject(rec.origin, rec.reason, "reject", rec.url)
-                else:
-                    counts["in"] += 1
-                    counts["out"] += 1
-                    yield beam.pvalue.TaggedOutput(RAW, rec) if isinstance(rec, RawPage) else rec
-        except Exception as exc:  # noqa: BLE001 - unreadable file: counted dead letter; records before it kept
-            yield reject(path, f"file_error:{type(exc).__name__}", "file")
-        if counts.keys() == {"files"}:  # nothing at all came out of the file: say so rather than lose it silently
-            yield reject(path, "empty_input", "file")
+        counts: Counter = Counter()
+        split = Split(path, kind, path.rsplit("/", 1)[-1], 0)
+        for rec in read_unit(split, self.recipe, counts):
+            if isinstance(rec, Reject):
+                yield beam.pvalue.TaggedOutput(REJECTS, rec)
+            elif isinstance(rec, RawPage):
+                yield beam.pvalue.TaggedOutput(RAW, rec)
+            else:
+                yield rec
         ticker = Ticker(stage)
         ticker.add(counts["in"], counts["out"], counts["in"] - counts["out"])
         ticker.flush()
