@@ -427,6 +427,48 @@ class SinkConfig(Section):
     rejects_keep_text: bool = Field(False, description="write (PII-scrubbed) text of rejected docs to rejects/")
 
 
+# ---------------------------------------------------------------- decontam
+class DecontamConfig(Section):
+    """Benchmark decontamination (transforms/decontam): off until ``benchmarks`` lists files."""
+
+    enabled: bool = True
+    benchmarks: tuple[str, ...] = Field((), description="benchmark files or globs (.jsonl/.parquet/.csv, optionally "
+                                                        ".gz; local or gs://); empty: the stage does not run")
+    text_fields: tuple[str, ...] = Field(("question",), description="fields joined (newline) into an item's text")
+    task_field: Optional[str] = Field(None, description="field naming an item's task; default: the file name")
+    word_ngram: int = Field(13, ge=2, description="GPT-3 / lm-eval 13-grams of words (non-Han text)")
+    char_ngram: int = Field(13, ge=2, description="Han character n-grams; 13 chosen in bench/DECONTAM.md")
+    min_item_share: float = Field(0.5, gt=0.0, le=1.0, description="share of an item's n-grams a document must "
+                                                                     "hold to count as contaminated by it")
+    min_shared_ngrams: int = Field(50, ge=1, description="or this many of its n-grams (long items: passages)")
+    action: Literal["drop", "cut"] = Field("drop", description="drop: reject contaminated:<task>; cut: remove the "
+                                                               "matched spans (GPT-3)")
+    cut_margin_chars: int = Field(200, ge=0, description="GPT-3: characters removed each side of a matched span")
+    cut_min_piece_chars: int = Field(200, ge=0, description="GPT-3: shorter remaining pieces are dropped too")
+    cut_max_pieces: int = Field(10, ge=1, description="GPT-3: a document cut into more pieces is rejected whole")
+    max_ngrams: int = Field(50_000_000, gt=0, description="index cap (12 bytes each on every worker); the build "
+                                                          "stops with an error above it")
+    batch_size: int = Field(256, gt=0)
+
+
+# ---------------------------------------------------------------- boilerplate
+class BoilerplateConfig(Section):
+    """Cross-document boilerplate removal (transforms/boilerplate): lines repeated over many documents."""
+
+    enabled: bool = True
+    unit: Literal["line", "paragraph"] = Field("line", description="paragraph: blank-line separated blocks")
+    scope: Literal["host", "global"] = Field("host", description="host: counted per URL host (documents without a "
+                                                                 "URL per source); global: over the whole corpus")
+    max_docs: int = Field(6, ge=1, description="a line in more than this many distinct documents is removed "
+                                               "(Data-Juicer: > 6; bench/DECONTAM.md)")
+    min_chars: int = Field(5, ge=1, description="shorter lines (letters after normalisation, digits not counted) "
+                                                "are never removed")
+    min_doc_chars: int = Field(50, ge=0, description="a changed document left with fewer non-space characters is "
+                                                     "rejected: boilerplate_too_short")
+    exempt_sources: tuple[str, ...] = Field(("book",), description="sources left untouched (chunks of one book "
+                                                                   "share running heads and refrains)")
+
+
 class Recipe(Section):
     name: str = "default"
     license: str = "other"
@@ -443,6 +485,8 @@ class Recipe(Section):
     tokenize: TokenizeConfig = TokenizeConfig()
     sink: SinkConfig = SinkConfig()
     crawl: CrawlConfig = CrawlConfig()
+    decontam: DecontamConfig = DecontamConfig()
+    boilerplate: BoilerplateConfig = BoilerplateConfig()
 
     @field_validator("name")
     @classmethod
