@@ -120,3 +120,26 @@ def wiki_articles() -> list[dict]:
     with open(path, "rb") as f:
         return [{"url": d.url, "text": d.text} for d in mediawiki.read_stream(f, str(path), Recipe().sources.mediawiki)
                 if isinstance(d, Document)]
+
+
+_BLOCK = {"p", "div", "br", "li", "ul", "ol", "dl", "dt", "dd", "tr", "table", "h1", "h2", "h3", "h4", "h5", "h6",
+          "section", "article", "header", "footer", "nav", "aside", "form", "blockquote", "pre", "hr", "main",
+          "figure", "figcaption", "address", "center"}
+
+
+def page_lines(html: str) -> list[str]:
+    """Visible lines of a whole page (boilerplate included): a line break at every block element, as a
+    browser's text view would give; scripts, styles and comments dropped."""
+    import lxml.html
+    from lxml import etree
+
+    tree = lxml.html.fromstring(html.encode("utf-8"), parser=lxml.html.HTMLParser(encoding="utf-8"))
+    etree.strip_elements(tree, "script", "style", "noscript", "template", etree.Comment, with_tail=False)
+    for el in tree.iter():
+        if isinstance(el.tag, str) and el.tag.lower() in _BLOCK:
+            el.tail = "\n" + (el.tail or "")
+            if el.tag.lower() == "br":
+                continue
+            el.text = "\n" + (el.text or "")
+    lines = (" ".join(line.split()) for line in tree.text_content().split("\n"))
+    return [line for line in lines if line]

@@ -461,7 +461,7 @@ class BoilerplateConfig(Section):
                                                                  "URL per source); global: over the whole corpus")
     max_docs: int = Field(6, ge=1, description="a line in more than this many distinct documents is removed "
                                                "(Data-Juicer: > 6; bench/DECONTAM.md)")
-    min_chars: int = Field(5, ge=1, description="shorter lines (letters after normalisation, digits not counted) "
+    min_chars: int = Field(2, ge=1, description="shorter lines (letters after normalisation, digits not counted) "
                                                 "are never removed")
     min_doc_chars: int = Field(50, ge=0, description="a changed document left with fewer non-space characters is "
                                                      "rejected: boilerplate_too_short")

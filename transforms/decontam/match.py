@@ -360,7 +360,9 @@ class Decontam:
 
     def matches(self, text: str) -> list[Match]:
         """Items of which ``text`` holds at least ``min_item_share`` of the n-grams (or ``min_shared_ngrams``)."""
-        t = tokenize(text)
+        return self.matches_tokens(tokenize(text))
+
+    def matches_tokens(self, t: Tokens) -> list[Match]:
         c, w = self.cfg.char_ngram, self.cfg.word_ngram
         per_item: dict[int, list] = {}
         for items, starts, ends, n, seed in ((t.han, t.han_start, t.han_end, c, _SEED_HAN),
