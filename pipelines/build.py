@@ -24,6 +24,7 @@ from transforms import balance, dedup, store
 from transforms.annotate import Signals, SplitAnnotator, annotate_split
 from transforms.contract import Stage
 from transforms.dedup import signer_from_recipe
+from transforms.dedup.prior import write_index
 from transforms.extract import Extractor
 from transforms.langid import LangId
 from transforms.normalize import Normalize
@@ -77,7 +78,7 @@ def select_stages(recipe: Recipe, output: str) -> list[SelectStage]:
 # stage names as they appear in stats.json, in funnel order (sources first)
 STATS_ORDER = ["source.warc", "source.jsonl", "source.parquet", "source.mediawiki", "source.books", "extract",
                "normalize", "langid", "signals", "quality", "dedup.exact", "dedup.near", "pii", "tokenize",
-               "balance", "sink", "sink.rejects"]
+               "balance", "sink", "sink.rejects", "sink.index"]
 
 
 # ---------------------------------------------------------------- annotate (Beam wrappers)
@@ -191,6 +192,8 @@ def select_phase(p: beam.Pipeline, recipe: Recipe, entries: beam.PCollection, ou
     _, data_stats = write_documents(docs, output, recipe.sink)
     _, reject_stats = write_rejects(all_rejects, output, recipe.sink)
     stats += [data_stats, reject_stats]
+    if enabled(recipe, "dedup") and recipe.dedup.write_index:
+        stats.append(write_index(docs, output, recipe.dedup.near, recipe.sink))
     stats_dict = (stats | "All stats" >> beam.Flatten()) | "Stats" >> WriteStats(output, STATS_ORDER)
     return {"docs": docs, "rejects": all_rejects, "stats": stats_dict}
 

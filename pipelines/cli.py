@@ -74,7 +74,7 @@ def _clear_previous(output: str) -> None:
 
     from transforms.sinks import join
 
-    for name in ("data", "rejects", "stats.json", "mixture.json", "README.md", "run.json", "charts"):
+    for name in ("data", "rejects", "index", "stats.json", "mixture.json", "README.md", "run.json", "charts"):
         path = join(output, name)
         if FileSystems.exists(path):
             FileSystems.delete([path])

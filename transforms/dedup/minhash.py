@@ -248,7 +248,7 @@ class _Sign(CountingDoFn):
         self.stage, self.signer, self.source_rank, self.signal = stage, signer, tuple(source_rank), signal
 
     def process(self, doc) -> Iterator:
-        self._counts["in"] += 1
+        self._counts["prior_docs" if doc.source == "__prior__" else "in"] += 1
         yield doc.id, doc
         sig, cjk = self.signer.stored_or_sign(doc)
         self._counts["cjk_docs" if cjk else "word_docs"] += 1
