@@ -1,7 +1,8 @@
 """Assemble the corpus pipeline from a recipe: two phases, each a list of stages.
 
     annotate (per input split, cached):  sources → extract → normalize → langid → signals  ──► annotation store
-    select   (whole corpus):             store → quality → dedup → pii → tokenize → balance ──► data/, rejects/
+    select   (whole corpus):             store → boilerplate → quality → dedup → decontam → pii → tokenize → balance
+                                         ──► data/, rejects/
 
 ``annotate`` does the expensive per-document work once and keeps it in the annotation store
 (``transforms/store.py``); ``select`` makes every corpus-wide decision from what was stored, so changing a
@@ -63,10 +64,18 @@ def select_stages(recipe: Recipe, output: str) -> list[SelectStage]:
     """Corpus-wide decisions from stored annotations, in order."""
     keep_text = recipe.sink.rejects_keep_text
     stages: list[SelectStage] = []
+    if enabled(recipe, "boilerplate"):  # first: quality and dedup see the text without repeated lines
+        from transforms.boilerplate import BoilerplateStep
+
+        stages.append(BoilerplateStep(recipe))
     if enabled(recipe, "quality"):
         stages.append(QualityStep(Quality(recipe.quality), keep_text))
     if enabled(recipe, "dedup"):
         stages.append(dedup.Dedup(recipe))  # after quality (survivor priority uses its signals), before pii
+    if enabled(recipe, "decontam") and recipe.decontam.benchmarks:  # after dedup (fewer documents), before pii
+        from transforms.decontam import DecontamStep
+
+        stages.append(DecontamStep(recipe))
     if enabled(recipe, "pii"):
         stages.append(PiiStage(recipe.pii))
     # tokenize before balance: balance allocates in tokens (DESIGN), and repeated copies reuse the ids
@@ -79,7 +88,7 @@ def select_stages(recipe: Recipe, output: str) -> list[SelectStage]:
 
 # stage names as they appear in stats.json, in funnel order (sources first)
 STATS_ORDER = ["source.warc", "source.jsonl", "source.parquet", "source.mediawiki", "source.books", "extract",
-               "normalize", "langid", "signals", "quality", "dedup.exact", "dedup.near", "pii", "tokenize",
+               "normalize", "langid", "signals", "boilerplate", "quality", "dedup.exact", "dedup.near", "decontam", "pii", "tokenize",
                "balance", "sink", "sink.rejects", "sink.index"]
 
 

@@ -11,24 +11,17 @@ A document whose text changes loses its ``signals`` (recomputed by the quality s
 """
 from __future__ import annotations
 
-from collections import Counter
 from typing import Iterator
 
 import apache_beam as beam
-from apache_beam.transforms.window import GlobalWindows
 
 from transforms.boilerplate.lines import NAME, Boilerplate
 from transforms.decontam.match import invalidated
-from transforms.stage import REJECTS, STATS, Rejection, StageOutputs, stats_key, to_reject
+from transforms.stage import REJECTS, STATS, CountingDoFn, Rejection, StageOutputs, to_reject
 
 
-class _Counting(beam.DoFn):
-    def start_bundle(self) -> None:
-        self._counts: Counter = Counter()
-
-    def finish_bundle(self) -> Iterator:
-        for counter, n in sorted(self._counts.items()):
-            yield beam.pvalue.TaggedOutput(STATS, GlobalWindows.windowed_value((stats_key(NAME, counter), n)))
+class _Counting(CountingDoFn):
+    stage = NAME
 
 
 class _Frequent(_Counting):
@@ -75,6 +68,17 @@ class _Apply(_Counting):
             self._counts["out"] += 1
             self._counts["#chars_out"] += len(text)
             yield invalidated(doc, text)
+
+
+class BoilerplateStep(beam.PTransform):
+    """Whole-collection select stage ``boilerplate``."""
+
+    def __init__(self, recipe):
+        super().__init__(label=NAME)
+        self.recipe = recipe
+
+    def expand(self, pcoll):
+        return stage(pcoll, self.recipe)
 
 
 def stage(pcoll: beam.PCollection, recipe) -> StageOutputs:

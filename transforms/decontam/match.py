@@ -327,9 +327,9 @@ def _non_space(text: str) -> int:
 
 
 def invalidated(doc: Document, text: str) -> Document:
-    """``doc`` with new text: per-document annotations computed on the old text are dropped (the select phase
-    recomputes signals for documents without them)."""
-    changes: dict = {"text": text, "signals": {}}
+    """``doc`` with new text: per-document annotations computed on the old text (signals, token ids, MinHash
+    signature) are dropped; the select phase recomputes what is missing."""
+    changes: dict = {"text": text, "signals": {}, "token_ids": None, "n_tokens": None}
     if "minhash" in Document._fields:
         changes["minhash"] = None
     return doc._replace(**changes)
