@@ -34,7 +34,7 @@ import corpora  # noqa: E402
 
 from pipelines.recipe import load_recipe  # noqa: E402
 from schemas.document import Document  # noqa: E402
-from transforms.boilerplate.lines import Boilerplate, content_hash  # noqa: E402
+from transforms.boilerplate.lines import Boilerplate  # noqa: E402
 
 _SPECIAL = re.compile(r"责任编辑|编辑[:：]|来源[:：]|ICP|版权|Copyright|©", re.I)
 _HAS_LETTER = re.compile(r"[^\W\d_]")
@@ -118,6 +118,7 @@ def score(kept_texts: dict[str, str], truth: dict, max_docs: int) -> dict:
     ins = ins_removed = vis = vis_removed = own = own_kept = 0
     own_by_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     lost_examples = Counter()
+    articles_98 = 0
     for doc_id, t in truth.items():
         text = kept_texts.get(doc_id)
         lines = Counter(text.split("\n")) if text is not None else Counter()
@@ -129,17 +130,21 @@ def score(kept_texts: dict[str, str], truth: dict, max_docs: int) -> dict:
             if per_host_line[(t["site"], ln)] > max_docs:
                 vis += 1
                 vis_removed += gone
+        doc_kept = 0
         for ln in t["own"]:
             ok = text is not None and ln.strip() in text
+            doc_kept += ok
             own += 1
             own_kept += ok
             own_by_kind[t["kind"]][0] += ok
             own_by_kind[t["kind"]][1] += 1
             if not ok:
                 lost_examples[ln[:60]] += 1
+        articles_98 += doc_kept >= 0.98 * len(t["own"])
     return {"inserted_removed_pct": round(100 * ins_removed / ins, 2),
             "repeated_inserted_removed_pct": round(100 * vis_removed / max(1, vis), 2),
             "own_lines_kept_pct": round(100 * own_kept / own, 3),
+            "articles_keeping_98pct_of_own_lines_pct": round(100 * articles_98 / len(truth), 2),
             "own_kept_by_kind_pct": {k: round(100 * a / b, 2) for k, (a, b) in sorted(own_by_kind.items())},
             "docs_out": len(kept_texts), "docs_in": len(truth),
             "own_lost_top": lost_examples.most_common(8)}

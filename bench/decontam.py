@@ -36,7 +36,6 @@ import corpora  # noqa: E402
 
 from pipelines.recipe import Recipe  # noqa: E402
 from schemas.document import Document  # noqa: E402
-from transforms.contract import Rejection  # noqa: E402
 from transforms.decontam.match import Decontam, build_index, tokenize  # noqa: E402
 from transforms.dedup.minhash import cjk_key  # noqa: E402
 

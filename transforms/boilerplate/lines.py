@@ -100,6 +100,8 @@ class Boilerplate:
         """(new text, units removed, characters removed); text unchanged when nothing matches."""
         parts = units(doc.text, self.cfg.unit)
         keys = self.keys(doc)
+        if not keys:  # exempt source
+            return doc.text, 0, 0
         kept = [u for u, k in zip(parts, keys) if k is None or k not in drop]
         removed = len(parts) - len(kept)
         if not removed:
