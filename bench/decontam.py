@@ -10,7 +10,8 @@ as items (10-20 per document). Clean text identical to an item (the review sets 
 * ``--sweep``: for Chinese character n = 8 … 20, clean documents matched (false positives), items long
   enough to be matched, and recall on pasted items — the table that chose ``decontam.char_ngram``.
 * default: at the recipe's n, with all items in one index:
-  - contaminated documents caught, per variant: an item pasted verbatim into a clean document; in
+  - contaminated documents caught, per variant (``--paste-items`` matchable items per language, each in a
+    random clean document): an item pasted verbatim into a clean document; in
     Traditional script (OpenCC ``s2t``; and ``s2twp``, Taiwan phrases); with full-width and half-width
     punctuation swapped; with changed case; with changed whitespace (spaces between characters / words
     doubled, line breaks inserted);
@@ -19,7 +20,7 @@ as items (10-20 per document). Clean text identical to an item (the review sets 
   - ``cut``: share of pasted item characters removed and of the host document's own characters kept;
   - cost: µs per document of ``Decontam.apply`` (index lookups included) and the index build time.
 
-    PYTHONPATH=. python bench/decontam.py [--sweep] [--items 1500] [--seed 1]
+    PYTHONPATH=. python bench/decontam.py [--sweep] [--items 1500] [--paste-items 800] [--seed 1]
 """
 from __future__ import annotations
 
@@ -129,11 +130,20 @@ def change_space(text: str, rng: random.Random) -> str:
     return "".join(out)
 
 
-def variants(text: str, rng: random.Random) -> dict[str, str]:
+_OPENCC: dict = {}
+
+
+def _convert(config: str, text: str) -> str:
     import opencc
 
-    return {"verbatim": text, "traditional": opencc.OpenCC("s2t").convert(text),
-            "traditional_tw": opencc.OpenCC("s2twp").convert(text), "punct_width": swap_width(text),
+    if config not in _OPENCC:
+        _OPENCC[config] = opencc.OpenCC(config)
+    return _OPENCC[config].convert(text)
+
+
+def variants(text: str, rng: random.Random) -> dict[str, str]:
+    return {"verbatim": text, "traditional": _convert("s2t", text),
+            "traditional_tw": _convert("s2twp", text), "punct_width": swap_width(text),
             "case": change_case(text), "whitespace": change_space(text, rng)}
 
 
@@ -194,7 +204,7 @@ def sweep(data: dict, seed: int) -> list[dict]:
     return rows
 
 
-def measure(data: dict, seed: int, char_n: int, word_n: int) -> dict:
+def measure(data: dict, seed: int, char_n: int, word_n: int, paste_items: int) -> dict:
     rng = random.Random(seed)
     items = data["zh_items"] + data["en_items"]
     t0 = time.perf_counter()
@@ -208,8 +218,8 @@ def measure(data: dict, seed: int, char_n: int, word_n: int) -> dict:
     res: dict = {}
     for lang in ("zh", "en"):
         hosts = data[f"{lang}_clean"]
-        usable = [t for task, t in data[f"{lang}_items"]
-                  if item_matchable(t, char_n, word_n)]
+        usable = [t for task, t in data[f"{lang}_items"] if item_matchable(t, char_n, word_n)]
+        usable = random.Random(seed).sample(usable, min(paste_items, len(usable)))
         pasted = {}
         for text in usable:
             host = rng.choice(hosts)
@@ -282,13 +292,14 @@ def main() -> None:
     ap.add_argument("--sweep", action="store_true")
     ap.add_argument("--items", type=int, default=1500, help="MSRA sentences and hotel reviews used as items (each)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--paste-items", type=int, default=800, help="items per language pasted in every variant")
     ap.add_argument("--out", default=str(corpora.ROOT / "bench" / "work" / "results" / "decontam.jsonl"))
     args = ap.parse_args()
     data = load(args.items, args.seed)
     print(json.dumps({k: len(v) for k, v in data.items()}), flush=True)
     cfg = Recipe().decontam
     result = {"sweep": sweep(data, args.seed)} if args.sweep else measure(data, args.seed, cfg.char_ngram,
-                                                                           cfg.word_ngram)
+                                                                           cfg.word_ngram, args.paste_items)
     result["args"] = vars(args)
     print(json.dumps(result, ensure_ascii=False, indent=1))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
