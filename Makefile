@@ -28,10 +28,12 @@ DT_STAMP := $(DT_VENV)/.installed
 
 bench-venv: $(DT_STAMP)
 
+# lxml_html_clean: trafilatura imports lxml.html.clean, a separate package since lxml 5.2; without it
+# datatrove's extractor subprocess dies on import (bench/vs_datatrove.py --timeout then fails the run)
 $(DT_STAMP): $(STAMP)
 	$(PYTHON) -m venv $(DT_VENV)
 	$(DT_VENV)/bin/pip install --quiet "datatrove[processing]==0.10.1" warcio pyarrow python-magic faust-cchardet \
-		orjson zstandard spacy jieba
+		orjson zstandard spacy jieba lxml_html_clean
 	$(PY) -m pip install --quiet --target bench/work/micro-libs resiliparse rensa
 	touch $(DT_STAMP)
 
