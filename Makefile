@@ -38,8 +38,9 @@ $(DT_STAMP): $(STAMP)
 	touch $(DT_STAMP)
 
 bench: $(DT_STAMP)
-	$(PY) bench/inputs.py --variant unique --limit 420 --shards 4
-	$(PY) bench/vs_datatrove.py bench --variant unique-420 --runs 3 --workers 1 2 --our-args --no-card
+	$(PY) bench/inputs.py --variant mix --shards 4
+	$(PY) bench/vs_datatrove.py bench --variant mix-zh-en --runs 3 --workers 1 2 --our-args --no-card
+	$(PY) bench/prefilter_loss.py --variant mix-zh-en
 	$(PY) bench/micro_extract.py --runs 3 --limit 300
 	$(DT_VENV)/bin/python bench/micro_extract.py --runs 3 --limit 300 --methods traf_datatrove
 	$(PY) bench/micro_minhash.py --runs 3

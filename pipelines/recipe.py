@@ -109,8 +109,8 @@ class LangIdConfig(Section):
     batch_size: int = Field(256, gt=0)
     han_script_rule: bool = Field(True, description="mostly-Han text without kana/hangul labelled ja/ko/… → zh")
     # skip trafilatura for pages whose visible text is confidently another language (LangPrefilter):
-    # real benchmark pages: 788 of 895 language rejects skipped, no kept page lost; two-pages-in-one `scaled`
-    # pages: 1 of 1,093 kept pages lost (bench/RESULTS.md)
+    # 1,258 real benchmark pages: 789 of 894 language rejects skipped, no kept page lost (bench/prefilter_loss.py
+    # --variant unique); two-pages-in-one `scaled` pages: 1 of 1,093 lost (session 2, not re-run; bench/RESULTS.md)
     prefilter: bool = Field(True, description="drop confidently unselected-language web pages before extraction")
     prefilter_min_score: float = Field(0.9, ge=0.0, le=1.0, description="top label score needed to skip a page")
     prefilter_guard: float = Field(0.01, ge=0.0, le=1.0,
