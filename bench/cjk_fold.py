@@ -30,9 +30,10 @@ def exact_jaccard(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def page_texts(data: Path) -> dict[str, dict[str, str]]:
+    from pipelines.recipe import ExtractConfig
     from transforms.extract import Extractor, decode_html
 
-    ex = Extractor()
+    ex = Extractor.from_recipe(ExtractConfig())
     ex.setup()
     root = data / "web" / "debian-reference-zh"
     out: dict[str, dict[str, str]] = {}

@@ -45,9 +45,9 @@ def test_mojibake_repaired_and_fullwidth_punctuation_kept(codec):
     assert normalize_text(f"第一段正常。\n\n{broken}\n\nAnd English — fine.") == \
         f"第一段正常。\n\n{ORIGINAL}\n\nAnd English — fine."  # repaired inside otherwise good text
     doc = Document(id="m", text=broken, source="web", origin="t", title=broken)
-    (out,) = Normalize().apply([doc])
+    (out,) = Normalize.from_recipe(NormalizeConfig()).apply([doc])
     assert (out.text, out.title) == (ORIGINAL, ORIGINAL)
-    (raw,) = Normalize(fix_mojibake=False).apply([doc])
+    (raw,) = Normalize.from_recipe(NormalizeConfig(fix_mojibake=False)).apply([doc])
     assert raw.text != ORIGINAL  # the recipe switch is honoured
 
 
