@@ -33,6 +33,7 @@ AFTER_LANGID = ("quality", "dedup", "pii", "tokenize", "balance")
 
 def build(input_dir: str, out_dir: str, prefilter: bool, timeout: float) -> dict:
     shutil.rmtree(out_dir, ignore_errors=True)
+    shutil.rmtree(out_dir + ".annotations", ignore_errors=True)  # no annotation store reused from a previous run
     os.makedirs(os.path.dirname(out_dir), exist_ok=True)
     sets = [a for s in AFTER_LANGID for a in ("--set", f"{s}.enabled=false")]
     cmd = [sys.executable, "-m", "pipelines.cli", "build", "--input", os.path.join(input_dir, "*.warc.gz"),

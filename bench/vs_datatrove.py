@@ -210,6 +210,9 @@ def bench(args: argparse.Namespace) -> int:
             for tool in order:
                 out_dir = os.path.join(WORK, "runs", f"{tool}-w{workers}")
                 shutil.rmtree(out_dir, ignore_errors=True)
+                # `yuliao build` keeps its annotation store beside the output: a later run would reuse it and
+                # skip extraction, so every measured run starts without one
+                shutil.rmtree(out_dir + ".annotations", ignore_errors=True)
                 os.makedirs(out_dir)
                 cmd = our_cmd(input_dir, out_dir, workers, args.our_args) if tool == "yuliao" else \
                     dt_cmd(input_dir, out_dir, workers, args.dt_dedup)
