@@ -1,6 +1,6 @@
 """How well ``cjk_key`` makes zh-CN and zh-TW spellings of the same text meet (Beam-free, ~20 s).
 
-    PYTHONPATH=. .venv/bin/python bench/cjk_fold.py [--data ../shared/data]   (default: $YULIAO_TEST_DATA or ../shared/data)
+    PYTHONPATH=. .venv/bin/python bench/cjk_fold.py [--data DIR]   (default: $YULIAO_TEST_DATA or ../shared/data)
 
 On the 15 parallel debian-reference pages (``web/debian-reference-zh``: the same guide translated for the
 mainland in Simplified script and for Taiwan in Traditional script, with Taiwan vocabulary), prints per page
@@ -50,7 +50,8 @@ def main() -> None:
     from transforms.dedup.minhash import char_shingles, cjk_key
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--data", type=Path, default=Path(os.environ.get("YULIAO_TEST_DATA", REPO.parent / "shared" / "data")))
+    ap.add_argument("--data", type=Path,
+                    default=Path(os.environ.get("YULIAO_TEST_DATA", REPO.parent / "shared" / "data")))
     ap.add_argument("--n", type=int, default=5, help="character n-gram length")
     args = ap.parse_args()
     s2t = opencc.OpenCC("s2t")
