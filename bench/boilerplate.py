@@ -188,22 +188,30 @@ def run_beam(docs, truth, recipe_overrides: list[str]) -> dict:
 
     recipe = load_recipe(None, recipe_overrides)
     out = corpora.WORK.parent / "boilerplate-run"
-    times = {}
+    times, cpu = {}, {}
     for with_stage in (False, True, False, True):
         for f in out.glob("*"):
             f.unlink()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         with beam.Pipeline() as p:
             pc = p | beam.Create(docs)
             if with_stage:
                 pc = stage(pc, recipe).main
             pc | beam.Map(lambda d: json.dumps([d.id, d.text], ensure_ascii=False)) | beam.io.WriteToText(str(out / "main"))
         times.setdefault(with_stage, []).append(time.perf_counter() - t0)
+        cpu.setdefault(with_stage, []).append(time.process_time() - c0)
     kept = dict(json.loads(line) for f in sorted(out.glob("main*")) for line in f.read_text(encoding="utf-8").splitlines())
     r = score(kept, truth, recipe.boilerplate.max_docs)
     base, staged = min(times[False]), min(times[True])
-    r["cost"] = {"docs": len(docs), "pipeline_s_without": round(base, 2), "pipeline_s_with": round(staged, 2),
-                 "stage_us_per_doc": round(1e6 * (staged - base) / len(docs), 1)}
+    cbase, cstaged = min(cpu[False]), min(cpu[True])
+    c0 = time.process_time()
+    run_core(docs, recipe.boilerplate)
+    core = time.process_time() - c0
+    r["cost"] = {"docs": len(docs), "chars": sum(len(d.text) for d in docs),
+                 "pipeline_wall_s_without": round(base, 2), "pipeline_wall_s_with": round(staged, 2),
+                 "pipeline_cpu_s_without": round(cbase, 2), "pipeline_cpu_s_with": round(cstaged, 2),
+                 "stage_cpu_us_per_doc_directrunner": round(1e6 * (cstaged - cbase) / len(docs), 1),
+                 "line_logic_cpu_us_per_doc": round(1e6 * core / len(docs), 1)}
     return r
 
 
