@@ -88,22 +88,24 @@ def _han_key(run: str) -> str:
 def tokenize(text: str) -> Tokens:
     """Han and word streams of ``text`` (see module docstring) with offsets into ``text``."""
     keys: list[str] = []
-    starts: list[np.ndarray] = []
-    ends: list[np.ndarray] = []
+    run_start: list[int] = []
+    run_width: list[int] = []
     for m in _HAN_RUN.finditer(text):
-        s, e = m.span()
         k = _han_key(m.group())
-        if not k:
-            continue
-        keys.append(k)
-        # a phrase fold may change the length (網際網路 → 互联网): spread the key over the run's characters
-        idx = np.arange(len(k), dtype=np.int64) * (e - s) // len(k) + s
-        idx_end = (np.arange(1, len(k) + 1, dtype=np.int64) * (e - s) + len(k) - 1) // len(k) + s
-        starts.append(idx)
-        ends.append(idx_end)
+        if k:
+            keys.append(k)
+            run_start.append(m.start())
+            run_width.append(m.end() - m.start())
     if keys:
         han = np.frombuffer("".join(keys).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
-        han_start, han_end = np.concatenate(starts), np.concatenate(ends)
+        # a phrase fold may change the length (網際網路 → 互联网): spread each key over its run's characters
+        klen = np.fromiter((len(k) for k in keys), dtype=np.int64, count=len(keys))
+        s0 = np.repeat(np.array(run_start, dtype=np.int64), klen)
+        w = np.repeat(np.array(run_width, dtype=np.int64), klen)
+        kl = np.repeat(klen, klen)
+        i = np.arange(han.size, dtype=np.int64) - np.repeat(np.cumsum(klen) - klen, klen)
+        han_start = s0 + i * w // kl
+        han_end = s0 + ((i + 1) * w + kl - 1) // kl
     else:
         han = np.zeros(0, np.uint64)
         han_start = han_end = np.zeros(0, np.int64)
