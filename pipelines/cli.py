@@ -45,6 +45,10 @@ def _build_parser() -> argparse.ArgumentParser:
     from pipelines.crawl import add_arguments as _crawl_arguments
 
     _crawl_arguments(sub.add_parser("crawl", help="crawl seed URLs politely into WARC files (any other --option goes to Beam)"))
+    from pipelines.train_quality import add_arguments as _train_quality_arguments
+
+    _train_quality_arguments(sub.add_parser("train-quality", help="train a fastText quality model (.ftz) from "
+                                            "positive/negative files; prints held-out precision/recall/AUC"))
     return ap
 
 
@@ -187,6 +191,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"yuliao: error: unrecognized arguments: {' '.join(rest)}", file=sys.stderr)
                 return 2
             return cmd_card(args) if args.command == "card" else cmd_inspect(args)
+        if args.command == "train-quality":
+            from pipelines.train_quality import cmd_train_quality
+
+            return cmd_train_quality(args)
         if args.command == "crawl":
             from pipelines.crawl import cmd_crawl
 
