@@ -41,6 +41,7 @@ import regex
 REPO = Path(__file__).resolve().parent.parent
 WORK = REPO / "bench" / "work" / "quality_model"
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
 
 _ZH_AD = ["【{k}】{k}价格_{k}厂家直销_{k}哪家好", "{k}{k}{k} 专业{k} 正品{k} 包邮", "热门{k}推荐：{k}、{k}、{k}",
           "{k}批发 {k}供应商 {k}多少钱 咨询电话：0755-8888{n}", "最新{k} {k}排行榜 {k}大全 {k}图片",
@@ -238,9 +239,12 @@ def main() -> int:
             rows[name] = row
         scores = {k: sorted(full[d["id"]][2] for d in items if (d["set"] if d["kind"] == "junk" else "real") == k)
                   for k in ("real", *JUNK)}
+        from quality_model_params import sweep
+
+        grid = sweep(items, full, with_model, lang)
         t_extract = extract_seconds(data, lang) if args.cpu else None
         n_real = sum(d["kind"] == "real" for d in items)
-        report[lang] = {"n_real": n_real, "n_junk": len(items) - n_real, **rows,
+        report[lang] = {"n_real": n_real, "n_junk": len(items) - n_real, **rows, "threshold_sweep": grid,
                         "score_quantiles": {k: [round(v[int(q * (len(v) - 1))], 3) for q in (0, .05, .25, .5, .75, .95, 1)]
                                             for k, v in scores.items()},
                         "cpu": {"quality_rules_s": round(t_rules, 3), "quality_rules_model_s": round(t_full, 3),
@@ -260,6 +264,9 @@ def main() -> int:
         print(f"     n: {r['n_real']} real, {r['n_junk']} junk; real dropped by: {r['rules+model']['real_drop_reasons']}")
         print(f"     score quantiles (0 5 25 50 75 95 100%): {r['score_quantiles']}")
         print(f"     cpu: {r['cpu']}")
+        print("     sweep (keep, drop → real kept, junk dropped): " + "; ".join(
+            f"{g['keep']},{g['drop']}→{g['real_kept']:.1%},{g['junk_dropped']:.1%}" for g in r["threshold_sweep"]
+            if g["drop"] in (0.0, 0.03)))
     return 0
 
 

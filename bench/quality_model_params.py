@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import sys
 from pathlib import Path
 
@@ -27,12 +28,18 @@ VARIANTS = {
         "chars_bigram_keep500": dict(tokenizer="zh_chars", word_ngrams=2, keep_top=500),
         "jieba_bigram_keep500": dict(tokenizer="zh_jieba", word_ngrams=2, keep_top=500),
         "chars_trigram_keep500": dict(tokenizer="zh_chars", word_ngrams=3, keep_top=500),
+        "chars_bigram_nonl": dict(tokenizer="zh_chars", word_ngrams=2, newlines=False),
+        "jieba_bigram_nonl": dict(tokenizer="zh_jieba", word_ngrams=2, newlines=False),
+        "chars_bigram_keep500_nonl": dict(tokenizer="zh_chars", word_ngrams=2, keep_top=500, newlines=False),
     },
     "en": {
         "words_bigram": dict(tokenizer="words", word_ngrams=2),
         "words_bigram_subword": dict(tokenizer="words", word_ngrams=2, minn=3, maxn=5),
         "words_bigram_keep300": dict(tokenizer="words", word_ngrams=2, keep_top=300),
         "words_trigram_keep300": dict(tokenizer="words", word_ngrams=3, keep_top=300),
+        "words_bigram_keep1000": dict(tokenizer="words", word_ngrams=2, keep_top=1000),
+        "words_bigram_keep300_moresalad": dict(tokenizer="words", word_ngrams=2, keep_top=300, extra_resampled=800),
+        "words_bigram_moresalad": dict(tokenizer="words", word_ngrams=2, extra_resampled=800),
     },
 }
 
@@ -57,7 +64,7 @@ def sweep(items: list[dict], res: dict, recipe, lang: str) -> list[dict]:
 
 def main() -> int:
     from pipelines.recipe import load_recipe
-    from pipelines.train_quality import default_corpus, train
+    from pipelines.train_quality import default_corpus, resampled, train
     from quality_model import WORK, labelled_set, run
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -74,8 +81,11 @@ def main() -> int:
         if args.only and name not in args.only:
             continue
         path = str(WORK / "variants" / f"{args.lang}_{name}.ftz")
+        params = dict(params)
+        extra = params.pop("extra_resampled", 0)  # more order-0 negatives: a push towards word-order features
+        negs = neg + resampled(pos, params["tokenizer"], random.Random(7), extra) if extra else neg
         try:
-            rep = train(pos, neg, path, log=lambda *a: None, **params)
+            rep = train(pos, negs, path, log=lambda *a: None, **params)
         except RuntimeError as exc:  # fastText: "Encountered NaN" (learning rate too high for this input)
             print(f"{name:<24} {exc}", flush=True)
             continue
@@ -85,7 +95,7 @@ def main() -> int:
         junk = [d for d in items if d["kind"] == "junk"]
         med = {k: sorted(res[d["id"]][2] for d in items if (d["set"] if d["kind"] == "junk" else "real") == k)
                for k in ("real", "word_salad", "keyword_ads", "link_list")}
-        out[name] = {"params": params, "auc": round(rep["auc"], 4), "bytes": rep["bytes"],
+        out[name] = {"params": {**params, "extra_resampled": extra}, "auc": round(rep["auc"], 4), "bytes": rep["bytes"],
                      "real_kept": sum(res[d["id"]][0] for d in real) / len(real),
                      "junk_dropped": sum(not res[d["id"]][0] for d in junk) / len(junk),
                      "p10_median": {k: (round(v[len(v) // 10], 3), round(v[len(v) // 2], 3)) for k, v in med.items()}}

@@ -264,10 +264,11 @@ class QualityModelConfig(Section):
     # rules a real article can fail (layout, length, vocabulary); a score >= keep_threshold overrides them.
     # Repetition, bad words, Han share, lorem ipsum etc. stay hard. bench/QUALITY_MODEL.md measured the list.
     soft_rules: tuple[str, ...] = Field(
-        ("fineweb_line_punct_ratio", "fineweb_short_line_ratio", "fineweb_list_ratio", "c4_too_few_sentences",
-         "gopher_few_stop_words", "gopher_short_doc", "gopher_below_alpha_threshold", "gopher_too_many_bullets",
+        ("fineweb_line_punct_ratio", "fineweb_short_line_ratio", "fineweb_list_ratio", "fineweb_char_dup_ratio",
+         "c4_too_few_sentences", "c4_curly_bracket", "gopher_few_stop_words", "gopher_short_doc",
+         "gopher_below_alpha_threshold", "gopher_too_many_bullets",
          "zh_line_punct_char_ratio", "zh_line_punct_ratio", "zh_short_lines", "zh_few_sentences", "zh_few_stop_words",
-         "zh_few_words", "zh_below_alpha_threshold", "zh_list_ratio", "zh_short"),
+         "zh_few_words", "zh_below_alpha_threshold", "zh_list_ratio", "zh_short", "zh_too_many_bullets"),
         description="rule failures the model may override")
     keep_threshold: float = Field(0.9, ge=0.0, le=1.0, description="failing only soft rules, kept at this score")
     drop_threshold: float = Field(0.05, ge=0.0, le=1.0,

@@ -82,22 +82,22 @@ def split(texts: Sequence[str], heldout: float, seed: int) -> tuple[list[str], l
 
 
 def train(pos: Sequence[str], neg: Sequence[str], output: str, tokenizer: str, *, seed: int = 1,
-          heldout: float = 0.1, max_chars: int = 3000, epoch: int = 8, lr: float = 0.1, dim: int = 32,
+          heldout: float = 0.1, max_chars: int = 3000, epoch: int = 8, lr: float = 0.05, dim: int = 32,
           word_ngrams: int = 2, minn: int = 0, maxn: int = 0, bucket: int = 200_000, cutoff: int = 100_000,
-          keep_top: int = 0, quantize: bool = True, log=print) -> dict:
+          keep_top: int = 0, newlines: bool = True, quantize: bool = True, log=print) -> dict:
     """Train, report on the held-out split, write ``output`` (+ its ``.json`` spec). Returns the report."""
     import fasttext
 
     fasttext.FastText.eprint = lambda *a, **k: None
     pos_train, pos_test = split(pos, heldout, seed)
     neg_train, neg_test = split(neg, heldout, seed + 1)
-    toks_pos = [tokens(t, tokenizer, max_chars) for t in pos_train]  # type: ignore[arg-type]
-    toks_neg = [tokens(t, tokenizer, max_chars) for t in neg_train]  # type: ignore[arg-type]
+    toks_pos = [tokens(t, tokenizer, max_chars, newlines) for t in pos_train]  # type: ignore[arg-type]
+    toks_neg = [tokens(t, tokenizer, max_chars, newlines) for t in neg_train]  # type: ignore[arg-type]
     keep: tuple[str, ...] = ()
     if keep_top:
         counts = Counter(t for ts in (*toks_pos, *toks_neg) for t in ts if t != NEWLINE)
         keep = tuple(sorted(t for t, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:keep_top]))
-    spec = ModelSpec(tokenizer, max_chars, keep)  # type: ignore[arg-type]
+    spec = ModelSpec(tokenizer, max_chars, keep, newlines)  # type: ignore[arg-type]
     kept = frozenset(keep)
 
     def line(ts: list[str]) -> str:
@@ -109,11 +109,19 @@ def train(pos: Sequence[str], neg: Sequence[str], output: str, tokenizer: str, *
         train_file = os.path.join(tmp, "train.txt")
         with open(train_file, "w", encoding="utf-8") as fh:
             fh.write("\n".join(r.replace("\n", " ") for r in rows) + "\n")
-        model = fasttext.train_supervised(input=train_file, epoch=epoch, lr=lr, dim=dim, wordNgrams=word_ngrams,
-                                          minn=minn, maxn=maxn, bucket=bucket, minCount=1, loss="softmax",
-                                          thread=1, seed=seed, verbose=0)
-        if quantize:
-            model.quantize(input=train_file, qnorm=True, retrain=False, cutoff=cutoff, thread=1, verbose=0)
+        while True:  # fastText stops with "Encountered NaN" when training diverges: halve lr and retry
+            try:
+                model = fasttext.train_supervised(input=train_file, epoch=epoch, lr=lr, dim=dim, wordNgrams=word_ngrams,
+                                                  minn=minn, maxn=maxn, bucket=bucket, minCount=1, loss="softmax",
+                                                  thread=1, seed=seed, verbose=0)
+                if quantize:
+                    model.quantize(input=train_file, qnorm=True, retrain=False, cutoff=cutoff, thread=1, verbose=0)
+                break
+            except RuntimeError as exc:
+                if "NaN" not in str(exc) or lr < 0.002:
+                    raise
+                log(f"fastText diverged at lr {lr}; retrying at {lr / 2}")
+                lr /= 2
         Path(output).parent.mkdir(parents=True, exist_ok=True)
         model.save_model(output)
     spec.save(output)
@@ -121,7 +129,7 @@ def train(pos: Sequence[str], neg: Sequence[str], output: str, tokenizer: str, *
     sp, sn = q.score(pos_test), q.score(neg_test)
     tp = sum(s >= 0.5 for s in sp)
     fp = sum(s >= 0.5 for s in sn)
-    report = {"train": {"positive": len(pos_train), "negative": len(neg_train)},
+    report = {"train": {"positive": len(pos_train), "negative": len(neg_train)}, "lr": lr,
               "heldout": {"positive": len(sp), "negative": len(sn)},
               "precision": tp / max(1, tp + fp), "recall": tp / max(1, len(sp)), "auc": auc(sp, sn),
               "bytes": os.path.getsize(output),
@@ -142,10 +150,13 @@ DEFAULT_SOURCES = {
              "books/gutenberg-zh", "public domain"),
             ("MSRA NER news sentences grouped into paragraphs", "misc/zh-ugc/dh_msra.txt.gz",
              "MSRA/SIGHAN 2006, research use"),
-            ("main text of the train half of gne-zh news pages", "web/gne-zh", "page content (c) the sites"),
+            ("main text of the train half of Chinese web pages (x5)", "web/gne-zh, web/mozilla-readability, "
+             "web/trafilatura", "page content (c) the sites"),
+            ("Leipzig corpora sentences (lingua test set), 3-10 per document", "misc/langid/lingua-sentences/zh.txt.gz",
+             "CC BY 4.0"),
         ],
         "negative": [
-            ("user reviews (hotel, food delivery, shopping), several per document",
+            ("user reviews (hotel, food delivery, shopping), 1-15 per document, half as many as positives",
              "misc/zh-ugc/*.csv*", "SophonPlus/ChnSentiCorp, no explicit licence, research redistribution"),
             ("boilerplate (page text outside the main text) of the train half of Chinese pages",
              "web/gne-zh, web/mozilla-readability", "page content (c) the sites"),
@@ -266,14 +277,26 @@ def _msra_paragraphs(path: Path, rng: random.Random) -> list[str]:
     if cur:
         sents.append("".join(cur))
     docs, i = [], 0
-    while i < len(sents):  # documents of 2-6 paragraphs of 2-6 sentences, in corpus order
+    while i < len(sents):  # documents of 3-15 paragraphs of 1-4 sentences (news paragraphs are short), in order
         paras = []
-        for _ in range(rng.randint(2, 6)):
-            n = rng.randint(2, 6)
+        for _ in range(rng.randint(3, 15)):
+            n = rng.randint(1, 4)
             paras.append("".join(sents[i:i + n]))
             i += n
         docs.append("\n".join(p for p in paras if p))
     return [d for d in docs if d]
+
+
+def _lingua(data: Path, lang: str, rng: random.Random) -> list[str]:
+    """Leipzig-corpora sentences (lingua's test set, CC BY 4.0) in documents of 3-10 lines."""
+    with gzip.open(data / "misc" / "langid" / "lingua-sentences" / f"{lang}.txt.gz", "rt", encoding="utf-8") as fh:
+        sents = [s.strip() for s in fh if s.strip()]
+    docs, i = [], 0
+    while i < len(sents):
+        n = rng.randint(3, 10)
+        docs.append("\n".join(sents[i:i + n]))
+        i += n
+    return docs
 
 
 def _reviews(data: Path, rng: random.Random) -> list[str]:
@@ -320,6 +343,15 @@ def _wiki_en(data: Path) -> list[str]:
     return out
 
 
+# how the shipped models are trained (bench/quality_model_params.py compares the alternatives): Chinese as single
+# characters with the 500 most frequent kept (others → their class) and lines joined; English as words with the
+# 300 most frequent kept, line breaks as tokens; order-0 resampled negatives as a share of the positives
+DEFAULT_TRAINING = {
+    "zh": dict(tokenizer="zh_chars", keep_top=500, newlines=False, resampled_share=0.2, max_chars=1500),
+    "en": dict(tokenizer="words", keep_top=300, newlines=True, resampled_share=1.0, max_chars=3000),
+}
+
+
 def default_corpus(data: Path, lang: str, cache_dir: Path, seed: int = 1) -> tuple[list[str], list[str]]:
     """(positives, negatives) of the shipped model for ``lang`` (see ``DEFAULT_SOURCES``)."""
     rng = random.Random(seed)
@@ -334,21 +366,24 @@ def default_corpus(data: Path, lang: str, cache_dir: Path, seed: int = 1) -> tup
         books = [t2s.convert(b) if rng.random() < 0.5 else b for b in _books(data / "books" / "gutenberg-zh")]
         msra = _msra_paragraphs(data / "misc" / "zh-ugc" / "dh_msra.txt.gz", rng)
         msra = [s2t.convert(m) if rng.random() < 0.2 else m for m in msra]
-        pos = books + msra + [d["main"] for d in web if d["main"] and d["collection"] == "gne-zh"]
+        # modern web/news prose is scarce here: the web main texts count 5 times, Leipzig sentences in groups
+        web_main = [d["main"] for d in web if len(d["main"]) >= 200 and d["collection"] != "gne-zh-listpage"]
+        pos = books + msra + _lingua(data, "zh", rng) + web_main * 5
         reviews = _reviews(data, rng)
         rng.shuffle(reviews)
-        reviews = [s2t.convert(r) if rng.random() < 0.2 else r for r in reviews[: len(pos)]]
+        reviews = [s2t.convert(r) if rng.random() < 0.2 else r for r in reviews[: len(pos) // 2]]
         neg = reviews + boiler
         tok = "zh_chars"
     else:
         pos = _books(data / "books" / "gutenberg-en") + _wiki_en(data) + [d["main"] for d in web if d["main"]]
         neg = boiler
         tok = "words"
-    neg += resampled(pos, tok, rng, max(200, len(pos) // 5))
+    share = float(DEFAULT_TRAINING[lang]["resampled_share"])  # type: ignore[arg-type]
+    neg += resampled(pos, tok, rng, max(200, int(len(pos) * share)))
     return pos, neg
 
 
-DEFAULT_PARAMS = {"zh": dict(tokenizer="zh_chars", word_ngrams=2), "en": dict(tokenizer="words", word_ngrams=2)}
+ZH_GROUP = ("zh", "yue", "wuu")
 
 
 # ---------------------------------------------------------------- command line
@@ -367,15 +402,20 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
                     help="default: zh_chars for zh/yue/wuu, words otherwise")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--heldout", type=float, default=0.1)
-    ap.add_argument("--max-chars", type=int, default=3000)
+    ap.add_argument("--max-chars", type=int, default=None, help="scored prefix (default 3000; --default: per language)")
     ap.add_argument("--epoch", type=int, default=8)
-    ap.add_argument("--lr", type=float, default=0.1)
+    ap.add_argument("--lr", type=float, default=0.05)
     ap.add_argument("--dim", type=int, default=32)
     ap.add_argument("--word-ngrams", type=int, default=2)
     ap.add_argument("--minn", type=int, default=0)
     ap.add_argument("--maxn", type=int, default=0)
-    ap.add_argument("--keep-top", type=int, default=0, metavar="K",
-                    help="keep the K most frequent tokens, others become their class (HAN/LAT/NUM/SYM); 0: all")
+    ap.add_argument("--keep-top", type=int, default=None, metavar="K",
+                    help="keep the K most frequent tokens, others become their class (HAN/LAT/NUM/SYM); 0: all "
+                    "(default: 0, or the shipped model's setting with --default)")
+    ap.add_argument("--no-newlines", dest="newlines", action="store_false",
+                    help="join lines: the score ignores layout (default for zh/yue/wuu)")
+    ap.add_argument("--newlines", dest="newlines", action="store_true")
+    ap.set_defaults(newlines=None)
     ap.add_argument("--no-quantize", dest="quantize", action="store_false")
 
 
@@ -387,10 +427,14 @@ def cmd_train_quality(args: argparse.Namespace) -> int:
             raise ValueError("train-quality needs --positive and --negative files (or --default)")
         pos = [t for p in args.positive for t in read_texts(p, args.text_column)]
         neg = [t for p in args.negative for t in read_texts(p, args.text_column)]
-    tok = args.tokenizer or ("zh_chars" if args.lang in ("zh", "yue", "wuu") else "words")
-    report = train(pos, neg, args.output, tok, seed=args.seed, heldout=args.heldout, max_chars=args.max_chars,
+    shipped = DEFAULT_TRAINING.get(args.lang, {}) if args.default else {}
+    tok = args.tokenizer or shipped.get("tokenizer") or ("zh_chars" if args.lang in ZH_GROUP else "words")
+    keep_top = args.keep_top if args.keep_top is not None else shipped.get("keep_top", 0)
+    newlines = args.newlines if args.newlines is not None else shipped.get("newlines", args.lang not in ZH_GROUP)
+    max_chars = args.max_chars or shipped.get("max_chars", 3000)
+    report = train(pos, neg, args.output, tok, seed=args.seed, heldout=args.heldout, max_chars=max_chars,
                    epoch=args.epoch, lr=args.lr, dim=args.dim, word_ngrams=args.word_ngrams, minn=args.minn,
-                   maxn=args.maxn, keep_top=args.keep_top, quantize=args.quantize)
+                   maxn=args.maxn, keep_top=keep_top, quantize=args.quantize, newlines=newlines)
     print(json.dumps(report, indent=1))
     return 0
 

@@ -43,6 +43,9 @@ class ModelSpec(NamedTuple):
     # the training corpus's most frequent tokens (function words, particles, punctuation); any other token becomes
     # its class (HAN, LAT, NUM, SYM), so the model learns style and word order, not topic. Empty: all tokens kept.
     keep: tuple[str, ...] = ()
+    # line breaks as a ``_nl_`` token; off, lines are joined: the score then ignores layout (which the rules judge)
+    # and a many-line news article is not mistaken for a review thread or a menu
+    newlines: bool = True
 
     @staticmethod
     def sidecar(model_path: str) -> str:
@@ -55,7 +58,7 @@ class ModelSpec(NamedTuple):
     def load(cls, model_path: str) -> "ModelSpec":
         with open(local_copy(cls.sidecar(model_path)), encoding="utf-8") as fh:
             d = json.load(fh)
-        return cls(d["tokenizer"], d["max_chars"], tuple(d.get("keep", ())))
+        return cls(d["tokenizer"], d["max_chars"], tuple(d.get("keep", ())), d.get("newlines", True))
 
 
 _HAN = regex.compile(r"\p{Han}")
@@ -83,20 +86,21 @@ def _tokens_line(line: str, tokenizer: Tokenizer) -> list[str]:
     return [w for w in (t.strip() for t in load_jieba().lcut(line, HMM=False)) if w]
 
 
-def tokens(text: str, tokenizer: Tokenizer, max_chars: int) -> list[str]:
-    """Tokens of the scored prefix, line breaks as ``_nl_``."""
+def tokens(text: str, tokenizer: Tokenizer, max_chars: int, newlines: bool = True) -> list[str]:
+    """Tokens of the scored prefix, line breaks as ``_nl_`` (``newlines``)."""
     out: list[str] = []
     for line in _LINES.split(text[:max_chars].strip()):
         if line:
-            if out:
+            if out and newlines:
                 out.append(NEWLINE)
             out.extend(_tokens_line(line, tokenizer))
     return out
 
 
-def to_fasttext_line(text: str, tokenizer: Tokenizer, max_chars: int, keep: frozenset[str] = frozenset()) -> str:
+def to_fasttext_line(text: str, tokenizer: Tokenizer, max_chars: int, keep: frozenset[str] = frozenset(),
+                     newlines: bool = True) -> str:
     """One fastText input line: tokens separated by spaces; with ``keep``, other tokens become their class."""
-    toks = tokens(text, tokenizer, max_chars)
+    toks = tokens(text, tokenizer, max_chars, newlines)
     if keep:
         toks = [t if t in keep or t == NEWLINE else token_class(t) for t in toks]
     return " ".join(toks)
@@ -125,7 +129,8 @@ class QualityModel:
             raise ValueError(f"quality model {path}: labels {sorted(labels)}, expected {POSITIVE} and {NEGATIVE}")
 
     def lines(self, texts: Sequence[str]) -> list[str]:
-        return [to_fasttext_line(t, self.spec.tokenizer, self.spec.max_chars, self.keep) for t in texts]
+        return [to_fasttext_line(t, self.spec.tokenizer, self.spec.max_chars, self.keep, self.spec.newlines)
+                for t in texts]
 
     def score_lines(self, lines: Sequence[str]) -> list[float]:
         if not lines:
