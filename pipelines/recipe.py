@@ -271,7 +271,7 @@ class QualityModelConfig(Section):
          "zh_few_words", "zh_below_alpha_threshold", "zh_list_ratio", "zh_short", "zh_too_many_bullets"),
         description="rule failures the model may override")
     keep_threshold: float = Field(0.9, ge=0.0, le=1.0, description="failing only soft rules, kept at this score")
-    drop_threshold: float = Field(0.05, ge=0.0, le=1.0,
+    drop_threshold: float = Field(0.02, ge=0.0, le=1.0,
                                   description="passing the rules, dropped below this score: low_quality_score")
     keep_threshold_by_lang: dict[str, float] = {}  # per-language overrides (language label)
     drop_threshold_by_lang: dict[str, float] = {}

@@ -81,14 +81,10 @@ def split(texts: Sequence[str], heldout: float, seed: int) -> tuple[list[str], l
     return order[n:], order[:n]
 
 
-def train(pos: Sequence[str], neg: Sequence[str], output: str, tokenizer: str, *, seed: int = 1,
-          heldout: float = 0.1, max_chars: int = 3000, epoch: int = 8, lr: float = 0.05, dim: int = 32,
-          word_ngrams: int = 2, minn: int = 0, maxn: int = 0, bucket: int = 200_000, cutoff: int = 100_000,
-          keep_top: int = 0, newlines: bool = True, quantize: bool = True, log=print) -> dict:
-    """Train, report on the held-out split, write ``output`` (+ its ``.json`` spec). Returns the report."""
-    import fasttext
-
-    fasttext.FastText.eprint = lambda *a, **k: None
+def training_rows(pos: Sequence[str], neg: Sequence[str], tokenizer: str, seed: int, heldout: float, max_chars: int,
+                  keep_top: int, newlines: bool) -> tuple[list[str], ModelSpec, list[str], list[str]]:
+    """(fastText training lines, input spec, held-out positives, held-out negatives): a pure function of its
+    arguments, so the same inputs and seed always give the same training file."""
     pos_train, pos_test = split(pos, heldout, seed)
     neg_train, neg_test = split(neg, heldout, seed + 1)
     toks_pos = [tokens(t, tokenizer, max_chars, newlines) for t in pos_train]  # type: ignore[arg-type]
@@ -105,10 +101,27 @@ def train(pos: Sequence[str], neg: Sequence[str], output: str, tokenizer: str, *
 
     rows = [f"{POSITIVE} {line(ts)}" for ts in toks_pos] + [f"{NEGATIVE} {line(ts)}" for ts in toks_neg]
     random.Random(seed + 2).shuffle(rows)
+    return [r.replace("\n", " ") for r in rows], spec, pos_test, neg_test
+
+
+def train(pos: Sequence[str], neg: Sequence[str], output: str, tokenizer: str, *, seed: int = 1,
+          heldout: float = 0.1, max_chars: int = 3000, epoch: int = 8, lr: float = 0.05, dim: int = 32,
+          word_ngrams: int = 2, minn: int = 0, maxn: int = 0, bucket: int = 200_000, cutoff: int = 100_000,
+          keep_top: int = 0, newlines: bool = True, quantize: bool = True, log=print) -> dict:
+    """Train, report on the held-out split, write ``output`` (+ its ``.json`` spec). Returns the report.
+
+    fastText runs with ``thread=1`` and ``seed``, but the fasttext 0.9.3 wheel is not reproducible here: the same
+    training file and seed gave different model bytes, and intermittently "Encountered NaN", in repeated runs
+    (bench/QUALITY_MODEL.md). The training file itself is reproducible (``training_rows``)."""
+    import fasttext
+
+    fasttext.FastText.eprint = lambda *a, **k: None
+    rows, spec, pos_test, neg_test = training_rows(pos, neg, tokenizer, seed, heldout, max_chars, keep_top, newlines)
+    n_pos_train, n_neg_train = len(pos) - len(pos_test), len(neg) - len(neg_test)
     with tempfile.TemporaryDirectory(prefix="yuliao-train-quality-") as tmp:
         train_file = os.path.join(tmp, "train.txt")
         with open(train_file, "w", encoding="utf-8") as fh:
-            fh.write("\n".join(r.replace("\n", " ") for r in rows) + "\n")
+            fh.write("\n".join(rows) + "\n")
         while True:  # fastText stops with "Encountered NaN" when training diverges: halve lr and retry
             try:
                 model = fasttext.train_supervised(input=train_file, epoch=epoch, lr=lr, dim=dim, wordNgrams=word_ngrams,
@@ -129,13 +142,13 @@ def train(pos: Sequence[str], neg: Sequence[str], output: str, tokenizer: str, *
     sp, sn = q.score(pos_test), q.score(neg_test)
     tp = sum(s >= 0.5 for s in sp)
     fp = sum(s >= 0.5 for s in sn)
-    report = {"train": {"positive": len(pos_train), "negative": len(neg_train)}, "lr": lr,
+    report = {"train": {"positive": n_pos_train, "negative": n_neg_train}, "lr": lr,
               "heldout": {"positive": len(sp), "negative": len(sn)},
               "precision": tp / max(1, tp + fp), "recall": tp / max(1, len(sp)), "auc": auc(sp, sn),
               "bytes": os.path.getsize(output),
               "sha256": hashlib.sha256(Path(output).read_bytes()).hexdigest()}
-    log(f"{output}: {report['bytes']:,} bytes, sha256 {report['sha256'][:16]}…; train {len(pos_train)} pos / "
-        f"{len(neg_train)} neg; held-out {len(sp)} pos / {len(sn)} neg: precision {report['precision']:.3f} "
+    log(f"{output}: {report['bytes']:,} bytes, sha256 {report['sha256'][:16]}…; train {n_pos_train} pos / "
+        f"{n_neg_train} neg; held-out {len(sp)} pos / {len(sn)} neg: precision {report['precision']:.3f} "
         f"recall {report['recall']:.3f} AUC {report['auc']:.4f}")
     return report
 
