@@ -71,10 +71,11 @@ def debian_zh(data: Path, cache: Path) -> list[dict]:
     if path.exists():
         with gzip.open(path, "rt", encoding="utf-8") as fh:
             return [json.loads(line) for line in fh]
+    from pipelines.recipe import load_recipe
     from transforms.extract import Extractor, decode_html
     from transforms.normalize import normalize_text
 
-    ex = Extractor()
+    ex = Extractor.from_recipe(load_recipe().extract)
     ex.setup()
     out = []
     for p in sorted((data / "web" / "debian-reference-zh").glob("zh-*/*.html*")):
@@ -212,10 +213,11 @@ def model_seconds(items: list[dict], lang: str, recipe, repeat: int = 3) -> tupl
 def extract_seconds(data: Path, lang: str) -> tuple[float, int]:
     """(CPU seconds, pages) to extract + normalise the eval-half web pages of ``lang``."""
     from pipelines.train_quality import web_rows
+    from pipelines.recipe import load_recipe
     from transforms.extract import Extractor, decode_html
     from transforms.normalize import normalize_text
 
-    ex = Extractor()
+    ex = Extractor.from_recipe(load_recipe().extract)
     ex.setup()
     from pipelines.train_quality import page_half
 

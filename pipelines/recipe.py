@@ -273,7 +273,9 @@ class QualityModelConfig(Section):
     keep_threshold: float = Field(0.9, ge=0.0, le=1.0, description="failing only soft rules, kept at this score")
     drop_threshold: float = Field(0.02, ge=0.0, le=1.0,
                                   description="passing the rules, dropped below this score: low_quality_score")
-    keep_threshold_by_lang: dict[str, float] = {}  # per-language overrides (language label)
+    # per-language overrides (language label). Chinese 1.0: the shipped zh model rescues only a score of 1, since at 0.9 it
+    # let word salad through and kept no more real articles (bench/QUALITY_MODEL.md); its score is still stored.
+    keep_threshold_by_lang: dict[str, float] = {"zh": 1.0, "yue": 1.0, "wuu": 1.0}
     drop_threshold_by_lang: dict[str, float] = {}
     pareto: ParetoConfig = ParetoConfig()
 

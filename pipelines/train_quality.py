@@ -235,9 +235,10 @@ def web_corpus(data: Path, lang: str, cache: Optional[Path] = None) -> list[dict
     if cache is not None and cache.exists():
         with gzip.open(cache, "rt", encoding="utf-8") as fh:
             return [json.loads(line) for line in fh]
+    from pipelines.recipe import load_recipe
     from transforms.extract import Extractor
 
-    ex = Extractor()
+    ex = Extractor.from_recipe(load_recipe().extract)
     ex.setup()
     out = []
     for r in web_rows(data, lang):
