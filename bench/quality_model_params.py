@@ -52,14 +52,16 @@ VARIANTS = {
 
 
 def sweep(items: list[dict], res: dict, recipe, lang: str) -> list[dict]:
-    """Real kept / junk dropped for a grid of keep/drop thresholds (decide() on the stored signals)."""
+    """Real kept / junk dropped for a grid of keep/drop thresholds (decide() on the stored signals; the
+    per-language overrides are cleared so the grid applies to every language)."""
     from transforms.quality.decision import decide
 
     grid = []
     for keep in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
         for drop in (0.0, 0.01, 0.03, 0.1):
             cfg = recipe.quality.model_copy(update={"model": recipe.quality.model.model_copy(
-                update={"keep_threshold": keep, "drop_threshold": drop})})
+                update={"keep_threshold": keep, "drop_threshold": drop, "keep_threshold_by_lang": {},
+                        "drop_threshold_by_lang": {}})})
             kept = {d["id"]: not decide({"quality_score": res[d["id"]][2]}, res[d["id"]][3], "web", lang, d["id"],
                                         cfg).drop for d in items}
             real = [kept[d["id"]] for d in items if d["kind"] == "real"]
