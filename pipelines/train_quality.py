@@ -29,9 +29,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Optional, Sequence
 
-from transforms.quality.model import (
-    NEGATIVE, NEWLINE, POSITIVE, ModelSpec, QualityModel, to_fasttext_line, token_class, tokens,
-)
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the model module (regex, Beam filesystems) loads only when training: `yuliao --help` stays fast
+    from transforms.quality.model import ModelSpec
 
 # ---------------------------------------------------------------- generic inputs
 
@@ -82,9 +83,11 @@ def split(texts: Sequence[str], heldout: float, seed: int) -> tuple[list[str], l
 
 
 def training_rows(pos: Sequence[str], neg: Sequence[str], tokenizer: str, seed: int, heldout: float, max_chars: int,
-                  keep_top: int, newlines: bool) -> tuple[list[str], ModelSpec, list[str], list[str]]:
+                  keep_top: int, newlines: bool) -> tuple[list[str], "ModelSpec", list[str], list[str]]:
     """(fastText training lines, input spec, held-out positives, held-out negatives): a pure function of its
     arguments, so the same inputs and seed always give the same training file."""
+    from transforms.quality.model import NEGATIVE, NEWLINE, POSITIVE, ModelSpec, token_class, tokens
+
     pos_train, pos_test = split(pos, heldout, seed)
     neg_train, neg_test = split(neg, heldout, seed + 1)
     toks_pos = [tokens(t, tokenizer, max_chars, newlines) for t in pos_train]  # type: ignore[arg-type]
@@ -114,6 +117,8 @@ def train(pos: Sequence[str], neg: Sequence[str], output: str, tokenizer: str, *
     training file and seed gave different model bytes, and intermittently "Encountered NaN", in repeated runs
     (bench/QUALITY_MODEL.md). The training file itself is reproducible (``training_rows``)."""
     import fasttext
+
+    from transforms.quality.model import QualityModel
 
     fasttext.FastText.eprint = lambda *a, **k: None
     rows, spec, pos_test, neg_test = training_rows(pos, neg, tokenizer, seed, heldout, max_chars, keep_top, newlines)
@@ -266,6 +271,8 @@ def resampled(texts: Sequence[str], tokenizer: str, rng: random.Random, n: int) 
     """Order-0 text: tokens drawn independently from the pooled token counts of ``texts``, lines of 5–40 tokens.
     A *training* generator only; bench/quality_model.py's junk (within-line shuffles, ads, link lists) is
     made by different code from held-out text."""
+    from transforms.quality.model import to_fasttext_line
+
     pool: list[str] = []
     for t in texts:
         pool.extend(to_fasttext_line(t, tokenizer, 3000).replace(" _nl_ ", " ").split(" "))  # type: ignore[arg-type]
