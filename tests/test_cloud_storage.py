@@ -20,9 +20,11 @@ import pytest
 
 from tests.runners import free_port
 
-pytest.importorskip("moto.server", reason="pip install -e .[dev] (moto[server])")
-pytest.importorskip("gcp_storage_emulator", reason="pip install -e .[dev] (gcp-storage-emulator)")
-pytest.importorskip("apache_beam.io.aws.s3filesystem", reason="pip install -e .[aws]")
+for _module in ("moto.server", "gcp_storage_emulator", "boto3", "google.cloud.storage"):  # the [dev] extra
+    if os.environ.get("CI", "").lower() == "true" or os.environ.get("YULIAO_REQUIRE_DATA") == "1":
+        __import__(_module)  # in CI a missing server is a failure, not a skip
+    else:
+        pytest.importorskip(_module, reason="pip install -e .[dev]")
 
 REPO = Path(__file__).resolve().parent.parent
 LAUNCH = ("import sys; from apache_beam.io.filesystems import FileSystems; "
