@@ -176,6 +176,15 @@ def test_parquet_row_group_splits_stream_batches(data_dir, tmp_path):
     assert docs[1999].origin == "a.parquet#1999"
 
 
+def test_cut_parquet_is_one_counted_reject(tmp_path):
+    pq.write_table(pa.table({"text": ["x" * 1000] * 500}), tmp_path / "a.parquet", row_group_size=50)
+    data = (tmp_path / "a.parquet").read_bytes()
+    (tmp_path / "a.parquet").write_bytes(data[: len(data) // 2])  # footer gone
+    docs, rejects, counts, splits = read_all(str(tmp_path / "a.parquet"), "sources.split_bytes=1000")
+    assert len(splits) == 1 and docs == []
+    assert [r.reason for r in rejects] == ["file_error:ArrowInvalid"] and rejects[0].origin == "a.parquet"
+
+
 # ---------------------------------------------------------------- MediaWiki multistream
 
 

@@ -85,10 +85,14 @@ def plan_splits(f: InputFile, recipe) -> list[Split]:
     """The splits of one input file, from cheap metadata only (a Parquet footer, a dump's multistream index,
     a file's first bytes): plain JSONL by byte range, Parquet by row groups, multistream dumps by streams;
     everything else (WARC, books, compressed JSONL) is one split."""
+    whole = [Split(f.path, f.kind, f.name, f.size)]
     if f.kind not in PLANNERS:
-        return [Split(f.path, f.kind, f.name, f.size)]
+        return whole
     module, func = PLANNERS[f.kind].split(":")
-    return getattr(importlib.import_module(module), func)(f.path, f.kind, f.name, f.size, recipe)
+    try:
+        return getattr(importlib.import_module(module), func)(f.path, f.kind, f.name, f.size, recipe)
+    except Exception:  # noqa: BLE001 - unreadable metadata (a cut Parquet footer …): the reader of the whole
+        return whole   # file reports it as a counted reject instead of the planner failing the job
 
 
 def pattern_root(pattern: str) -> str:
@@ -187,17 +191,13 @@ def read_unit(split: Split, recipe, counts: Counter) -> Iterator[RawPage | Docum
 
 
 class PlanSplits(beam.DoFn):
-    """``plan_splits`` on a worker: reading footers and dump indexes never happens on the launcher. A file
-    whose metadata cannot be read becomes one whole-file split, so its reader reports the error as a reject."""
+    """``plan_splits`` on a worker: reading footers and dump indexes never happens on the launcher."""
 
     def __init__(self, recipe):
         self.recipe = recipe
 
     def process(self, f: InputFile) -> Iterator[Split]:
-        try:
-            yield from plan_splits(f, self.recipe)
-        except Exception:  # noqa: BLE001 - unreadable metadata: the reader turns it into a counted reject
-            yield Split(f.path, f.kind, f.name, f.size)
+        yield from plan_splits(f, self.recipe)
 
 
 class ReadFiles(beam.DoFn):
