@@ -1,7 +1,10 @@
 """JSONL / Parquet documents that are already text (``text`` plus optional ``id``, ``url``, ``source``, ``lang``).
 
 Both split: uncompressed JSONL into byte ranges (a record belongs to the split where its line starts),
-Parquet into runs of row groups read with ``iter_batches``; a compressed JSONL file is one split.
+Parquet into runs of row groups read with ``iter_batches``; a compressed JSONL file is one split. The splits are
+explicit rather than Beam's ``ReadAllFromText``/``ReadAllFromParquet``: the annotate phase stores one result per
+split index, and the readers need what Beam's text source does not give (record byte offsets for ids, a line
+cap that never holds a long line, a counted reject for a cut-off compressed file).
 
 Ids come from the file's ``name`` (its path relative to the ``--input`` pattern's directory) and the
 record's position (JSONL: byte offset of its line in the decompressed stream; Parquet: row number), so

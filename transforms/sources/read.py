@@ -69,10 +69,6 @@ class InputFile(NamedTuple):
         return self.path[len(root):] if root and self.path.startswith(root) else self.path.rsplit("/", 1)[-1]
 
 
-beam.coders.registry.register_coder(InputFile, beam.coders.RowCoder)
-beam.coders.registry.register_coder(Split, beam.coders.RowCoder)
-
-
 # kinds whose files split into several units: "module:function" (path, kind, name, size, recipe) -> [Split]
 PLANNERS: dict[str, str] = {
     "jsonl": "transforms.sources.documents:plan_jsonl",
