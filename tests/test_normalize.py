@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.recipe import ExtractConfig, NormalizeConfig
 from schemas.document import Document
 from transforms.extract import Extractor
 from transforms.normalize import (
@@ -18,7 +19,7 @@ from transforms.stage import Rejection
 @pytest.fixture(scope="module")
 def debian(data_dir: Path) -> dict[str, dict[str, str]]:
     """Extracted text of the parallel debian-reference pages: {page: {"cn": text, "tw": text}}."""
-    ex = Extractor()
+    ex = Extractor.from_recipe(ExtractConfig())
     out: dict[str, dict[str, str]] = {}
     for page in ("pr01", "ch08", "index"):
         out[page] = {}
@@ -28,12 +29,35 @@ def debian(data_dir: Path) -> dict[str, dict[str, str]]:
     return out
 
 
-def test_mojibake_repaired_and_fullwidth_punctuation_kept():
+ORIGINAL = "中文，这是“测试”！发送和接收。"
+
+
+@pytest.mark.parametrize("codec", ["sloppy-windows-1252", "latin-1"])
+def test_mojibake_repaired_and_fullwidth_punctuation_kept(codec):
+    """UTF-8 read as windows-1252 (the way browsers/WHATWG decode it: its five undefined bytes become C1
+    controls; ftfy's ``sloppy-windows-1252`` codec) or as Latin-1 keeps every byte, so it is repaired exactly,
+    in the text and the title, by the stage; ftfy's width/quote fixes stay off (they would make ，“”！ ASCII)."""
+    import ftfy.bad_codecs  # noqa: F401  (registers sloppy-windows-1252)
+
+    broken = ORIGINAL.encode("utf-8").decode(codec)
+    assert broken != ORIGINAL and "ä¸" in broken
+    assert normalize_text(broken) == ORIGINAL
+    assert normalize_text(f"第一段正常。\n\n{broken}\n\nAnd English — fine.") == \
+        f"第一段正常。\n\n{ORIGINAL}\n\nAnd English — fine."  # repaired inside otherwise good text
+    doc = Document(id="m", text=broken, source="web", origin="t", title=broken)
+    (out,) = Normalize.from_recipe(NormalizeConfig()).apply([doc])
+    assert (out.text, out.title) == (ORIGINAL, ORIGINAL)
+    (raw,) = Normalize.from_recipe(NormalizeConfig(fix_mojibake=False)).apply([doc])
+    assert raw.text != ORIGINAL  # the recipe switch is honoured
+
+
+def test_lossy_mojibake_is_repaired_up_to_the_lost_bytes():
+    """Read through Python's strict cp1252 with ``errors="replace"``, the bytes 0x9D (of ”) and 0x81 (of ！)
+    are gone (each could have been one of five characters): everything else is repaired and each lost
+    character becomes exactly one U+FFFD, never mojibake."""
     broken = "中文，这是“测试”！".encode("utf-8").decode("cp1252", errors="replace")
-    assert normalize_text("ä¸­æ–‡ï¼Œè¿™æ˜¯") == "中文，这是"
-    fixed = normalize_text("中文，这是“测试”！")
-    assert fixed == "中文，这是“测试”！"  # ftfy's width/quote fixes would have made this "中文,这是"测试"!"
-    assert broken != fixed
+    assert normalize_text(broken) == "中文，这是“测试\ufffd\ufffd"
+    assert normalize_text("中文，这是“测试”！") == "中文，这是“测试”！"  # good text is left alone
 
 
 def test_nfc_and_whitespace_cleanup():
@@ -72,13 +96,13 @@ def test_simplified_key_is_script_width_and_punctuation_insensitive(debian):
 
 
 def test_stage_sets_script_keeps_traditional_and_rejects_empty(debian):
-    st = Normalize()
+    st = Normalize.from_recipe(NormalizeConfig())
     st.setup()
     docs = [Document(id="tw", text=debian["pr01"]["tw"], source="web", origin="t", title=" 標題\u3000 "),
             Document(id="e", text=" \u200b\n\u3000 ", source="web", origin="e")]
     out = list(st.apply(docs))
     assert out[0].script == "Hant" and out[0].text == debian["pr01"]["tw"] and out[0].title == "標題"
     assert isinstance(out[1], Rejection) and out[1].reason == "normalize_empty"
-    t2s = list(Normalize(output_t2s=True).apply(docs[:1]))[0]
+    t2s = list(Normalize.from_recipe(NormalizeConfig(output_t2s=True)).apply(docs[:1]))[0]
     assert t2s.script == "Hant" and detect_script(t2s.text) == "Hans"
     assert list(st.apply(docs)) == out  # deterministic

@@ -47,13 +47,18 @@ def default_model_path() -> str:
 class LangIdModel:
     """Thin batched wrapper around a fastText LID model."""
 
-    def __init__(self, model_path: Optional[str] = None, max_chars: int = 10_000, han_script_rule: bool = True):
+    def __init__(self, model_path: Optional[str], max_chars: int, han_script_rule: bool):
+        """Values come from the recipe's ``langid`` section (``from_recipe``); defaults live only there."""
         import fasttext
 
         fasttext.FastText.eprint = lambda *a, **k: None  # silence the load-time warning
         self.model = fasttext.load_model(local_copy(model_path or default_model_path()))
         self.max_chars = max_chars
         self.han_script_rule = han_script_rule
+
+    @classmethod
+    def from_recipe(cls, cfg) -> "LangIdModel":
+        return cls(cfg.model_path, cfg.max_chars, cfg.han_script_rule)
 
     def predict(self, texts: Sequence[str]) -> list[tuple[str, float]]:
         if not texts:
@@ -104,7 +109,7 @@ class LangPrefilter(_WorkerModel):
     """Decides, before extraction, that a web page cannot pass language selection.
 
     Extraction (trafilatura) is most of a build's CPU, and on a multilingual crawl most pages are then
-    dropped by ``langid`` (888 of 1,257 benchmark pages for the default zh/en selection). A page is skipped
+    dropped by ``langid`` (894 of 1,258 benchmark pages for the default zh/en selection). A page is skipped
     only when every test below says its main text cannot be in a selected language:
 
     1. fastText on the first ``max_chars`` of the page's visible text (boilerplate included): top label not
@@ -116,16 +121,16 @@ class LangPrefilter(_WorkerModel):
 
     Tests 2–3 exist for pages whose boilerplate outweighs a main text in another language (an English
     article inside German site furniture; two documents in one page). Measured (bench/RESULTS.md): on the
-    1,258 real benchmark pages test 1 alone loses no kept page; on the 3,774 `scaled` pages (each new page
+    1,258 real benchmark pages tests 1–3 lose no kept page (``bench/prefilter_loss.py --variant unique``), nor did
+    test 1 alone in session 2; on the 3,774 `scaled` pages (each new page
     = two real pages in one) it lost 60 of 1,093 pages the full path keeps (11 of them Chinese), tests 1–3
-    lose 1 and still skip 69% of the language rejects.
+    lose 1 and still skip 69% of the language rejects (session-2 figures, not re-run).
     """
 
     CHUNK = 400
 
-    def __init__(self, languages: Sequence[str], min_score: float = 0.9, guard: float = 0.01,
-                 model_path: Optional[str] = None, max_chars: int = 10_000, han_script_rule: bool = True,
-                 han_guard: int = 50, min_selected_share: float = 0.05, scan_chars: int = 60_000):
+    def __init__(self, languages: Sequence[str], min_score: float, guard: float, model_path: Optional[str],
+                 max_chars: int, han_script_rule: bool, han_guard: int, min_selected_share: float, scan_chars: int):
         self.languages = frozenset(languages)
         self.min_score = min_score
         self.guard = guard
@@ -180,9 +185,9 @@ class LangId(_WorkerModel):
 
     name = "langid"
 
-    def __init__(self, languages: Sequence[str], min_score: float = 0.65, min_score_by_lang: dict | None = None,
-                 model_path: Optional[str] = None, max_chars: int = 10_000, batch_size: int = 256,
-                 han_script_rule: bool = True):
+    def __init__(self, languages: Sequence[str], min_score: float, min_score_by_lang: dict | None,
+                 model_path: Optional[str], max_chars: int, batch_size: int, han_script_rule: bool):
+        """Values come from the recipe's ``langid`` section (``from_recipe``); defaults live only there."""
         self.languages = frozenset(languages)
         self.min_score = min_score
         self.min_score_by_lang = dict(min_score_by_lang or {})
