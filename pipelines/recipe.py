@@ -78,6 +78,16 @@ class SourcesConfig(Section):
     jsonl_text_field: str = "text"
     mediawiki: MediaWikiConfig = MediaWikiConfig()
     books: BooksConfig = BooksConfig()
+    # -- splitting and bounds (transforms/sources/split.py); 64 MiB = HDFS's block and Beam's typical bundle
+    split_bytes: int = Field(64 * 1024 * 1024, gt=0, description="plain JSONL byte ranges / Parquet row-group "
+                                                                  "runs of about this size are read as one unit")
+    wiki_streams_per_split: int = Field(100, gt=0, description="multistream dumps: bz2 streams (100 pages each) "
+                                                                "per unit, from the *-multistream-index.txt.bz2")
+    max_line_bytes: int = Field(20_000_000, gt=0, description="longer JSONL lines are skipped unread: "
+                                                               "line_too_long (same bound as warc.max_record_bytes)")
+    parquet_batch_rows: int = Field(1024, gt=0, description="rows per Parquet record batch held in memory")
+    max_user_ids_per_split: int = Field(1_000_000, gt=0, description="user ids remembered per unit to count "
+                                                                      "duplicate_user_id (8-byte hashes)")
 
 
 # ---------------------------------------------------------------- extract
