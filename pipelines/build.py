@@ -126,7 +126,9 @@ def annotate_phase(p: beam.Pipeline, recipe: Recipe, files: list[InputFile], cac
     """Annotate every split the store lacks; returns ``(entry dir, marker, computed now)`` of every split."""
     settings = store.annotate_settings(recipe)
     shash = store.settings_hash(settings)
-    store.write_settings(cache, shash, settings)
+    # written by the pipeline, not while building the graph: the launcher never touches the store's filesystem
+    _ = (p | "Store settings" >> beam.Create([settings])
+         | "Write store settings" >> beam.Map(lambda s: store.write_settings(cache, shash, s)))
     return (p
             | "Input files" >> beam.Create(files)
             | "Spread files" >> beam.Reshuffle()
