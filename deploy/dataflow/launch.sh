@@ -23,4 +23,5 @@ ARGS=(
   --experiments use_runner_v2 --experiments shuffle_mode=service
 )
 "$PYTHON" deploy/validate_options.py dataflow "${ARGS[@]}"
+if [[ "${DRY_RUN:-0}" == 1 ]]; then printf '%s\n' "${ARGS[@]}"; exit 0; fi  # validated options only (CI)
 exec "$PYTHON" -m pipelines.cli build "$@" "${ARGS[@]}"

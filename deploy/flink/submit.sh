@@ -25,4 +25,5 @@ ARGS=(
 )
 [[ -n "${FLINK_JOB_SERVER_JAR:-}" ]] && ARGS+=(--flink_job_server_jar "$FLINK_JOB_SERVER_JAR")
 "$PYTHON" deploy/validate_options.py flink "${ARGS[@]}"
+if [[ "${DRY_RUN:-0}" == 1 ]]; then printf '%s\n' "${ARGS[@]}"; exit 0; fi  # validated options only (CI)
 exec "$PYTHON" -m pipelines.cli build "$@" "${ARGS[@]}"

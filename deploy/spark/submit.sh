@@ -21,4 +21,5 @@ ARGS=(
 )
 [[ -n "${SPARK_JOB_SERVER_JAR:-}" ]] && ARGS+=(--spark_job_server_jar "$SPARK_JOB_SERVER_JAR")
 "$PYTHON" deploy/validate_options.py spark "${ARGS[@]}"
+if [[ "${DRY_RUN:-0}" == 1 ]]; then printf '%s\n' "${ARGS[@]}"; exit 0; fi  # validated options only (CI)
 exec "$PYTHON" -m pipelines.cli build "$@" "${ARGS[@]}"
