@@ -122,7 +122,8 @@ def test_scripts_validate_before_submitting(repo_root):
     one stops the script (exit 2) before anything is submitted."""
     ok = {"flink/submit.sh": {"FLINK_MASTER": "jm:8081", "IMAGE": "yuliao-worker:0.1.0"},
           "spark/submit.sh": {"SPARK_REST_URL": "http://m:6066", "IMAGE": "yuliao-worker:0.1.0"},
-          "dataflow/launch.sh": {"PROJECT": "p", "REGION": "us-central1", "BUCKET": "b", "IMAGE": IMAGE}}
+          "dataflow/launch.sh": {"PROJECT": "demo-project", "REGION": "us-central1", "BUCKET": "demo-bucket",
+                                 "IMAGE": IMAGE}}
     bad = {"flink/submit.sh": {"ENVIRONMENT_TYPE": "NONSENSE", "PARALLELISM": "-5"},
            "spark/submit.sh": {"ENVIRONMENT_TYPE": "NONSENSE"},
            "dataflow/launch.sh": {"BUCKET": ""}}
