@@ -5,7 +5,7 @@ Google's flex-template guide: the launcher program must exit once ``run()`` has 
 results. So this builds the graph, writes ``run.json`` (recipe and input list; no checksums, nothing reads
 the corpus here), submits, and exits. The dataset card is rendered afterwards by ``yuliao card <output>``
 from the ``stats.json`` the pipeline's last step writes. Parameters: ``input`` (one or more globs), ``output``,
-``recipe``, ``set`` (``key=value`` recipe overrides), ``kind``; every other ``--option`` goes to Beam.
+``recipe``, ``set`` (``key=value`` recipe overrides), ``kind``, ``cache``; every other ``--option`` goes to Beam.
 """
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ def parse(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
     ap.add_argument("--recipe", default="default")
     ap.add_argument("--set", dest="overrides", action="append", default=[])
     ap.add_argument("--kind", default=None)
+    ap.add_argument("--cache", default=None, help="annotation store (default: <output>.annotations)")
     args, beam_args = ap.parse_known_args(list(argv))
     # the console passes comma-separated lists in one parameter
     args.input = [g for item in args.input for g in item.split(",") if g]
@@ -42,7 +43,7 @@ def launch(argv: Sequence[str]):
     recipe = load_recipe(args.recipe, args.overrides)
     files = expand_inputs(args.input, args.kind)
     p = beam.Pipeline(options=PipelineOptions(beam_args))
-    build_pipeline(p, recipe, files, args.output)
+    build_pipeline(p, recipe, files, args.output, cache=args.cache)
     write_json_atomic(join(args.output, "run.json"), {
         "recipe": recipe.model_dump(mode="json"), "recipe_yaml": recipe_to_yaml(recipe),
         "inputs": [f._asdict() for f in files], "launcher": "flex_template"})

@@ -34,7 +34,7 @@ FLINK = ["--runner", "FlinkRunner", "--flink_master", "jobmanager:8081", "--flin
 SPARK = ["--runner", "SparkRunner", "--spark_version", "3", "--spark_submit_uber_jar",
          "--spark_rest_url", "http://spark-master:6066", "--environment_type", "DOCKER",
          "--environment_config", "yuliao-worker:0.1.0"]
-STEPS = ("Read", "extract", "langid", "dedup exact", "near components", "Write data", "Write rejects", "Stats")
+STEPS = ("Annotate", "quality", "pii", "dedup", "balance", "tokenize", "Write data", "Write rejects", "Stats")
 
 
 @pytest.fixture(scope="module")
@@ -52,17 +52,21 @@ def warc(tmp_path_factory) -> str:
     return str(path)
 
 
-def test_full_build_translates_for_dataflow(warc):
+def test_full_build_translates_for_dataflow(warc, tmp_path):
     """The real DataflowRunner turns the whole build (default recipe: every stage, dedup, balance, sinks)
     into a Dataflow job; a transform Dataflow cannot translate fails here."""
     p = beam.Pipeline(options=PipelineOptions(DATAFLOW + OFFLINE))
-    build_pipeline(p, load_recipe("default"), expand_inputs([warc]), "gs://demo-bucket/corpus")
+    # the annotation store is read and its settings written at construction time: keep it local (no network)
+    build_pipeline(p, load_recipe("default"), expand_inputs([warc]), "gs://demo-bucket/corpus",
+                   cache=str(tmp_path / "annotations"))
     result = p.run()
     job = result.job
     assert job is not None and job.proto.name
-    top = {t.unique_name.split("/")[0] for t in job.proto_pipeline.components.transforms.values()}
+    names = [t.unique_name for t in job.proto_pipeline.components.transforms.values()]
+    top = {n.split("/")[0] for n in names}
     for step in STEPS:
         assert step in top, step
+    assert any("near components" in n for n in names) and any("near bucket pairs" in n for n in names)
     images = {e.payload for e in job.proto_pipeline.components.environments.values()}
     assert any(IMAGE.encode() in payload for payload in images)  # workers run the custom container
 
@@ -81,6 +85,7 @@ def test_flex_launcher_submits_and_returns_without_waiting(warc, tmp_path, monke
     out = tmp_path / "corpus"
     out.mkdir()
     result = flex_main.launch(["--input", warc, "--output", str(out), "--recipe", "demo",
+                               "--cache", str(tmp_path / "annotations"),
                                "--set", "sink.compression=snappy", *DATAFLOW, *OFFLINE])
     assert result.job is not None
     assert (out / "run.json").exists() and not (out / "README.md").exists()  # no card on the launcher

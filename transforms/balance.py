@@ -35,11 +35,10 @@ from collections import Counter
 from typing import Any, Iterable, Iterator, Mapping, NamedTuple, Optional
 
 import apache_beam as beam
-from apache_beam.transforms.window import GlobalWindows
 
 from schemas.document import Document
 from transforms.deadletter import error_reason
-from transforms.stage import REJECTS, STATS, Rejection, StageOutputs, stats_key, to_reject
+from transforms.stage import REJECTS, STATS, CountingDoFn, Rejection, StageOutputs, to_reject
 
 REASON = "balance_downsampled"
 OTHER = "other"  # recipe key: every language (or source) the recipe does not name
@@ -443,14 +442,13 @@ class _TotalsFn(beam.CombineFn):
         return BucketTotals(acc[0], acc[1], acc[2])
 
 
-class _Decide(beam.DoFn):
+class _Decide(CountingDoFn):
     """Apply the plan (side input) to each document: drop, keep, or repeat with epochs 1, 2, …"""
+
+    stage = "balance"
 
     def __init__(self, seed: int, weights_only: bool, keep_text: bool):
         self.seed, self.weights_only, self.keep_text = seed, weights_only, keep_text
-
-    def start_bundle(self):
-        self._counts: Counter = Counter()
 
     def process(self, doc: Document, plan: Mapping) -> Iterator:
         self._counts["in"] += 1
@@ -473,10 +471,6 @@ class _Decide(beam.DoFn):
         for e in range(n):
             yield doc._replace(epoch=e) if e else doc
 
-    def finish_bundle(self):
-        for counter, v in sorted(self._counts.items()):
-            yield beam.pvalue.TaggedOutput(STATS, GlobalWindows.windowed_value((stats_key("balance", counter), v)))
-
 
 def _write_mixture(achieved_list, plan, path: str) -> dict:
     from transforms.sinks import write_json_atomic
@@ -489,8 +483,9 @@ def _write_mixture(achieved_list, plan, path: str) -> dict:
 class Balance(beam.PTransform):
     """docs → StageOutputs(balanced docs, rejects, stats); writes ``<output>/mixture.json`` when given."""
 
+
     def __init__(self, cfg, unit: str, seed: int, output: Optional[str] = None, keep_text: bool = False):
-        super().__init__()
+        super().__init__(label="balance")
         self.cfg, self.unit, self.seed, self.output, self.keep_text = cfg, unit, seed, output, keep_text
 
     def expand(self, docs):
@@ -520,10 +515,14 @@ class Balance(beam.PTransform):
         return StageOutputs(res.main, res[REJECTS], res[STATS])
 
 
-def stage(pcoll, recipe, output: Optional[str] = None) -> StageOutputs:
+def from_recipe(recipe, output: Optional[str] = None) -> Balance:
     """Whole-collection stage ``balance``; writes ``mixture.json`` under ``output`` when given.
     Unit ``auto``: tokens when the tokenize stage is on (it runs before balance), else characters."""
     cfg = recipe.balance
     tok = getattr(recipe, "tokenize", None)
     unit = cfg.unit if cfg.unit != "auto" else ("tokens" if tok is not None and tok.enabled else "chars")
-    return pcoll | "balance" >> Balance(cfg, unit, recipe.seed, output, recipe.sink.rejects_keep_text)
+    return Balance(cfg, unit, recipe.seed, output, recipe.sink.rejects_keep_text)
+
+
+def stage(pcoll, recipe, output: Optional[str] = None) -> StageOutputs:
+    return pcoll | from_recipe(recipe, output)

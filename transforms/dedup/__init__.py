@@ -15,7 +15,7 @@ exact copies included) and ``dup_cluster_size`` (documents before dedup); single
 """
 from __future__ import annotations
 
-from typing import Iterator, Optional
+from typing import Iterator
 
 import apache_beam as beam
 
@@ -23,6 +23,7 @@ from transforms.dedup.components import FINISH_KEY, ConnectedComponents
 from transforms.deadletter import split_failing
 from transforms.dedup.exact import CountingDoFn, ExactDedup, detail
 from transforms.dedup.minhash import CandidateEdges, Signer, lsh_params
+from transforms.dedup.prior import PRIOR_PREFIX, is_prior, read_prior
 from transforms.stage import REJECTS, STATS, Rejection, StageOutputs, stats_key, to_reject
 
 EXACT, NEAR = "dedup.exact", "dedup.near"
@@ -85,6 +86,8 @@ class _NearApply(CountingDoFn):
         decisions = list(g["decision"])
         errors = sorted(d[0] for d in decisions if len(d) == 1)  # dead letters of bucket pairing / deciding
         for doc in g["doc"]:
+            if is_prior(doc):  # a published release's document: never written again
+                continue
             if errors:
                 self._counts[f"rejected/{errors[0]}"] += 1
                 yield beam.pvalue.TaggedOutput(REJECTS, to_reject(NEAR, Rejection(doc, errors[0]), self.keep_text))
@@ -98,8 +101,9 @@ class _NearApply(CountingDoFn):
                 self._counts["out"] += 1
                 yield doc._replace(dup_cluster=cluster, dup_cluster_size=size)
             else:
-                self._counts["rejected/near_duplicate"] += 1
-                r = Rejection(doc, "near_duplicate", detail(cluster, kept))
+                reason = "near_duplicate_prior" if kept.startswith(PRIOR_PREFIX) else "near_duplicate"
+                self._counts[f"rejected/{reason}"] += 1
+                r = Rejection(doc, reason, detail(cluster, kept))
                 yield beam.pvalue.TaggedOutput(REJECTS, to_reject(NEAR, r, self.keep_text))
 
 
@@ -127,6 +131,9 @@ def _cc_stats(counts, max_rounds: int, label: str):
 def near_dedup(docs, recipe, keep_text: bool = False):
     cfg = recipe.dedup.near
     signer = signer_from_recipe(cfg)
+    prior = read_prior(docs.pipeline, recipe.dedup.against, cfg)
+    if prior is not None:
+        docs = (docs, prior) | "near with prior" >> beam.Flatten()
     candidates = CandidateEdges(signer, recipe.dedup.source_rank, recipe.dedup.priority_signal,
                                 cfg.jaccard_threshold, cfg.max_bucket_size, NEAR)
     keyed, edges, meta, pair_stats = docs | "near candidates" >> candidates
@@ -137,13 +144,26 @@ def near_dedup(docs, recipe, keep_text: bool = False):
                  | "near keep one" >> beam.ParDo(_ClusterDecide()).with_outputs(STATS, main="decisions"))
     bucket_errors = candidates.errors | "near bucket errors" >> beam.Map(lambda kv: (kv[0], (kv[1],)))
     all_decisions = (decisions.decisions, bucket_errors) | "near decisions" >> beam.Flatten()
-    sign_rejects = candidates.rejects | "near sign rejects" >> beam.Map(lambda r: to_reject(NEAR, r, keep_text))
+    sign_rejects = candidates.rejects | "near sign rejects" >> beam.FlatMap(
+        lambda r: [] if is_prior(r.doc) else [to_reject(NEAR, r, keep_text)])
     applied = (({"doc": keyed, "decision": all_decisions} | "near join docs" >> beam.CoGroupByKey())
                | "near apply" >> beam.ParDo(_NearApply(keep_text)).with_outputs(REJECTS, STATS, main="main"))
     stats = ((pair_stats, decisions[STATS], applied[STATS], _cc_stats(cc_counts, cfg.max_rounds, "near CC stats"))
              | "near stats" >> beam.Flatten())
     rejects = (applied[REJECTS], sign_rejects) | "near all rejects" >> beam.Flatten()
     return applied.main, rejects, stats
+
+
+class Dedup(beam.PTransform):
+    """Whole-collection stage: both dedup steps as enabled in ``recipe.dedup``."""
+
+
+    def __init__(self, recipe):
+        super().__init__(label="dedup")
+        self.recipe = recipe
+
+    def expand(self, pcoll):
+        return stage(pcoll, self.recipe)
 
 
 def stage(pcoll: beam.PCollection, recipe) -> StageOutputs:

@@ -15,15 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections import Counter
 from typing import Iterator, Optional, Sequence
 
 import apache_beam as beam
-from apache_beam.transforms.window import GlobalWindows
 
 from schemas.document import Document
 from transforms.deadletter import error_reason
-from transforms.stage import REJECTS, STATS, Rejection, stats_key, to_reject
+from transforms.stage import REJECTS, STATS, CountingDoFn, Rejection, to_reject  # noqa: F401 - CountingDoFn re-exported
 
 _WS = re.compile(r"\s+")
 
@@ -31,6 +29,8 @@ Priority = tuple  # (source rank, has-signal flag, -signal, -length, id): smalle
 
 
 def priority(doc: Document, source_rank: Sequence[str], signal: Optional[str] = None) -> Priority:
+    if doc.source == "__prior__":  # a published release's document (dedup.against) always survives its cluster
+        return (-1, 0, 0.0, 0, doc.id)
     rank = list(source_rank).index(doc.source) if doc.source in source_rank else len(source_rank)
     q = (doc.signals or {}).get(signal) if signal else None
     return (rank, 0 if q is not None else 1, -float(q) if q is not None else 0.0, -len(doc.text), doc.id)
@@ -47,20 +47,6 @@ def detail(cluster: str, kept: str) -> str:
 
 
 # ------------------------------------------------------------------ Beam
-class CountingDoFn(beam.DoFn):
-    """Base for whole-collection stage steps: counters summed per bundle, emitted as stats pairs."""
-
-    stage = ""
-
-    def start_bundle(self) -> None:
-        self._counts: Counter = Counter()
-
-    def finish_bundle(self) -> Iterator:
-        for counter, n in sorted(self._counts.items()):
-            if n:
-                yield beam.pvalue.TaggedOutput(STATS, GlobalWindows.windowed_value((stats_key(self.stage, counter), n)))
-
-
 class _ExactDecide(CountingDoFn):
     """One exact-key group → the survivor and ``exact_duplicate`` rejects. A document whose priority raises
     (e.g. a non-numeric quality signal) is dead-lettered (``error:<ExceptionType>``); the rest decide alone."""

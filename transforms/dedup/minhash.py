@@ -173,9 +173,9 @@ def band_hashes(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
 class Signer:
     """Document → (signature, band hashes), configured once from the recipe."""
 
-    def __init__(self, num_perm: int = 112, bands: int = 14, rows: int = 8, seed: int = 1, word_ngram: int = 5,
-                 char_ngram: int = 5, cjk_langs: Sequence[str] = ("zh", "yue", "wuu", "lzh"),
-                 cjk_min_han_share: float = 0.3, tw_phrases: bool = True):
+    def __init__(self, num_perm: int, bands: int, rows: int, seed: int, word_ngram: int, char_ngram: int,
+                 cjk_langs: Sequence[str], cjk_min_han_share: float, tw_phrases: bool):
+        """Values come from the recipe's ``dedup.near`` section (``transforms.dedup.signer_from_recipe``)."""
         self.num_perm, self.bands, self.rows, self.seed = num_perm, bands, rows, seed
         self.word_ngram, self.char_ngram = word_ngram, char_ngram
         self.cjk_langs = tuple(cjk_langs)
@@ -194,6 +194,14 @@ class Signer:
         if hashes.size == 0:
             return None, cjk
         return signature(hashes, self.num_perm, self.seed), cjk
+
+    def stored_or_sign(self, doc) -> tuple[Optional[np.ndarray], bool]:
+        """The signature the annotate phase stored on ``doc`` (same settings: the store is keyed by them), else
+        sign its text now."""
+        if doc.minhash is not None:
+            return (np.frombuffer(doc.minhash, dtype="<u4"),
+                    is_cjk(doc.text, doc.lang, self.cjk_langs, self.cjk_min_han_share))
+        return self.sign(doc.text, doc.lang)
 
     def bands_of(self, sig: np.ndarray) -> np.ndarray:
         return band_hashes(sig, self.bands, self.rows)
@@ -252,9 +260,9 @@ class _Sign(CountingDoFn):
         self.stage, self.signer, self.source_rank, self.signal = stage, signer, tuple(source_rank), signal
 
     def process(self, doc) -> Iterator:
-        self._counts["in"] += 1
+        self._counts["prior_docs" if doc.source == "__prior__" else "in"] += 1
         try:
-            sig, cjk = self.signer.sign(doc.text, doc.lang)
+            sig, cjk = self.signer.stored_or_sign(doc)
             if sig is not None:
                 meta = (priority(doc, self.source_rank, self.signal), doc.dup_cluster or doc.id,
                         doc.dup_cluster_size or 1)
