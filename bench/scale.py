@@ -20,7 +20,9 @@ process: the DirectRunner keeps every PCollection between stages in its own memo
 "shuffle service" here), so the runner's RSS grows with the data and is reported apart, as
 ``runner_peak_rss_mb``; on Dataflow/Flink/Spark that memory is the service's shuffle. CPU is the whole
 process tree's user+system time (``RUSAGE_CHILDREN`` after the run), per document. Shuffle bytes are not
-exposed by this runner; ``bench/DEDUP_SCALE.md`` has a per-document estimate.
+exposed by this runner; ``bench/DEDUP_SCALE.md`` has a per-document estimate. ``--shard-mb`` (default 8) sets
+``sink.shard_bytes``: this runner hands a worker each shard's whole group as one decoded list (Dataflow pages
+a group's values lazily), so a worker's peak follows the shard size up to that cap, not the corpus.
 Results are appended to ``bench/work/results/scale.jsonl``; ``bench/SCALE.md`` holds the figures.
 """
 from __future__ import annotations
@@ -68,7 +70,7 @@ def docs_for(variant: str, n: int, shard: int, data: Path):
         yield d
 
 
-def one(variant: str, n: int, data: Path, out: Path, workdir: Path) -> None:
+def one(variant: str, n: int, data: Path, out: Path, workdir: Path, shard_mb: float) -> None:
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions
 
@@ -76,7 +78,7 @@ def one(variant: str, n: int, data: Path, out: Path, workdir: Path) -> None:
     from transforms.dedup import stage
     from transforms.sinks import write_documents, write_rejects
 
-    recipe = load_recipe(None, [])
+    recipe = load_recipe(None, [f"sink.shard_bytes={int(shard_mb * 2**20)}"])
     with beam.Pipeline(options=PipelineOptions(RUNNER)) as p:
         docs = (p | beam.Create(list(range(SHARDS)))
                 | "synth" >> beam.FlatMap(lambda s, v=variant, k=n, d=str(data): docs_for(v, k, s, Path(d))))
@@ -132,13 +134,15 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(REPO))
     data_default = os.environ.get("YULIAO_TEST_DATA", str(REPO.parent / "shared" / "data"))
     if argv and argv[0] == "_one":
-        one(argv[1], int(argv[2]), Path(argv[3]), Path(argv[4]), Path(argv[5]))
+        one(argv[1], int(argv[2]), Path(argv[3]), Path(argv[4]), Path(argv[5]), float(argv[6]))
         return 0
     ap = argparse.ArgumentParser()
     ap.add_argument("cmd", choices=["run"])
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     ap.add_argument("--variants", nargs="+", default=["base", "reject30", "boilerplate"])
     ap.add_argument("--data", default=data_default)
+    ap.add_argument("--shard-mb", type=float, default=8.0,
+                    help="sink.shard_bytes: the DirectRunner hands a worker a whole shard group as one list")
     args = ap.parse_args(argv)
     results = REPO / "bench" / "work" / "results"
     results.mkdir(parents=True, exist_ok=True)
@@ -146,9 +150,9 @@ def main(argv: list[str] | None = None) -> int:
         for variant in args.variants:
             tag = f"scale_{variant}_{n}"
             tmp, workdir = results / f"{tag}.stats.json", REPO / "bench" / "work" / tag
-            m = measure([sys.executable, __file__, "_one", variant, str(n), args.data, str(tmp), str(workdir)],
-                        results / f"{tag}.log")
-            row = {"variant": variant, "docs": n, **{k: (round(v, 1) if isinstance(v, float) else v)
+            m = measure([sys.executable, __file__, "_one", variant, str(n), args.data, str(tmp), str(workdir),
+                         str(args.shard_mb)], results / f"{tag}.log")
+            row = {"variant": variant, "docs": n, "shard_mb": args.shard_mb, **{k: (round(v, 1) if isinstance(v, float) else v)
                                                        for k, v in m.items()}}
             row["cpu_ms_per_doc"] = round(1000 * m["cpu_s"] / n, 2)
             if m["rc"] == 0:
