@@ -323,10 +323,13 @@ class DedupNearConfig(Section):
     cjk_min_han_share: float = Field(0.3, ge=0.0, le=1.0)  # same share as normalize's script detection
     # fold Taiwan phrases to mainland ones in the key (OpenCC TWPhrasesRev: 軟體→软件); zh-TW/zh-CN J 0.61 → 0.82
     cjk_tw_phrases: bool = True
-    # band buckets larger than this (boilerplate) are sorted by band hashes and compared in overlapping windows
+    # band buckets larger than this (boilerplate) are sorted by node id and compared in overlapping windows of
+    # this size (pairs streamed, never collected)
     max_bucket_size: int = Field(256, ge=2)
-    # connected components: Large-Star/Small-Star rounds unrolled in the graph (web data converges in 2-3,
-    # bench/DEDUP_SCALE.md); what is not converged then is finished exactly on one worker (cc_finish_edges)
+    # connected components: Large-Star/Small-Star rounds unrolled in the graph; converged stars leave each
+    # round, so extra rounds cost ~nothing on converged data (the bench's synthetic book-text graphs converge
+    # in 2-3; not measured on web data); what is not converged then is finished exactly on one worker
+    # (cc_finish_edges)
     max_rounds: int = Field(4, gt=0, le=64)
 
 
