@@ -109,8 +109,8 @@ class LangIdConfig(Section):
     batch_size: int = Field(256, gt=0)
     han_script_rule: bool = Field(True, description="mostly-Han text without kana/hangul labelled ja/ko/… → zh")
     # skip trafilatura for pages whose visible text is confidently another language (LangPrefilter):
-    # real benchmark pages: 788 of 895 language rejects skipped, no kept page lost; two-pages-in-one `scaled`
-    # pages: 1 of 1,093 kept pages lost (bench/RESULTS.md)
+    # 1,258 real benchmark pages: 789 of 894 language rejects skipped, no kept page lost (bench/prefilter_loss.py
+    # --variant unique); two-pages-in-one `scaled` pages: 1 of 1,093 lost (session 2, not re-run; bench/RESULTS.md)
     prefilter: bool = Field(True, description="drop confidently unselected-language web pages before extraction")
     prefilter_min_score: float = Field(0.9, ge=0.0, le=1.0, description="top label score needed to skip a page")
     prefilter_guard: float = Field(0.01, ge=0.0, le=1.0,
@@ -321,7 +321,8 @@ class DedupNearConfig(Section):
     # CJK mode for these langid labels, or when Han characters are >= this share of letters/digits
     cjk_langs: tuple[str, ...] = ("zh", "yue", "wuu", "lzh", "ja")
     cjk_min_han_share: float = Field(0.3, ge=0.0, le=1.0)  # same share as normalize's script detection
-    # fold Taiwan phrases to mainland ones in the key (OpenCC TWPhrasesRev: 軟體→软件); zh-TW/zh-CN J 0.61 → 0.82
+    # fold Taiwan and mainland spellings of a term together in the key (OpenCC TWPhrases[Rev]: 軟體/软件,
+    # 檔案/文件); zh-TW/zh-CN debian-reference char-5-gram J 0.61 → 0.89 (bench/cjk_fold.py)
     cjk_tw_phrases: bool = True
     # band buckets larger than this (boilerplate) are sorted by node id and compared in overlapping windows of
     # this size (pairs streamed, never collected)

@@ -27,9 +27,10 @@ converged*, and a no-op round on converged data moves no data at all (only the f
 **Finish and resolve.** Beam graphs cannot loop on data, so ``max_rounds`` rounds are unrolled in the static
 graph; what is still unconverged after the last one (``F_last``, counted as ``cc_finish_edges``) is resolved
 by union-find on one key (smaller root wins, so a root is the component minimum whatever the order). That
-finish holds only components that did not converge in ``max_rounds`` rounds (0 edges on the dedup graphs
-measured in ``bench/``; adversarial graphs — a path over sorted ids needs ~log₂ n rounds — mean: raise
-``max_rounds``, which costs nothing on converged data). Roots then flow backwards, round by round, through
+finish holds only components that did not converge in ``max_rounds`` rounds (0 edges on the synthetic
+book-text duplicate graphs of ``bench/SCALE.md`` and ``bench/DEDUP_SCALE.md``; web data not yet measured;
+adversarial graphs — a path over sorted ids needs ~log₂ n rounds — mean: raise ``max_rounds``, which on
+converged data costs only the fixed per-stage overhead). Roots then flow backwards, round by round, through
 one ``CoGroupByKey`` per round keyed by ``t`` (pending pairs ``(u, t)``, the roots of ``F_r``'s nodes, and a
 flag for ``F_r``'s sources): ``u``'s root is ``t``'s root in ``F_r``, or ``t`` itself when ``t`` is not in
 ``F_r``. No side input: every step is keyed by node, so no worker holds more than one node's neighbourhood
