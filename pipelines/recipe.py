@@ -370,11 +370,13 @@ class DedupNearConfig(Section):
     # fold Taiwan and mainland spellings of a term together in the key (OpenCC TWPhrases[Rev]: 軟體/软件,
     # 檔案/文件); zh-TW/zh-CN debian-reference char-5-gram J 0.61 → 0.89 (bench/cjk_fold.py)
     cjk_tw_phrases: bool = True
-    # band buckets larger than this (boilerplate) are sorted by node id and compared in overlapping windows
+    # band buckets larger than this (boilerplate) are sorted by node id and compared in overlapping windows of
+    # this size (pairs streamed, never collected)
     max_bucket_size: int = Field(256, ge=2)
-    # connected components: Large-Star/Small-Star rounds unrolled in the graph (the synthetic Gutenberg duplicates
-    # of bench/DEDUP_SCALE.md converged in 2-3; not yet measured on web data); what is not converged then is
-    # finished exactly on one worker (cc_finish_edges)
+    # connected components: Large-Star/Small-Star rounds unrolled in the graph; converged stars leave each
+    # round, so extra rounds cost ~nothing on converged data (the bench's synthetic book-text graphs converge
+    # in 2-3; not measured on web data); what is not converged then is finished exactly on one worker
+    # (cc_finish_edges)
     max_rounds: int = Field(4, gt=0, le=64)
 
 
