@@ -31,6 +31,8 @@ def _build_parser() -> argparse.ArgumentParser:
     b.add_argument("--checksum-max-mb", type=float, default=512.0, metavar="MB",
                    help="sha256 of inputs up to this size goes into run.json and the card (0: none)")
     b.add_argument("--no-card", dest="card", action="store_false", help="do not render README.md and charts/")
+    b.add_argument("--force", action="store_true",
+                   help="publish into an --output folder that also holds files Yuliao did not write (they are kept)")
     c = sub.add_parser("card", help="re-render README.md and charts/ of an output directory from its stats")
     c.add_argument("output", help="output directory of a build")
     i = sub.add_parser("inspect", help="summary table and sample documents (kept, or rejected for a reason)")
@@ -48,35 +50,23 @@ def _build_parser() -> argparse.ArgumentParser:
     return ap
 
 
-def _clear_previous(output: str) -> None:
-    """Remove outputs of an earlier build so stale shards never mix with new ones."""
-    from apache_beam.io.filesystems import FileSystems
-
-    from transforms.sinks import join
-
-    for name in ("data", "rejects", "stats.json", "mixture.json", "README.md", "run.json", "charts"):
-        path = join(output, name)
-        if FileSystems.exists(path):
-            FileSystems.delete([path])
-
-
 def cmd_build(args: argparse.Namespace, beam_args: list[str]) -> int:
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions
 
     from pipelines.build import build_pipeline
     from transforms.sinks import join, write_json_atomic
-    from transforms.sources.read import expand_inputs
-
-    recipe = load_recipe(args.recipe, args.overrides)
-    files = expand_inputs(args.input, args.kind)
     from apache_beam.io.filesystems import FileSystems
 
-    if "://" not in args.output:
-        import os
+    from transforms.sources.read import expand_inputs
 
-        os.makedirs(args.output, exist_ok=True)
-    _clear_previous(args.output)
+    from pipelines.publish import check_output, staged_output
+    from pipelines.validate import validate_recipe
+
+    recipe = load_recipe(args.recipe, args.overrides)
+    check_output(args.output, args.force)  # before anything is read: a file, or a folder that is not ours
+    validate_recipe(recipe)
+    files = expand_inputs(args.input, args.kind)
     options = PipelineOptions(beam_args or [])
     if "--runner" not in " ".join(beam_args):
         options.view_as(beam.options.pipeline_options.StandardOptions).runner = "DirectRunner"
@@ -85,22 +75,24 @@ def cmd_build(args: argparse.Namespace, beam_args: list[str]) -> int:
     max_bytes = int(args.checksum_max_mb * 1024 * 1024)
     inputs = [{**f._asdict(), "sha256": sha256_of(f.path, max_bytes, f.size)} for f in files]
     started = time.time()
-    p = beam.Pipeline(options=options)
-    build_pipeline(p, recipe, files, args.output)
-    _run_with_progress(p, args.progress and not args.quiet)
-    write_json_atomic(join(args.output, "run.json"), {
-        "recipe": recipe.model_dump(mode="json"),
-        "recipe_yaml": recipe_to_yaml(recipe),
-        "inputs": inputs,
-        "checksum_max_bytes": max_bytes,
-        "versions": package_versions(),
-        "timing": {"wall_seconds": round(time.time() - started, 3)},
-    })
-    with FileSystems.open(join(args.output, "stats.json")) as f:
-        stats = json.loads(f.read())
     status = 0
-    if args.card:
-        status = _render_card_or_warn(args.output)
+    with staged_output(args.output, args.force) as staging:
+        out = staging.path
+        p = beam.Pipeline(options=options)
+        build_pipeline(p, recipe, files, out)
+        _run_with_progress(p, args.progress and not args.quiet)
+        write_json_atomic(join(out, "run.json"), {
+            "recipe": recipe.model_dump(mode="json"),
+            "recipe_yaml": recipe_to_yaml(recipe),
+            "inputs": inputs,
+            "checksum_max_bytes": max_bytes,
+            "versions": package_versions(),
+            "timing": {"wall_seconds": round(time.time() - started, 3)},
+        })
+        with FileSystems.open(join(out, "stats.json")) as f:
+            stats = json.loads(f.read())
+        if args.card:
+            status = _render_card_or_warn(out, args.output)
     if not args.quiet:
         print(summary_table(stats))
         print(f"output: {args.output}")
@@ -136,7 +128,7 @@ def _run_with_progress(p, progress: bool) -> None:
         os.unlink(path)
 
 
-def _render_card_or_warn(output: str) -> int:
+def _render_card_or_warn(output: str, published: str | None = None) -> int:
     """Render the card; a failure leaves the corpus in place and says how to retry."""
     from pipelines.card import render_card
 
@@ -145,7 +137,7 @@ def _render_card_or_warn(output: str) -> int:
     except Exception as exc:  # noqa: BLE001 - the data is written; report and let the user rerun `card`
         log.exception("rendering the dataset card failed")
         print(f"yuliao: card rendering failed ({type(exc).__name__}); the corpus is complete. "
-              f"Retry with: yuliao card {output}", file=sys.stderr)
+              f"Retry with: yuliao card {published or output}", file=sys.stderr)
         return 1
     return 0
 
@@ -178,9 +170,16 @@ def summary_table(stats: dict) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     quiet_libraries()
-    args, rest = _build_parser().parse_known_args(argv)
+    from pipelines.interrupt import watch_sigint
+
+    watch_sigint()
+    parser = _build_parser()
+    args, rest = parser.parse_known_args(argv)
     try:
         if args.command == "build":
+            from pipelines.options import check_beam_args, option_strings
+
+            check_beam_args(rest, option_strings(parser))
             return cmd_build(args, rest)
         if args.command in ("card", "inspect"):
             if rest:
@@ -194,6 +193,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (RecipeError, FileNotFoundError, ValueError) as exc:
         print(f"yuliao: error: {exc}", file=sys.stderr)
         return 2
+    except BaseException as exc:
+        from pipelines.interrupt import exit_interrupted, was_interrupted
+
+        if not was_interrupted(exc):
+            raise
+        exit_interrupted(f"yuliao: interrupted; nothing was published"
+                         + (f", {args.output} is unchanged" if getattr(args, "output", None) else ""))
     return 1
 
 

@@ -203,5 +203,7 @@ class ProgressDisplay:
         if self._live is not None:
             self._live.update(_rich_table(totals, self.elapsed(), self.order))
             self._live.__exit__(*exc)
+        elif exc and exc[0] is not None:  # failed or interrupted: the error message is the last word
+            return
         else:
             print(log_line(totals, self.elapsed(), self.order), file=self.stream, flush=True)
