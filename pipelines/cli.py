@@ -71,9 +71,11 @@ def cmd_build(args: argparse.Namespace, beam_args: list[str]) -> int:
     if "--runner" not in " ".join(beam_args):
         options.view_as(beam.options.pipeline_options.StandardOptions).runner = "DirectRunner"
     from pipelines.card import package_versions, sha256_of
+    from pipelines.card.run import input_record, tokenizer_info
 
     max_bytes = int(args.checksum_max_mb * 1024 * 1024)
-    inputs = [{**f._asdict(), "sha256": sha256_of(f.path, max_bytes, f.size)} for f in files]
+    inputs = [input_record(f, sha256_of(f.path, max_bytes, f.size)) for f in files]
+    tokenizer = tokenizer_info(recipe.tokenize)
     started = time.time()
     status = 0
     with staged_output(args.output, args.force) as staging:
@@ -87,6 +89,7 @@ def cmd_build(args: argparse.Namespace, beam_args: list[str]) -> int:
             "inputs": inputs,
             "checksum_max_bytes": max_bytes,
             "versions": package_versions(),
+            "tokenizer": tokenizer,
             "timing": {"wall_seconds": round(time.time() - started, 3)},
         })
         with FileSystems.open(join(out, "stats.json")) as f:
@@ -143,10 +146,24 @@ def _render_card_or_warn(output: str, published: str | None = None) -> int:
 
 
 def cmd_card(args: argparse.Namespace) -> int:
-    from pipelines.card import render_card
+    """Re-render the card. Without stats.json there is nothing to render (exit 2); without run.json the card
+    says what it cannot know, and the command warns and exits 1."""
+    from pipelines.card import exists, join, render_card
+    from pipelines.publish import record_files
 
-    for path in render_card(args.output):
+    missing = [name for name in ("stats.json", "run.json") if not exists(join(args.output, name))]
+    if "stats.json" in missing:
+        print(f"yuliao: error: {join(args.output, 'stats.json')} not found: not a yuliao build output", file=sys.stderr)
+        return 2
+    written = render_card(args.output)
+    prefix = join(args.output, "")
+    record_files(args.output, [p[len(prefix):] for p in written if p.startswith(prefix)])
+    for path in written:
         print(path)
+    if missing:
+        print(f"yuliao: warning: {join(args.output, 'run.json')} not found: the card lacks the recipe, inputs, "
+              f"tokenizer and versions of this build", file=sys.stderr)
+        return 1
     return 0
 
 

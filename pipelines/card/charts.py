@@ -52,16 +52,23 @@ def chart_funnel(rows: list[dict]) -> Optional[bytes]:
         ax.set_xlim(0, top * 1.28)
         ax.set_xlabel("documents (out / in)")
         ax.set_title("Documents through each stage", loc="left")
-        ax.legend(loc="lower right", frameon=False)
+        ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         return _png(fig)
 
 
 def chart_mixture(rows: list[dict], unit: str = "tokens") -> Optional[bytes]:
+    with _style():
+        fig = mixture_figure(rows, unit)
+        return None if fig is None else _png(fig)
+
+
+def mixture_figure(rows: list[dict], unit: str = "tokens"):
+    """The mixture chart as a matplotlib Figure (tests measure where the legend and bars are)."""
     rows = [r for r in rows if r["target"] is not None or r["achieved"] is not None]
     if not rows:
         return None
     with _style():
-        fig = _figure(max(6.0, 0.9 * len(rows) + 2), 4.2)
+        fig = _figure(min(14.0, max(5.0, 0.9 * len(rows) + 3)), 4.2)
         ax = fig.add_subplot(111)
         x = list(range(len(rows)))
         tgt = [100 * (r["target"] or 0) for r in rows]
@@ -71,7 +78,7 @@ def chart_mixture(rows: list[dict], unit: str = "tokens") -> Optional[bytes]:
             # shortfalls of capped/empty buckets were redistributed: show what each bucket was allocated
             series.append(("allocated", [100 * (r.get("allocated") or 0) for r in rows], "#8fa9cf"))
         series.append(("achieved", ach, "#2f5d9e"))
-        w = 0.8 / len(series)
+        w = 0.8 / len(series) if len(rows) > 2 else 0.25  # one or two buckets: bars of a readable width
         for k, (label, ys, color) in enumerate(series):
             offset = (k - (len(series) - 1) / 2) * w
             ax.bar([i + offset for i in x], ys, width=w, color=color, edgecolor="#2f5d9e", label=label)
@@ -81,9 +88,11 @@ def chart_mixture(rows: list[dict], unit: str = "tokens") -> Optional[bytes]:
         ax.set_xticks(x, [r["bucket"] for r in rows], rotation=30 if len(rows) > 4 else 0, ha="right" if len(rows) > 4 else "center")
         ax.set_ylabel(f"share of {unit} (%)")
         ax.set_ylim(0, max([y for _, ys, _ in series for y in ys] + [1]) * 1.15)
+        ax.set_xlim(-0.6 if len(rows) > 2 else -0.75, len(rows) - (0.4 if len(rows) > 2 else 0.25))
         ax.set_title("Mixture: target vs achieved", loc="left")
-        ax.legend(frameon=False)
-        return _png(fig)
+        # outside the axes: with one bucket the bars fill the plot and an inside legend covers them
+        ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        return fig
 
 
 def chart_lengths(hists: dict[str, dict[int, int]]) -> Optional[bytes]:
@@ -102,10 +111,11 @@ def chart_lengths(hists: dict[str, dict[int, int]]) -> Optional[bytes]:
             ys = [100.0 * h.get(b, 0) / total for b in bins]
             ax.plot(bins, ys, marker="o", ms=4, lw=1.6, color=colors[i % len(colors)], label=f"{lang} ({total:,} docs)")
         ax.set_xticks(bins, [short_number(1 << b) for b in bins], rotation=45 if len(bins) > 10 else 0)
+        ax.set_xlim(lo - 0.5, hi + 0.5)  # one or two bins: points not on the frame
         ax.set_xlabel("document length in characters (log2 bins, lower edge)")
         ax.set_ylabel("share of the language's documents (%)")
         ax.set_ylim(bottom=0)
         ax.set_title("Document length by language", loc="left")
-        ax.legend(frameon=False)
+        ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         return _png(fig)
 

