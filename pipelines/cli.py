@@ -205,7 +205,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_card(args) if args.command == "card" else cmd_inspect(args)
         if args.command == "crawl":
             from pipelines.crawl import cmd_crawl
+            from pipelines.options import check_beam_args, option_strings
 
+            check_beam_args(rest, option_strings(parser))
             return cmd_crawl(args, rest)
     except (RecipeError, FileNotFoundError, ValueError) as exc:
         print(f"yuliao: error: {exc}", file=sys.stderr)
