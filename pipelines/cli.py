@@ -47,6 +47,11 @@ def _build_parser() -> argparse.ArgumentParser:
     from pipelines.crawl import add_arguments as _crawl_arguments
 
     _crawl_arguments(sub.add_parser("crawl", help="crawl seed URLs politely into WARC files (any other --option goes to Beam)"))
+    from pipelines.export_megatron import add_arguments as _megatron_arguments
+
+    export = sub.add_parser("export", help="convert a build's token Parquet for a trainer")
+    _megatron_arguments(export.add_subparsers(dest="format", required=True).add_parser(
+        "megatron", help="Megatron-LM indexed dataset .bin/.idx pairs"))
     return ap
 
 
@@ -203,6 +208,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"yuliao: error: unrecognized arguments: {' '.join(rest)}", file=sys.stderr)
                 return 2
             return cmd_card(args) if args.command == "card" else cmd_inspect(args)
+        if args.command == "export":
+            if rest:
+                print(f"yuliao: error: unrecognized arguments: {' '.join(rest)}", file=sys.stderr)
+                return 2
+            from pipelines.export_megatron import cmd_export_megatron
+
+            return cmd_export_megatron(args)
         if args.command == "crawl":
             from pipelines.crawl import cmd_crawl
             from pipelines.options import check_beam_args, option_strings
