@@ -1,47 +1,42 @@
-"""Assemble the corpus pipeline from a recipe.
+"""Assemble the corpus pipeline from a recipe: two phases, each a list of stages.
 
-    sources → extract → normalize → langid → quality → dedup → pii → tokenize → balance → sinks
+    annotate (per input split, cached):  sources → extract → normalize → langid → signals  ──► annotation store
+    select   (whole corpus):             store → quality → dedup → pii → tokenize → balance ──► data/, rejects/
 
-Every stage is ``stage(pcoll, recipe) -> StageOutputs(main, rejects, stats)``; a stage whose
-recipe section says ``enabled: false`` is skipped. Rejects and stats of all stages are
-flattened into the ``rejects/`` Parquet and ``stats.json``.
+``annotate`` does the expensive per-document work once and keeps it in the annotation store
+(``transforms/store.py``); ``select`` makes every corpus-wide decision from what was stored, so changing a
+threshold, the dedup settings, the tokenizer or the mixture never re-extracts. ``build_pipeline`` runs both
+in one Beam pipeline: splits whose store entry is complete are skipped, the rest are annotated, and select
+reads every entry. A per-document stage is a plain object (``transforms/contract.py``); a whole-collection
+stage (dedup, balance, quality with its corpus-level bad-word pruning) is a Beam ``PTransform``. A stage whose
+recipe section says ``enabled: false`` is left out.
 """
 from __future__ import annotations
 
-import importlib
-import inspect
-from typing import Callable
+from typing import Iterable, Iterator, Union
 
 import apache_beam as beam
 
 from pipelines.recipe import Recipe
+from schemas.document import Document, from_arrow_row
+from schemas.outputs import Reject
+from transforms import balance, dedup, store
+from transforms.annotate import Signals, SplitAnnotator, annotate_split
+from transforms.contract import Stage
+from transforms.dedup import signer_from_recipe
+from transforms.dedup.prior import write_index
 from transforms.extract import Extractor
+from transforms.langid import LangId
+from transforms.normalize import Normalize
+from transforms.pii import PiiStage
+from transforms.quality.filter import Quality, QualityStep
 from transforms.sinks import write_documents, write_rejects
-from transforms.sources.read import InputFile, read_sources
+from transforms.sources.read import InputFile, Split, plan_splits
 from transforms.stage import StageOutputs, apply_stage
 from transforms.stats import WriteStats
+from transforms.tokenize import Tokenize
 
-# (recipe section, "module:function") in pipeline order. Each function: (pcoll, recipe) -> StageOutputs.
-STAGES: list[tuple[str, str]] = [
-    ("normalize", "transforms.normalize:stage"),
-    ("langid", "transforms.langid:stage"),
-    ("quality", "transforms.quality.filter:stage"),
-    ("dedup", "transforms.dedup:stage"),  # after quality, before pii
-    ("pii", "transforms.pii:stage"),
-    # tokenize before balance: balance allocates in tokens (DESIGN), and repeated copies reuse the ids
-    ("tokenize", "transforms.tokenize:stage"),
-    ("balance", "transforms.balance:stage"),
-]
-
-# stage names as they appear in stats.json, in funnel order (sources first)
-STATS_ORDER = ["source.warc", "source.jsonl", "source.parquet", "source.mediawiki", "source.books", "extract",
-               "normalize", "langid", "quality", "dedup.exact", "dedup.near", "pii", "tokenize", "balance", "sink",
-               "sink.rejects"]
-
-
-def stage_function(spec: str) -> Callable[[beam.PCollection, Recipe], StageOutputs]:
-    module, func = spec.split(":")
-    return getattr(importlib.import_module(module), func)
+SelectStage = Union[Stage, beam.PTransform]
 
 
 def enabled(recipe: Recipe, section: str) -> bool:
@@ -49,23 +44,142 @@ def enabled(recipe: Recipe, section: str) -> bool:
     return cfg is not None and getattr(cfg, "enabled", True)
 
 
-def build_pipeline(p: beam.Pipeline, recipe: Recipe, files: list[InputFile], output: str) -> dict:
-    """Add the whole build to ``p``; returns the named PCollections (useful to tests)."""
+# ---------------------------------------------------------------- the two phases' stages
+def annotate_stages(recipe: Recipe) -> tuple[Stage, list[Stage]]:
+    """(extraction for raw web pages, then the stages every document goes through), in order."""
+    extract = Extractor.from_recipe(recipe.extract, recipe.langid)
+    stages: list[Stage] = []
+    if enabled(recipe, "normalize"):
+        stages.append(Normalize.from_recipe(recipe.normalize))
+    if enabled(recipe, "langid"):
+        stages.append(LangId.from_recipe(recipe.langid))
+    stages.append(Signals(Quality(recipe.quality), signer_from_recipe(recipe.dedup.near), recipe.quality.batch_size))
+    return extract, stages
+
+
+def select_stages(recipe: Recipe, output: str) -> list[SelectStage]:
+    """Corpus-wide decisions from stored annotations, in order."""
     keep_text = recipe.sink.rejects_keep_text
-    src = read_sources(p, files, recipe)
-    rejects, stats = [src.rejects], [src.stats]
+    stages: list[SelectStage] = []
+    if enabled(recipe, "quality"):
+        stages.append(QualityStep(Quality(recipe.quality), keep_text))
+    if enabled(recipe, "dedup"):
+        stages.append(dedup.Dedup(recipe))  # after quality (survivor priority uses its signals), before pii
+    if enabled(recipe, "pii"):
+        stages.append(PiiStage(recipe.pii))
+    # tokenize before balance: balance allocates in tokens (DESIGN), and repeated copies reuse the ids
+    if enabled(recipe, "tokenize"):
+        stages.append(Tokenize.from_recipe(recipe.tokenize))
+    if enabled(recipe, "balance"):
+        stages.append(balance.from_recipe(recipe, output))  # writes mixture.json at the output root
+    return stages
 
-    extracted = apply_stage(src.raw, Extractor.from_recipe(recipe.extract, recipe.langid), keep_text)
-    rejects.append(extracted.rejects)
-    stats.append(extracted.stats)
-    docs = (src.docs, extracted.main) | "Documents" >> beam.Flatten()
 
-    for section, spec in STAGES:
-        if not enabled(recipe, section):
-            continue
-        fn = stage_function(spec)
-        # stages that write a side file at the output root (balance → mixture.json) take ``output``
-        out = fn(docs, recipe, output=output) if "output" in inspect.signature(fn).parameters else fn(docs, recipe)
+# stage names as they appear in stats.json, in funnel order (sources first)
+STATS_ORDER = ["source.warc", "source.jsonl", "source.parquet", "source.mediawiki", "source.books", "extract",
+               "normalize", "langid", "signals", "quality", "dedup.exact", "dedup.near", "pii", "tokenize",
+               "balance", "sink", "sink.rejects", "sink.index"]
+
+
+# ---------------------------------------------------------------- annotate (Beam wrappers)
+def default_cache(output: str) -> str:
+    """Where ``build`` keeps the annotation store unless ``--cache`` says otherwise: a sibling of the output."""
+    return output.rstrip("/") + ".annotations"
+
+
+class _PlanSplits(beam.DoFn):
+    def __init__(self, recipe: Recipe):
+        self.recipe = recipe
+
+    def process(self, f: InputFile) -> Iterator[tuple[InputFile, Split, int]]:
+        splits = plan_splits(f, self.recipe)
+        for s in splits:
+            yield f, s, len(splits)
+
+
+class _AnnotateSplits(beam.DoFn):
+    """Annotates each split whose store entry is missing or damaged; emits ``(entry dir, marker)`` for every
+    split, so select reads the whole store whether this run computed it or found it."""
+
+    def __init__(self, recipe: Recipe, cache: str, shash: str):
+        self.recipe, self.cache, self.shash = recipe, cache, shash
+
+    def setup(self) -> None:
+        extract, stages = annotate_stages(self.recipe)
+        self.annotator = SplitAnnotator(self.recipe, extract, stages)
+
+    def process(self, item: tuple[InputFile, Split, int]) -> Iterator[tuple[str, dict, bool]]:
+        f, split, n_splits = item
+        ident = store.InputIdentity(f.name, f.size, f.mtime)
+        entry = store.entry_dir(self.cache, self.shash, ident)
+        marker = store.valid_split(entry, split.index, self.shash)
+        computed = marker is None
+        if computed:
+            base = {"settings_hash": self.shash, "input": ident._asdict(), "kind": f.kind}
+            marker = annotate_split(self.annotator, split, n_splits, entry, base, self.recipe.sink)
+        yield entry, marker, computed
+
+
+def annotate_phase(p: beam.Pipeline, recipe: Recipe, files: list[InputFile], cache: str) -> beam.PCollection:
+    """Annotate every split the store lacks; returns ``(entry dir, marker, computed now)`` of every split."""
+    settings = store.annotate_settings(recipe)
+    shash = store.settings_hash(settings)
+    store.write_settings(cache, shash, settings)
+    return (p
+            | "Input files" >> beam.Create(files)
+            | "Spread files" >> beam.Reshuffle()
+            | "Plan splits" >> beam.ParDo(_PlanSplits(recipe))
+            | "Spread splits" >> beam.Reshuffle()
+            | "Annotate" >> beam.ParDo(_AnnotateSplits(recipe, cache, shash)))
+
+
+# ---------------------------------------------------------------- select
+def _files_of(kind: str):
+    def files(em: tuple[str, dict, bool]) -> Iterator[str]:
+        entry, marker, _ = em
+        if marker["files"][kind]["rows"]:
+            yield f"{entry}/{marker['files'][kind]['file']}"
+    return files
+
+
+def _counts_of(em: tuple[str, dict, bool]) -> Iterator[tuple[str, int]]:
+    """The split's stage counters, and (under ``timing``, which may differ between runs) whether this run
+    annotated it or found it in the store."""
+    from transforms.contract import stats_key
+
+    _, marker, computed = em
+    for stage, counters in sorted(marker["counts"].items()):
+        for name, n in sorted(counters.items()):
+            yield stats_key(stage, name), int(n)
+    yield stats_key("annotate", "@splits_annotated" if computed else "@splits_reused"), 1
+
+
+def _reject_from_row(row: dict) -> Reject:
+    from schemas.document import kv_to_dict
+
+    return Reject(**{**row, "signals": kv_to_dict(row.get("signals"))})
+
+
+def apply_select_stage(docs: beam.PCollection, step: SelectStage, keep_text: bool) -> StageOutputs:
+    if isinstance(step, beam.PTransform):
+        return docs | step  # labelled with its stage name
+    return apply_stage(docs, step, keep_text)
+
+
+def select_phase(p: beam.Pipeline, recipe: Recipe, entries: beam.PCollection, output: str) -> dict:
+    """Every corpus-wide decision, from the store entries ``(entry dir, marker, computed)``; writes the output."""
+    keep_text = recipe.sink.rejects_keep_text
+    docs = (entries
+            | "Store doc files" >> beam.FlatMap(_files_of("docs"))
+            | "Read store" >> beam.io.ReadAllFromParquet()
+            | "To documents" >> beam.Map(from_arrow_row).with_output_types(Document))
+    rejects = [entries
+               | "Store reject files" >> beam.FlatMap(_files_of("rejects"))
+               | "Read store rejects" >> beam.io.ReadAllFromParquet()
+               | "To rejects" >> beam.Map(_reject_from_row).with_output_types(Reject)]
+    stats = [entries | "Annotate stats" >> beam.FlatMap(_counts_of)]
+    for step in select_stages(recipe, output):
+        out = apply_select_stage(docs, step, keep_text)
         docs = out.main
         rejects.append(out.rejects)
         stats.append(out.stats)
@@ -78,5 +192,21 @@ def build_pipeline(p: beam.Pipeline, recipe: Recipe, files: list[InputFile], out
     _, data_stats = write_documents(docs, output, recipe.sink)
     _, reject_stats = write_rejects(all_rejects, output, recipe.sink)
     stats += [data_stats, reject_stats]
+    if enabled(recipe, "dedup") and recipe.dedup.write_index:
+        stats.append(write_index(docs, output, recipe.dedup.near, recipe.sink))
     stats_dict = (stats | "All stats" >> beam.Flatten()) | "Stats" >> WriteStats(output, STATS_ORDER)
     return {"docs": docs, "rejects": all_rejects, "stats": stats_dict}
+
+
+def build_pipeline(p: beam.Pipeline, recipe: Recipe, files: list[InputFile], output: str,
+                   cache: str | None = None) -> dict:
+    """Both phases in one pipeline (annotating only what the store at ``cache`` lacks); returns the named
+    PCollections (useful to tests)."""
+    entries = annotate_phase(p, recipe, files, cache or default_cache(output))
+    return select_phase(p, recipe, entries, output)
+
+
+def select_pipeline(p: beam.Pipeline, recipe: Recipe, entries: Iterable[store.Entry], output: str) -> dict:
+    """Select alone, from complete store entries found by the launcher (``yuliao select``)."""
+    items = [(e.directory, m, False) for e in entries for m in e.markers]
+    return select_phase(p, recipe, p | "Store entries" >> beam.Create(items), output)

@@ -14,25 +14,45 @@ from transforms.quiet import quiet_libraries
 log = logging.getLogger("yuliao")
 
 
-def _build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="yuliao", description=__doc__)
-    sub = ap.add_subparsers(dest="command", required=True)
-    b = sub.add_parser("build", help="build a corpus (any other --option is passed to Beam)")
+def _add_input_args(b: argparse.ArgumentParser) -> None:
     b.add_argument("--recipe", default="default", help="recipe YAML path or built-in name (default, demo, zh_heavy)")
     b.add_argument("--input", nargs="+", action="extend", required=True, metavar="GLOB",
                    help="input files or globs (local, gs://, s3://, hdfs://)")
     b.add_argument("--kind", default=None, help="input kind when the extension does not say (warc, jsonl, parquet, …)")
-    b.add_argument("--output", required=True, help="output directory")
     b.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a recipe key, e.g. --set langid.min_score=0.8")
     b.add_argument("-q", "--quiet", action="store_true")
     b.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
                    help="live per-stage progress (rich table on a terminal, a log line every 30 s otherwise)")
+
+
+def _add_output_args(b: argparse.ArgumentParser) -> None:
+    b.add_argument("--output", required=True, help="output directory")
     b.add_argument("--checksum-max-mb", type=float, default=512.0, metavar="MB",
                    help="sha256 of inputs up to this size goes into run.json and the card (0: none)")
     b.add_argument("--no-card", dest="card", action="store_false", help="do not render README.md and charts/")
     b.add_argument("--force", action="store_true",
                    help="publish into an --output folder that also holds files Yuliao did not write (they are kept)")
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="yuliao", description=__doc__)
+    sub = ap.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("build", help="annotate what the cache lacks, then select: a corpus "
+                                     "(any other --option is passed to Beam)")
+    _add_input_args(b)
+    _add_output_args(b)
+    b.add_argument("--cache", default=None, metavar="DIR",
+                   help="annotation store (default: <output>.annotations, a sibling of the output)")
+    a = sub.add_parser("annotate", help="extract, normalize, identify language and compute signals into the "
+                                        "annotation store (the expensive, per-document phase)")
+    _add_input_args(a)
+    a.add_argument("--cache", required=True, metavar="DIR", help="annotation store to fill")
+    s = sub.add_parser("select", help="build a corpus from the annotation store: quality decisions, dedup, PII, "
+                                      "tokenize, balance (never re-extracts)")
+    _add_input_args(s)
+    _add_output_args(s)
+    s.add_argument("--cache", required=True, metavar="DIR", help="annotation store written by annotate or build")
     c = sub.add_parser("card", help="re-render README.md and charts/ of an output directory from its stats")
     c.add_argument("output", help="output directory of a build")
     i = sub.add_parser("inspect", help="summary table and sample documents (kept, or rejected for a reason)")
@@ -55,29 +75,74 @@ def _build_parser() -> argparse.ArgumentParser:
     return ap
 
 
-def cmd_build(args: argparse.Namespace, beam_args: list[str]) -> int:
+def _pipeline(beam_args: list[str]):
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    from pipelines.build import build_pipeline
-    from transforms.sinks import join, write_json_atomic
-    from apache_beam.io.filesystems import FileSystems
+    options = PipelineOptions(beam_args or [])
+    if "--runner" not in " ".join(beam_args):
+        options.view_as(beam.options.pipeline_options.StandardOptions).runner = "DirectRunner"
+    return beam.Pipeline(options=options)
 
+
+def _store_summary(cache: str, recipe, files) -> tuple[str, list, list]:
+    """(settings hash, complete entries, inputs whose entry is missing or incomplete) — markers only."""
+    from transforms import store
+
+    shash = store.settings_hash(store.annotate_settings(recipe))
+    done, missing = [], []
+    for f in files:
+        e = store.complete_entry(cache, shash, store.InputIdentity(f.name, f.size, f.mtime))
+        (done if e is not None else missing).append(e if e is not None else f)
+    return shash, done, missing
+
+
+def cmd_annotate(args: argparse.Namespace, beam_args: list[str]) -> int:
+    from pipelines.build import annotate_phase
+    from pipelines.validate import validate_recipe
     from transforms.sources.read import expand_inputs
 
+    recipe = load_recipe(args.recipe, args.overrides)
+    validate_recipe(recipe)
+    files = expand_inputs(args.input, args.kind)
+    shash, done, missing = _store_summary(args.cache, recipe, files)
+    if missing:
+        p = _pipeline(beam_args)
+        annotate_phase(p, recipe, missing, args.cache)
+        _run_with_progress(p, args.progress and not args.quiet)
+    if not args.quiet:
+        print(f"annotated {len(missing)} of {len(files)} inputs ({len(done)} already in the store)\n"
+              f"store: {args.cache} (settings {shash})")
+    return 0
+
+
+def cmd_build(args: argparse.Namespace, beam_args: list[str]) -> int:
+    """``build`` and ``select``: checks first (output, recipe), then the pipeline writes into a staging folder
+    that is published only when complete (pipelines/publish.py)."""
+    from apache_beam.io.filesystems import FileSystems
+
+    from pipelines.build import build_pipeline, default_cache, select_pipeline
+    from pipelines.card import package_versions, sha256_of
+    from pipelines.card.run import input_record, tokenizer_info
     from pipelines.publish import check_output, staged_output
     from pipelines.validate import validate_recipe
+    from transforms import store
+    from transforms.sinks import join, write_json_atomic
+    from transforms.sources.read import expand_inputs
 
     recipe = load_recipe(args.recipe, args.overrides)
     check_output(args.output, args.force)  # before anything is read: a file, or a folder that is not ours
     validate_recipe(recipe)
     files = expand_inputs(args.input, args.kind)
-    options = PipelineOptions(beam_args or [])
-    if "--runner" not in " ".join(beam_args):
-        options.view_as(beam.options.pipeline_options.StandardOptions).runner = "DirectRunner"
-    from pipelines.card import package_versions, sha256_of
-    from pipelines.card.run import input_record, tokenizer_info
-
+    selecting = args.command == "select"
+    cache = args.cache or default_cache(args.output)
+    entries = []
+    if selecting:
+        shash, entries, missing = _store_summary(cache, recipe, files)
+        if missing:
+            names = ", ".join(f.name for f in missing[:5]) + (" …" if len(missing) > 5 else "")
+            raise ValueError(f"{len(missing)} input(s) are not (completely) in the annotation store {cache} for "
+                             f"these annotate settings ({shash}): {names}; run `yuliao annotate` or `yuliao build`")
     max_bytes = int(args.checksum_max_mb * 1024 * 1024)
     inputs = [input_record(f, sha256_of(f.path, max_bytes, f.size)) for f in files]
     tokenizer = tokenizer_info(recipe.tokenize)
@@ -85,14 +150,19 @@ def cmd_build(args: argparse.Namespace, beam_args: list[str]) -> int:
     status = 0
     with staged_output(args.output, args.force) as staging:
         out = staging.path
-        p = beam.Pipeline(options=options)
-        build_pipeline(p, recipe, files, out)
+        p = _pipeline(beam_args)
+        if selecting:
+            select_pipeline(p, recipe, entries, out)
+        else:
+            build_pipeline(p, recipe, files, out, cache)
         _run_with_progress(p, args.progress and not args.quiet)
         write_json_atomic(join(out, "run.json"), {
             "recipe": recipe.model_dump(mode="json"),
             "recipe_yaml": recipe_to_yaml(recipe),
             "inputs": inputs,
             "checksum_max_bytes": max_bytes,
+            "annotation_store": {"settings_hash": store.settings_hash(store.annotate_settings(recipe)),
+                                 "store_version": store.STORE_VERSION},
             "versions": package_versions(),
             "tokenizer": tokenizer,
             "timing": {"wall_seconds": round(time.time() - started, 3)},
@@ -198,11 +268,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _build_parser()
     args, rest = parser.parse_known_args(argv)
     try:
-        if args.command == "build":
+        if args.command in ("build", "select", "annotate", "crawl"):
             from pipelines.options import check_beam_args, option_strings
 
             check_beam_args(rest, option_strings(parser))
+        if args.command in ("build", "select"):
             return cmd_build(args, rest)
+        if args.command == "annotate":
+            return cmd_annotate(args, rest)
         if args.command in ("card", "inspect"):
             if rest:
                 print(f"yuliao: error: unrecognized arguments: {' '.join(rest)}", file=sys.stderr)
@@ -217,11 +290,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_export_megatron(args)
         if args.command == "crawl":
             from pipelines.crawl import cmd_crawl
-            from pipelines.options import check_beam_args, option_strings
 
-            check_beam_args(rest, option_strings(parser))
             return cmd_crawl(args, rest)
-    except (RecipeError, FileNotFoundError, ValueError) as exc:
+    except (RecipeError, FileNotFoundError, ValueError) as exc:  # StoreVersionError is a ValueError
         print(f"yuliao: error: {exc}", file=sys.stderr)
         return 2
     except BaseException as exc:

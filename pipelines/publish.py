@@ -34,7 +34,7 @@ MANIFEST_FORMAT = "yuliao-output/1"
 STAGING_INFIX = ".yuliao-staging-"
 OLD_INFIX = ".yuliao-old-"
 # what builds before manifest.json wrote; an output with stats.json and only these is recognised as Yuliao's
-LEGACY_TOP = ("data", "rejects", "charts", "stats.json", "mixture.json", "README.md", "run.json")
+LEGACY_TOP = ("data", "rejects", "index", "charts", "stats.json", "mixture.json", "README.md", "run.json")
 
 
 class OutputError(ValueError):

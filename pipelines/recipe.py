@@ -337,6 +337,11 @@ class DedupConfig(Section):
     # survivor priority: source rank (DESIGN.md), then this signal (higher wins), then length, then id
     source_rank: tuple[str, ...] = ("encyclopedia", "book", "news", "qa", "web")
     priority_signal: Optional[str] = "quality_score"
+    # published releases (their output folders): documents near-duplicating one of theirs are rejected
+    # near_duplicate_prior; their index/minhash/ signatures are used when the settings match, else data/ text
+    against: tuple[str, ...] = Field((), description="previous Yuliao outputs to near-dedup against (read only)")
+    write_index: bool = Field(True, description="write index/minhash/ (id, signature of each released document) "
+                                                "so a later release can dedup against this one cheaply")
 
 
 class PiiConfig(Section):

@@ -34,6 +34,10 @@ class Document(NamedTuple):
     token_ids: Optional[Sequence[int]] = None
     n_tokens: Optional[int] = None
     epoch: int = 0
+    # near-dedup MinHash signature (uint32 little-endian bytes) computed once by the annotate phase; kept in the
+    # annotation store, never in the output data (``to_arrow_row`` drops it). None: not computed (or invalidated
+    # by a stage that changed the text), so dedup signs the text itself.
+    minhash: Optional[bytes] = None
 
 
 beam.coders.registry.register_coder(Document, beam.coders.RowCoder)
@@ -79,6 +83,7 @@ ARROW_SCHEMA = pa.schema(
 def to_arrow_row(doc: Document) -> dict:
     """Plain dict in ARROW_SCHEMA order; maps sorted so byte output does not depend on insertion order."""
     row = doc._asdict()
+    del row["minhash"]
     row["signals"] = sorted((row["signals"] or {}).items())
     row["pii"] = sorted((row["pii"] or {}).items())
     row["token_ids"] = list(row["token_ids"]) if row["token_ids"] is not None else None
@@ -100,6 +105,13 @@ def from_arrow_row(row: Mapping) -> Document:
         v = d.get(key)
         d[key] = kv_to_dict(v)
     return Document(**{k: d.get(k, Document._field_defaults.get(k)) for k in Document._fields})
+
+
+def annotation_row(doc: Document) -> dict:
+    """A row of the annotation store (``schemas/annotation.py``)."""
+    return {"id": doc.id, "text": doc.text, "source": doc.source, "origin": doc.origin, "url": doc.url,
+            "title": doc.title, "fetched_at": doc.fetched_at, "lang": doc.lang, "lang_score": doc.lang_score,
+            "script": doc.script, "signals": sorted((doc.signals or {}).items()), "minhash": doc.minhash}
 
 
 def replace(doc: Document, **changes) -> Document:

@@ -482,8 +482,9 @@ def _write_mixture(achieved_list, plan, path: str) -> dict:
 class Balance(beam.PTransform):
     """docs → StageOutputs(balanced docs, rejects, stats); writes ``<output>/mixture.json`` when given."""
 
+
     def __init__(self, cfg, unit: str, seed: int, output: Optional[str] = None, keep_text: bool = False):
-        super().__init__()
+        super().__init__(label="balance")
         self.cfg, self.unit, self.seed, self.output, self.keep_text = cfg, unit, seed, output, keep_text
 
     def expand(self, docs):
@@ -513,10 +514,14 @@ class Balance(beam.PTransform):
         return StageOutputs(res.main, res[REJECTS], res[STATS])
 
 
-def stage(pcoll, recipe, output: Optional[str] = None) -> StageOutputs:
+def from_recipe(recipe, output: Optional[str] = None) -> Balance:
     """Whole-collection stage ``balance``; writes ``mixture.json`` under ``output`` when given.
     Unit ``auto``: tokens when the tokenize stage is on (it runs before balance), else characters."""
     cfg = recipe.balance
     tok = getattr(recipe, "tokenize", None)
     unit = cfg.unit if cfg.unit != "auto" else ("tokens" if tok is not None and tok.enabled else "chars")
-    return pcoll | "balance" >> Balance(cfg, unit, recipe.seed, output, recipe.sink.rejects_keep_text)
+    return Balance(cfg, unit, recipe.seed, output, recipe.sink.rejects_keep_text)
+
+
+def stage(pcoll, recipe, output: Optional[str] = None) -> StageOutputs:
+    return pcoll | from_recipe(recipe, output)

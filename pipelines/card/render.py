@@ -123,7 +123,7 @@ def card_context(inputs: CardInputs, charts: Mapping[str, bool]) -> dict:
         "versions_recorded": bool(run.get("versions")),
         "fields": list(FIELDS.items()),
         "charts": dict(charts),
-        "timing": sorted((k, v.get("ms")) for k, v in timing.items()),
+        "timing": sorted((k, v["ms"]) for k, v in timing.items() if "ms" in v),
         "wall_seconds": (run.get("timing") or {}).get("wall_seconds"),
         "schema_version": stats.get("schema_version"),
     }

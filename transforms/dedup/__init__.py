@@ -22,6 +22,7 @@ import apache_beam as beam
 from transforms.dedup.components import FINISH_KEY, ConnectedComponents
 from transforms.dedup.exact import CountingDoFn, ExactDedup, detail
 from transforms.dedup.minhash import CandidateEdges, Signer, lsh_params
+from transforms.dedup.prior import PRIOR_PREFIX, is_prior, read_prior
 from transforms.stage import REJECTS, STATS, Rejection, StageOutputs, stats_key, to_reject
 
 EXACT, NEAR = "dedup.exact", "dedup.near"
@@ -67,6 +68,8 @@ class _NearApply(CountingDoFn):
         node, g = element
         decisions = list(g["decision"])
         for doc in g["doc"]:
+            if is_prior(doc):  # a published release's document: never written again
+                continue
             if not decisions:
                 self._counts["out"] += 1
                 yield doc._replace(dup_cluster=doc.dup_cluster or doc.id, dup_cluster_size=doc.dup_cluster_size or 1)
@@ -76,8 +79,9 @@ class _NearApply(CountingDoFn):
                 self._counts["out"] += 1
                 yield doc._replace(dup_cluster=cluster, dup_cluster_size=size)
             else:
-                self._counts["rejected/near_duplicate"] += 1
-                r = Rejection(doc, "near_duplicate", detail(cluster, kept))
+                reason = "near_duplicate_prior" if kept.startswith(PRIOR_PREFIX) else "near_duplicate"
+                self._counts[f"rejected/{reason}"] += 1
+                r = Rejection(doc, reason, detail(cluster, kept))
                 yield beam.pvalue.TaggedOutput(REJECTS, to_reject(NEAR, r, self.keep_text))
 
 
@@ -105,6 +109,9 @@ def _cc_stats(counts, max_rounds: int, label: str):
 def near_dedup(docs, recipe, keep_text: bool = False):
     cfg = recipe.dedup.near
     signer = signer_from_recipe(cfg)
+    prior = read_prior(docs.pipeline, recipe.dedup.against, cfg)
+    if prior is not None:
+        docs = (docs, prior) | "near with prior" >> beam.Flatten()
     keyed, edges, meta, pair_stats = docs | "near candidates" >> CandidateEdges(
         signer, recipe.dedup.source_rank, recipe.dedup.priority_signal, cfg.jaccard_threshold, cfg.max_bucket_size,
         NEAR)
@@ -118,6 +125,18 @@ def near_dedup(docs, recipe, keep_text: bool = False):
     stats = ((pair_stats, decisions[STATS], applied[STATS], _cc_stats(cc_counts, cfg.max_rounds, "near CC stats"))
              | "near stats" >> beam.Flatten())
     return applied.main, applied[REJECTS], stats
+
+
+class Dedup(beam.PTransform):
+    """Whole-collection stage: both dedup steps as enabled in ``recipe.dedup``."""
+
+
+    def __init__(self, recipe):
+        super().__init__(label="dedup")
+        self.recipe = recipe
+
+    def expand(self, pcoll):
+        return stage(pcoll, self.recipe)
 
 
 def stage(pcoll: beam.PCollection, recipe) -> StageOutputs:

@@ -30,6 +30,8 @@ Priority = tuple  # (source rank, has-signal flag, -signal, -length, id): smalle
 
 
 def priority(doc: Document, source_rank: Sequence[str], signal: Optional[str] = None) -> Priority:
+    if doc.source == "__prior__":  # a published release's document (dedup.against) always survives its cluster
+        return (-1, 0, 0.0, 0, doc.id)
     rank = list(source_rank).index(doc.source) if doc.source in source_rank else len(source_rank)
     q = (doc.signals or {}).get(signal) if signal else None
     return (rank, 0 if q is not None else 1, -float(q) if q is not None else 0.0, -len(doc.text), doc.id)

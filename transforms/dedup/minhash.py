@@ -195,6 +195,14 @@ class Signer:
             return None, cjk
         return signature(hashes, self.num_perm, self.seed), cjk
 
+    def stored_or_sign(self, doc) -> tuple[Optional[np.ndarray], bool]:
+        """The signature the annotate phase stored on ``doc`` (same settings: the store is keyed by them), else
+        sign its text now."""
+        if doc.minhash is not None:
+            return (np.frombuffer(doc.minhash, dtype="<u4"),
+                    is_cjk(doc.text, doc.lang, self.cjk_langs, self.cjk_min_han_share))
+        return self.sign(doc.text, doc.lang)
+
     def bands_of(self, sig: np.ndarray) -> np.ndarray:
         return band_hashes(sig, self.bands, self.rows)
 
@@ -240,9 +248,9 @@ class _Sign(CountingDoFn):
         self.stage, self.signer, self.source_rank, self.signal = stage, signer, tuple(source_rank), signal
 
     def process(self, doc) -> Iterator:
-        self._counts["in"] += 1
+        self._counts["prior_docs" if doc.source == "__prior__" else "in"] += 1
         yield doc.id, doc
-        sig, cjk = self.signer.sign(doc.text, doc.lang)
+        sig, cjk = self.signer.stored_or_sign(doc)
         self._counts["cjk_docs" if cjk else "word_docs"] += 1
         if sig is None:
             self._counts["no_shingles"] += 1

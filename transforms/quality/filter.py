@@ -81,38 +81,60 @@ class Quality:
             self._prep[key] = (c, args)
         return self._prep[key]
 
-    def signals(self, doc: Document) -> tuple[dict[str, float], list[str]]:
+    def text_signals(self, doc: Document, all_words: bool = False) -> dict[str, float]:
+        """Every signal of the document's rule group except bad words, rounded. This is the expensive part
+        (jieba), computed once by the annotate phase; ``all_words`` computes word signals even where no
+        enabled rule needs them, so select can turn any rule on without re-annotating."""
         if doc.lang in self.cfg.unrated_languages:
-            return zh_signals(doc.text, frozenset(), (), (), self.cfg.zh.char_ngram, with_words=False), []
-        zh = self.is_zh(doc)
-        c, args = self._prepared(doc.lang, zh)
-        if zh:
-            sig = zh_signals(doc.text, *args)
-            fails = zh_failures(sig, c)
+            sig = zh_signals(doc.text, frozenset(), (), (), self.cfg.zh.char_ngram, with_words=False)
+        elif self.is_zh(doc):
+            _, args = self._prepared(doc.lang, True)
+            sig = zh_signals(doc.text, *args[:4], True if all_words else args[4], *args[5:])
         else:
+            _, args = self._prepared(doc.lang, False)
             sig = space_signals(doc.text, *args)
-            fails = space_failures(sig, c)
-            if doc.lang not in c.gopher.stop_words_languages and doc.lang not in self.cfg.space_by_lang:
-                fails = [f for f in fails if f != "gopher_few_stop_words"]
+        return {k: round(float(v), SIGNAL_DIGITS) for k, v in sig.items()}
+
+    def failures(self, doc: Document, sig: dict[str, float]) -> list[str]:
+        """Rules the document fails, from its signals alone (select-phase thresholds)."""
+        if doc.lang in self.cfg.unrated_languages:
+            return []
+        zh = self.is_zh(doc)
+        c, _ = self._prepared(doc.lang, zh)
+        if zh:
+            return zh_failures(sig, c)
+        fails = space_failures(sig, c)
+        if doc.lang not in c.gopher.stop_words_languages and doc.lang not in self.cfg.space_by_lang:
+            fails = [f for f in fails if f != "gopher_few_stop_words"]
+        return fails
+
+    def badword_signals(self, doc: Document) -> tuple[dict[str, float], bool]:
+        """Bad-word hit counts (terms pruned by corpus frequency excluded) and whether they fail the document."""
         b = self.cfg.badwords
         lang = self.badword_lang(doc) if b.enabled else None
-        if lang is not None:
-            found = self.matcher(lang).find(doc.text)
-            pruned = {t for t in found if (lang, t) in self.pruned or (lang, t) in self._static_pruned}
-            distinct, hits = bw.score(found, frozenset(pruned))
-            sig["rps_doc_ldnoobw_words"] = float(hits)
-            sig["rps_doc_ldnoobw_distinct"] = float(distinct)
-            sig["rps_doc_ldnoobw_pruned_hits"] = float(sum(found[t] for t in pruned))
-            if distinct >= b.min_distinct_terms_by_lang.get(lang, b.min_distinct_terms) and not b.annotate_only:
-                fails.append("badwords")
+        if lang is None:
+            return {}, False
+        found = self.matcher(lang).find(doc.text)
+        pruned = {t for t in found if (lang, t) in self.pruned or (lang, t) in self._static_pruned}
+        distinct, hits = bw.score(found, frozenset(pruned))
+        sig = {"rps_doc_ldnoobw_words": float(hits), "rps_doc_ldnoobw_distinct": float(distinct),
+               "rps_doc_ldnoobw_pruned_hits": float(sum(found[t] for t in pruned))}
+        return sig, distinct >= b.min_distinct_terms_by_lang.get(lang, b.min_distinct_terms) and not b.annotate_only
+
+    def signals(self, doc: Document) -> tuple[dict[str, float], list[str]]:
+        """All signals (stored ones reused: the annotate phase computed them) and the failing rules."""
+        sig = dict(doc.signals) if doc.signals else self.text_signals(doc)
+        fails = self.failures(doc, sig)
+        bsig, bad = self.badword_signals(doc)
+        sig.update(bsig)
+        if bad:
+            fails.append("badwords")
         return sig, fails
 
     def apply(self, docs: Sequence[Document]) -> Iterable[Document | Rejection | Count]:
         for doc in docs:
             sig, fails = self.signals(doc)
-            merged = dict(doc.signals or {})
-            merged.update({k: round(float(v), SIGNAL_DIGITS) for k, v in sig.items()})
-            out = doc._replace(signals=merged)
+            out = doc._replace(signals=sig)
             if not fails:
                 yield out
             elif self.cfg.annotate_only:
@@ -171,10 +193,24 @@ class TermDocKeys(beam.DoFn):
         yield from self.quality.term_doc_keys(doc)
 
 
+class QualityStep(beam.PTransform):
+    """Whole-collection stage ``quality``: decisions from stored signals, bad words pruned by corpus frequency."""
+
+
+    def __init__(self, quality: Quality, keep_text: bool):
+        super().__init__(label="quality")
+        self.quality, self.keep_text = quality, keep_text
+
+    def expand(self, pcoll):
+        return _quality(pcoll, self.quality, self.keep_text)
+
+
 def stage(pcoll, recipe):
-    cfg = recipe.quality
-    q = Quality(cfg)
-    keep_text = recipe.sink.rejects_keep_text
+    return _quality(pcoll, Quality(recipe.quality), recipe.sink.rejects_keep_text)
+
+
+def _quality(pcoll, q: Quality, keep_text: bool):
+    cfg = q.cfg
     if not (cfg.badwords.enabled and cfg.badwords.prune == "corpus"):
         return apply_stage(pcoll, q, keep_text)
     pruned = (

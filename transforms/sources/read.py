@@ -56,6 +56,7 @@ class InputFile(NamedTuple):
     # directory part of the --input pattern that matched this file: ``name`` (the path relative to it) does
     # not depend on how the path was spelled (relative, absolute, gs://…) and keys ids and the annotate cache
     root: str = ""
+    mtime: float = 0.0  # modification time from the filesystem's metadata (part of the annotate cache key)
 
     @property
     def name(self) -> str:
@@ -113,7 +114,8 @@ def expand_inputs(patterns: list[str], kind: str | None = None) -> list[InputFil
                 raise ValueError(f"cannot tell the input kind of {meta.path!r} from its extension; pass --kind")
             if k not in READERS:
                 raise ValueError(f"unknown input kind {k!r}; known: {', '.join(sorted(READERS))}")
-            files[meta.path] = InputFile(meta.path, k, meta.size_in_bytes, _root_for(pattern, meta.path))
+            files[meta.path] = InputFile(meta.path, k, meta.size_in_bytes, _root_for(pattern, meta.path),
+                                         round(float(meta.last_updated_in_seconds or 0.0), 3))
     return [files[p] for p in sorted(files)]
 
 
