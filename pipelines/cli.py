@@ -67,6 +67,9 @@ def _build_parser() -> argparse.ArgumentParser:
     from pipelines.crawl import add_arguments as _crawl_arguments
 
     _crawl_arguments(sub.add_parser("crawl", help="crawl seed URLs politely into WARC files (any other --option goes to Beam)"))
+    from pipelines.recipe_reference import add_arguments as _recipe_arguments
+
+    _recipe_arguments(sub.add_parser("recipe", help="every recipe key: default, meaning and source (--defaults)"))
     from pipelines.export_megatron import add_arguments as _megatron_arguments
 
     export = sub.add_parser("export", help="convert a build's token Parquet for a trainer")
@@ -281,10 +284,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"yuliao: error: unrecognized arguments: {' '.join(rest)}", file=sys.stderr)
                 return 2
             return cmd_card(args) if args.command == "card" else cmd_inspect(args)
-        if args.command == "export":
+        if args.command in ("export", "recipe"):
             if rest:
                 print(f"yuliao: error: unrecognized arguments: {' '.join(rest)}", file=sys.stderr)
                 return 2
+            if args.command == "recipe":
+                from pipelines.recipe_reference import cmd_recipe
+
+                return cmd_recipe(args)
             from pipelines.export_megatron import cmd_export_megatron
 
             return cmd_export_megatron(args)
