@@ -35,10 +35,9 @@ from collections import Counter
 from typing import Any, Iterable, Iterator, Mapping, NamedTuple, Optional
 
 import apache_beam as beam
-from apache_beam.transforms.window import GlobalWindows
 
 from schemas.document import Document
-from transforms.stage import REJECTS, STATS, Rejection, StageOutputs, stats_key, to_reject
+from transforms.stage import REJECTS, STATS, CountingDoFn, Rejection, StageOutputs, to_reject
 
 REASON = "balance_downsampled"
 OTHER = "other"  # recipe key: every language (or source) the recipe does not name
@@ -442,14 +441,13 @@ class _TotalsFn(beam.CombineFn):
         return BucketTotals(acc[0], acc[1], acc[2])
 
 
-class _Decide(beam.DoFn):
+class _Decide(CountingDoFn):
     """Apply the plan (side input) to each document: drop, keep, or repeat with epochs 1, 2, …"""
+
+    stage = "balance"
 
     def __init__(self, seed: int, weights_only: bool, keep_text: bool):
         self.seed, self.weights_only, self.keep_text = seed, weights_only, keep_text
-
-    def start_bundle(self):
-        self._counts: Counter = Counter()
 
     def process(self, doc: Document, plan: Mapping) -> Iterator:
         self._counts["in"] += 1
@@ -465,10 +463,6 @@ class _Decide(beam.DoFn):
             self._counts["repeated_copies"] += n - 1
         for e in range(n):
             yield doc._replace(epoch=e) if e else doc
-
-    def finish_bundle(self):
-        for counter, v in sorted(self._counts.items()):
-            yield beam.pvalue.TaggedOutput(STATS, GlobalWindows.windowed_value((stats_key("balance", counter), v)))
 
 
 def _write_mixture(achieved_list, plan, path: str) -> dict:

@@ -95,6 +95,27 @@ class RunStage(beam.DoFn):
             yield beam.pvalue.TaggedOutput(STATS, GlobalWindows.windowed_value((stats_key(self.stage.name, "@ms"), ms)))
 
 
+class CountingDoFn(beam.DoFn):
+    """The one counting base of every whole-collection step (dedup, balance): counters summed per bundle and
+    emitted as stats pairs, and the step's in/out/rejected shown in live progress like per-document stages."""
+
+    stage = ""
+
+    def start_bundle(self) -> None:
+        self._counts: Counter = Counter()
+
+    def finish_bundle(self) -> Iterator:
+        c = self._counts
+        rejected = sum(n for k, n in c.items() if k.startswith("rejected/"))
+        if c["in"] or c["out"] or rejected:
+            ticker = Ticker(self.stage)
+            ticker.add(c["in"], c["out"], rejected)
+            ticker.flush()
+        for counter, n in sorted(c.items()):
+            if n:
+                yield beam.pvalue.TaggedOutput(STATS, GlobalWindows.windowed_value((stats_key(self.stage, counter), n)))
+
+
 class StageOutputs(NamedTuple):
     main: beam.PCollection
     rejects: beam.PCollection

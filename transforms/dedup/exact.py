@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections import Counter
 from typing import Iterator, Optional, Sequence
 
 import apache_beam as beam
-from apache_beam.transforms.window import GlobalWindows
 
 from schemas.document import Document
-from transforms.stage import REJECTS, STATS, Rejection, stats_key, to_reject
+from transforms.stage import REJECTS, STATS, CountingDoFn, Rejection, to_reject  # noqa: F401 - CountingDoFn re-exported
 
 _WS = re.compile(r"\s+")
 
@@ -48,20 +46,6 @@ def detail(cluster: str, kept: str) -> str:
 
 
 # ------------------------------------------------------------------ Beam
-class CountingDoFn(beam.DoFn):
-    """Base for whole-collection stage steps: counters summed per bundle, emitted as stats pairs."""
-
-    stage = ""
-
-    def start_bundle(self) -> None:
-        self._counts: Counter = Counter()
-
-    def finish_bundle(self) -> Iterator:
-        for counter, n in sorted(self._counts.items()):
-            if n:
-                yield beam.pvalue.TaggedOutput(STATS, GlobalWindows.windowed_value((stats_key(self.stage, counter), n)))
-
-
 class _ExactDecide(CountingDoFn):
     def __init__(self, stage: str, source_rank: Sequence[str], signal: Optional[str], keep_text: bool):
         self.stage, self.source_rank, self.signal, self.keep_text = stage, tuple(source_rank), signal, keep_text
