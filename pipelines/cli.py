@@ -112,7 +112,7 @@ def cmd_annotate(args: argparse.Namespace, beam_args: list[str]) -> int:
     if missing:
         p = _pipeline(beam_args)
         annotate_phase(p, recipe, missing, args.cache)
-        _run_with_progress(p, args.progress and not args.quiet)
+        _run_with_progress(p, args.progress and not args.quiet, sum(f.size for f in missing))
     if not args.quiet:
         print(f"annotated {len(missing)} of {len(files)} inputs ({len(done)} already in the store)\n"
               f"store: {args.cache} (settings {shash})")
@@ -158,7 +158,7 @@ def cmd_build(args: argparse.Namespace, beam_args: list[str]) -> int:
             select_pipeline(p, recipe, entries, out)
         else:
             build_pipeline(p, recipe, files, out, cache)
-        _run_with_progress(p, args.progress and not args.quiet)
+        _run_with_progress(p, args.progress and not args.quiet, None if selecting else sum(f.size for f in files))
         write_json_atomic(join(out, "run.json"), {
             "recipe": recipe.model_dump(mode="json"),
             "recipe_yaml": recipe_to_yaml(recipe),
@@ -180,17 +180,41 @@ def cmd_build(args: argparse.Namespace, beam_args: list[str]) -> int:
     return status
 
 
-def _run_with_progress(p, progress: bool) -> None:
-    """Run the pipeline to completion; with ``progress``, show per-stage counts while it runs.
+def _run_with_progress(p, progress: bool, total_bytes: int | None = None) -> None:
+    """Run the pipeline to completion; with ``progress``, show per-stage counts (and % of input read) while it runs.
 
     DirectRunner metrics cannot be polled mid-run (``run()`` blocks until done), so workers append
-    to a progress file named by an environment variable (see transforms/progress.py)."""
+    to a progress file named by an environment variable; remote runners return from ``run()`` at once,
+    so their job id is printed and their Beam metrics are followed (see transforms/progress.py)."""
     import os
     import tempfile
 
     from pipelines.build import STATS_ORDER
-    from transforms.progress import ENV, ProgressDisplay
+    from transforms.progress import ENV, MetricsProgress, ProgressDisplay, is_local_runner, job_announcement
 
+    if not is_local_runner(p.runner):
+        for name in ("apache_beam.runners.dataflow", "apache_beam.runners.portability.portable_runner"):
+            logging.getLogger(name).setLevel(logging.INFO)  # the job id / console URL lines
+        result = p.run()
+        try:
+            line = job_announcement(result, p.options, type(p.runner).__name__)
+            if line:
+                print(line, file=sys.stderr, flush=True)
+            if progress:
+                with ProgressDisplay(MetricsProgress(result), STATS_ORDER, total_bytes=total_bytes):
+                    result.wait_until_finish()
+            else:
+                result.wait_until_finish()
+        except BaseException:
+            try:  # interrupted or failed here: do not leave the job writing into a staging folder being removed
+                result.cancel()
+            except Exception:  # noqa: BLE001 - already finished, or the runner cannot cancel
+                pass
+            raise
+        state = str(result.state)
+        if "DONE" not in state:
+            raise RuntimeError(f"the job ended in state {state}")
+        return
     if not progress:
         p.run().wait_until_finish()
         return
@@ -199,7 +223,7 @@ def _run_with_progress(p, progress: bool) -> None:
     previous = os.environ.get(ENV)
     os.environ[ENV] = path
     try:
-        with ProgressDisplay(path, STATS_ORDER):
+        with ProgressDisplay(path, STATS_ORDER, total_bytes=total_bytes):
             p.run().wait_until_finish()
     finally:
         if previous is None:
