@@ -132,6 +132,17 @@ def file_problems(recipe: Recipe) -> list[str]:
     return out
 
 
+def release_problems(recipe: Recipe) -> list[str]:
+    """``dedup.against`` must name published Yuliao outputs (a typo would silently dedup against nothing)."""
+    from pipelines.card.files import exists, join
+
+    out = []
+    for path in recipe.dedup.against if recipe.dedup.enabled else ():
+        if not (exists(join(path, "manifest.json")) or exists(join(path, "stats.json"))):
+            out.append(f"dedup.against: {path} is not a Yuliao output (no manifest.json or stats.json there)")
+    return out
+
+
 # ------------------------------------------------------------------ tokenizer
 def tokenizer_problems(recipe: Recipe) -> list[str]:
     """The tokenizer loads and has the EOS token (otherwise every tokenize worker fails after reading)."""
@@ -147,7 +158,7 @@ def tokenizer_problems(recipe: Recipe) -> list[str]:
 
 # ------------------------------------------------------------------ everything
 def recipe_problems(recipe: Recipe) -> list[str]:
-    problems = file_problems(recipe)
+    problems = file_problems(recipe) + release_problems(recipe)
     if recipe.langid.enabled:
         bad_model = any(p.startswith("langid.model_path") for p in problems)
         labels = frozenset() if bad_model else lid_labels(recipe.langid.model_path)

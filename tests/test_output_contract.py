@@ -19,15 +19,6 @@ from pipelines.demo.make import write_demo_jsonl, write_demo_warc
 from pipelines.publish import MANIFEST, publish, read_manifest, staged_output
 from tests.runners import RUNNER_MODES, output_digest
 
-WARCS = Path(__file__).resolve().parents[1].parent.parent / "shared" / "data" / "web" / "warc"
-
-
-def _shared_warcs() -> str:
-    base = Path(os.environ.get("YULIAO_TEST_DATA", "/work/shared/data")) / "web" / "warc"
-    assert base.is_dir(), base
-    return str(base / "*.warc.gz")
-
-
 def tree_digest(root: Path) -> dict[str, str]:
     return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(root.rglob("*")) if p.is_file()}
@@ -156,6 +147,7 @@ def test_mistyped_option_exits_2_naming_the_closest(tmp_path, demo_inputs, capsy
     ("tokenize.tokenizer_path=/nonexistent/tokenizer.json", "tokenize.tokenizer_path: file /nonexistent/tokenizer.json"),
     ("langid.model_path=/nonexistent/lid.ftz", "langid.model_path: file /nonexistent/lid.ftz"),
     ("tokenize.eos_token=NOT_A_TOKEN", "EOS token 'NOT_A_TOKEN' is not in the vocabulary"),
+    ("dedup.against=[/nonexistent/release]", "dedup.against: /nonexistent/release is not a Yuliao output"),
 ])
 def test_impossible_recipe_exits_2_before_reading(tmp_path, corpus, override, expect, capsys):
     out = copy_corpus(corpus, tmp_path / "out")
@@ -214,14 +206,14 @@ def test_staged_output_removes_staging_on_error(tmp_path):
 
 
 @pytest.mark.parametrize("mode", ["direct_in_memory", "direct_multi_processing"])
-def test_ctrl_c_exits_130_one_line_nothing_published_no_workers(tmp_path, corpus, mode):
+def test_ctrl_c_exits_130_one_line_nothing_published_no_workers(tmp_path, corpus, mode, data_dir):
     out = copy_corpus(corpus, tmp_path / "out")
     before = tree_digest(out)
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     env = dict(os.environ, TMPDIR=str(tmp), PYTHONPATH=os.pathsep.join(sys.path))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pipelines.cli", "build", "--recipe", "demo", "--input", _shared_warcs(),
+        [sys.executable, "-m", "pipelines.cli", "build", "--recipe", "demo", "--input", str(data_dir / "web" / "warc" / "*.warc.gz"),
          "--output", str(out), *RUNNER_MODES[mode]],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     # the event: a stage has reported documents through the progress file, i.e. workers are busy
@@ -242,7 +234,6 @@ def test_ctrl_c_exits_130_one_line_nothing_published_no_workers(tmp_path, corpus
     lines = [ln for ln in err.decode().splitlines() if ln.strip()
              and "apache_beam.runners.portability.local_job_service: Worker" not in ln]  # worker start-up notes
     assert lines == [f"yuliao: interrupted; nothing was published, {out} is unchanged"]
-    time.sleep(0)  # the workers were killed before exit; nothing to wait for
     alive = [pid for pid in workers if os.path.exists(f"/proc/{pid}")
              and not open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] == "Z"]
     assert alive == []
