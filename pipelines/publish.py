@@ -24,6 +24,7 @@ import json
 import os
 import posixpath
 import shutil
+import sys
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -283,11 +284,30 @@ def _publish_by_manifest(staging: str, output: str, files: dict[str, int], state
     _remove_tree(staging)
 
 
+def leftovers(output: str) -> list[str]:
+    """Staging folders of builds that were killed (SIGKILL, power loss) and renamed-aside old outputs of a
+    publish that died between its two renames: never removed automatically, reported so nothing is lost."""
+    if is_remote(output):
+        return []
+    parent = os.path.dirname(os.path.abspath(output)) or "."
+    base = os.path.basename(output.rstrip("/"))
+    try:
+        names = os.listdir(parent)
+    except OSError:
+        return []
+    return sorted(os.path.join(parent, n) for n in names
+                  if n.startswith(base + STAGING_INFIX) or n.startswith(base + OLD_INFIX))
+
+
 @contextmanager
 def staged_output(output: str, force: bool = False, object_store: Optional[bool] = None) -> Iterator["Staging"]:
     """``with staged_output(out) as st:`` build into ``st.path``; a clean exit publishes it to ``out``,
     an exception (including KeyboardInterrupt) removes it and leaves ``out`` as it was."""
     check_output(output, force)
+    for path in leftovers(output):
+        what = "an earlier output set aside by an interrupted publish" if OLD_INFIX in path else \
+            "the staging folder of a killed build"
+        print(f"yuliao: warning: {path} is {what}; remove it when you no longer need it", file=sys.stderr)
     st = Staging(output, staging_path(output, uuid.uuid4().hex[:12]), force, object_store)
     if not is_remote(st.path):
         os.makedirs(st.path)

@@ -239,3 +239,34 @@ def test_ctrl_c_exits_130_one_line_nothing_published_no_workers(tmp_path, corpus
     assert alive == []
     assert tree_digest(out) == before
     assert siblings(out) == []
+
+
+def test_killed_rebuild_leaves_the_previous_corpus_and_the_next_build_reports_the_leftover(
+        tmp_path, corpus, demo_inputs, data_dir):
+    """SIGKILL (no cleanup possible) in the middle of a rebuild: the previous corpus is untouched, the staging
+    folder stays beside it, and the next build warns about it and publishes normally."""
+    out = copy_corpus(corpus, tmp_path / "out")
+    before = tree_digest(out)
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = dict(os.environ, TMPDIR=str(tmp), PYTHONPATH=os.pathsep.join(sys.path))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pipelines.cli", "build", "--recipe", "demo", "--input",
+         str(data_dir / "web" / "warc" / "*.warc.gz"), "--output", str(out), *RUNNER_MODES["direct_in_memory"]],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if any(os.path.getsize(f) for f in glob.glob(str(tmp / "yuliao-progress-*"))):
+            break
+        time.sleep(0.02)
+    assert proc.poll() is None, "build ended before it could be killed"
+    proc.kill()
+    proc.wait(30)
+    assert tree_digest(out) == before
+    left = siblings(out)
+    assert len(left) == 1 and ".yuliao-staging-" in left[0]
+    err = subprocess.run([sys.executable, "-m", "pipelines.cli", "build", "--recipe", "demo", "--input",
+                          *demo_inputs, "--output", str(out), "-q", *RUNNER_MODES["direct_in_memory"]],
+                         env=env, capture_output=True, text=True, check=True).stderr
+    assert f"{out.parent / left[0]} is the staging folder of a killed build" in err
+    assert read_manifest(str(out)) is not None and siblings(out) == left  # reported, not deleted
