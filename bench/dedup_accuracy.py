@@ -118,9 +118,10 @@ def labelled_set(data: Path, n_base: int, seed: int) -> tuple[list[dict], list[d
 
 
 def true_jaccard(a: str, b: str, lang: str) -> float:
-    from transforms.dedup.minhash import Signer
+    from pipelines.recipe import DedupNearConfig
+    from transforms.dedup import signer_from_recipe
 
-    s = Signer()
+    s = signer_from_recipe(DedupNearConfig())
     x, y = set(s.shingles(a, lang)[0].tolist()), set(s.shingles(b, lang)[0].tolist())
     return len(x & y) / max(1, len(x | y))
 

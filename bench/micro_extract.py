@@ -29,6 +29,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 sys.path.append(os.path.join(HERE, "work", "micro-libs"))
 from common import fmt, manifest_pages  # noqa: E402
+from pipelines.recipe import ExtractConfig
 
 DATA = os.environ.get("YULIAO_TEST_DATA", os.path.join(ROOT, "..", "shared", "data"))
 RESULTS = os.path.join(HERE, "work", "results", "micro_extract.jsonl")
@@ -61,9 +62,9 @@ def methods() -> dict[str, Callable[[str], str]]:
             sys.path.insert(0, ROOT)
             from transforms.extract import Extractor
 
-            ex = Extractor()
+            ex = Extractor.from_recipe(ExtractConfig())
             out["traf_ours"] = lambda h: ex.extract_html(h)[0] or ""  # the stage's call, as committed
-            ungated = Extractor(readability_gate=False)
+            ungated = Extractor.from_recipe(ExtractConfig(readability_gate=False))
             out["traf_ours_nogate"] = lambda h: ungated.extract_html(h)[0] or ""  # without extract.readability_gate
         except ImportError:
             pass

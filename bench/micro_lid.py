@@ -20,6 +20,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 sys.path.insert(0, ROOT)
 from common import fmt, load_texts  # noqa: E402
+from pipelines.recipe import LangIdConfig
 
 RESULTS = os.path.join(HERE, "work", "results", "micro_lid.jsonl")
 
@@ -32,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     from transforms.langid import LangIdModel
 
     texts = [t for _, t in load_texts()]
-    model = LangIdModel()
+    model = LangIdModel.from_recipe(LangIdConfig())
 
     def batched(n):
         def run():

@@ -49,11 +49,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=3)
     args = ap.parse_args(argv)
-    from transforms.dedup.minhash import Signer
+    from pipelines.recipe import DedupNearConfig
+    from transforms.dedup import signer_from_recipe
 
     texts = load_texts()
     mb = sum(len(t.encode("utf-8")) for _, t in texts) / 1e6
-    signer = Signer(num_perm=NUM_PERM)
+    signer = signer_from_recipe(DedupNearConfig(num_perm=NUM_PERM))
     methods = {"yuliao": lambda lang, t: signer.sign(t, lang)}
     try:
         import datasketch

@@ -35,6 +35,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from pipelines.recipe import ExtractConfig
 
 REPO = Path(__file__).resolve().parent.parent
 WORK = REPO / "bench" / "work" / "quality"
@@ -71,7 +72,7 @@ def english_docs(data: Path, limit: int | None) -> list[dict]:
     from transforms.extract import Extractor, decode_html
     from transforms.normalize import normalize_text
 
-    ex = Extractor()
+    ex = Extractor.from_recipe(ExtractConfig())
     ex.setup()
     docs = []
     with gzip.open(data / "web" / "manifest.jsonl.gz", "rt", encoding="utf-8") as fh:

@@ -6,6 +6,7 @@ import gzip
 import json
 from pathlib import Path
 
+from pipelines.recipe import ExtractConfig
 from transforms.extract import Extractor, decode_html
 
 
@@ -23,7 +24,7 @@ def eval_pages(root: Path) -> list[tuple[str, dict, Path]]:
 
 
 def score(root: Path, extractor: Extractor | None = None, limit: int | None = None) -> dict:
-    ex = extractor or Extractor()
+    ex = extractor or Extractor.from_recipe(ExtractConfig())
     ex.setup()
     kept = with_total = dropped = without_total = 0
     pages = eval_pages(root)[:limit]

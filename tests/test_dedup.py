@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 from apache_beam.testing.util import assert_that, equal_to
 
-from pipelines.recipe import load_recipe
+from pipelines.recipe import DedupNearConfig, ExtractConfig, load_recipe
 from schemas.document import Document
-from transforms.dedup import stage
+from transforms.dedup import signer_from_recipe, stage
 from transforms.dedup.components import FINISH_KEY, ConnectedComponents, components_reference
 from transforms.dedup.exact import exact_key, priority
-from transforms.dedup.minhash import Signer, bucket_pairs, char_shingles, cjk_key, jaccard, signature
+from transforms.dedup.minhash import bucket_pairs, char_shingles, cjk_key, jaccard, signature
 
 # ------------------------------------------------------------------ helpers
 _GOT: dict = {}
@@ -63,7 +63,7 @@ def clusters_of(survivors, rejects):
 def extractor():
     from transforms.extract import Extractor
 
-    ex = Extractor()
+    ex = Extractor.from_recipe(ExtractConfig())
     ex.setup()
     return ex
 
@@ -267,7 +267,7 @@ def test_zh_cn_and_zh_tw_pages_cluster_across_scripts(debian):
     recipe every pair whose MinHash estimate is >= 0.8 clusters; at threshold 0.6 all do."""
     docs = [Document(id=f"{v}:{c}", text=t, source="web", origin=c, lang="zh") for (v, c), t in debian.items()]
     chapters = sorted({c for _, c in debian})
-    signer = Signer()
+    signer = signer_from_recipe(DedupNearConfig())
     est = {c: jaccard(signer.sign(debian[("zh-cn", c)], "zh")[0], signer.sign(debian[("zh-tw", c)], "zh")[0])
            for c in chapters}
     for overrides, must in (([], [c for c in chapters if est[c] >= 0.8]),

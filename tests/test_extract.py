@@ -1,4 +1,5 @@
 """Extraction quality on trafilatura's evaluation pages and charset handling."""
+from pipelines.recipe import ExtractConfig
 from tests.evaldata import score
 from transforms.extract import Extractor, decode_html
 from transforms.sources.raw import RawPage
@@ -30,7 +31,7 @@ def test_charset_header_meta_and_detection():
 
 
 def test_oversize_and_empty_pages_are_rejected():
-    ex = Extractor(max_html_bytes=1000)
+    ex = Extractor.from_recipe(ExtractConfig(max_html_bytes=1000))
     big = RawPage("a", "o", "web", "u", None, "text/html", "utf-8", b"<p>x</p>" * 500)
     empty = RawPage("b", "o", "web", "u", None, "text/html", "utf-8", b"<html><body></body></html>")
     out = list(ex.apply([big, empty]))
@@ -43,7 +44,7 @@ def test_fast_mode_is_a_recipe_switch(data_dir):
 
     fast = Extractor.from_recipe(load_recipe("default", ["extract.fast=true"]).extract)
     assert fast.options["fast"] is True
-    s, base = score(data_dir, fast, limit=60), score(data_dir, Extractor(), limit=60)
+    s, base = score(data_dir, fast, limit=60), score(data_dir, Extractor.from_recipe(ExtractConfig()), limit=60)
     # on the first 60 gold pages: 0.977 / 0.687 fast vs 0.982 / 0.669 default (the full set: bench/RESULTS.md)
     assert s["with_kept"] >= base["with_kept"] - 0.03 and s["without_dropped"] >= base["without_dropped"] - 0.03
 
@@ -58,8 +59,8 @@ def test_readability_gate_changes_no_text(data_dir, monkeypatch):
     fired = []
     real = E._readability_cannot_win
     monkeypatch.setattr(E, "_readability_cannot_win", lambda *a: fired.append(real(*a)) or fired[-1])
-    gated, plain = Extractor(), Extractor(readability_gate=False)
-    assert gated.readability_gate and not Extractor(fast=True).readability_gate
+    gated, plain = Extractor.from_recipe(ExtractConfig()), Extractor.from_recipe(ExtractConfig(readability_gate=False))
+    assert gated.readability_gate and not Extractor.from_recipe(ExtractConfig(fast=True)).readability_gate
     pages = [decode_html(gzip.decompress(p.read_bytes()), None) for _, _, p in eval_pages(data_dir)[::8]]
     assert [gated.extract_html(h) for h in pages] == [plain.extract_html(h) for h in pages]
     assert 0.2 * len(pages) < sum(fired) < len(fired)  # it fires on part of the pages, not all

@@ -1,6 +1,7 @@
 """Language ID accuracy on the labelled lingua sentences (zh, en) with the shipped lid.176.ftz."""
 import gzip
 
+from pipelines.recipe import LangIdConfig
 from schemas.document import Document
 from transforms.langid import LangId, LangIdModel
 from transforms.stage import Rejection
@@ -13,7 +14,7 @@ def _sentences(data_dir, lang, n=700):
 
 
 def test_accuracy_zh_en(data_dir):
-    model = LangIdModel()
+    model = LangIdModel.from_recipe(LangIdConfig())
     acc = {}
     for lang in ("zh", "en"):
         sents = _sentences(data_dir, lang)
@@ -24,14 +25,14 @@ def test_accuracy_zh_en(data_dir):
 
 
 def test_other_languages_are_not_zh_or_en(data_dir):
-    model = LangIdModel()
+    model = LangIdModel.from_recipe(LangIdConfig())
     sents = _sentences(data_dir, "de", 300) + _sentences(data_dir, "ja", 300)
     wrong = sum(p[0] in ("zh", "en") for p in model.predict(sents))
     assert wrong / len(sents) < 0.05
 
 
 def test_stage_keeps_selected_languages_and_labels_rejects():
-    stage = LangId(["zh"], min_score=0.65)
+    stage = LangId.from_recipe(LangIdConfig(languages=("zh",), min_score=0.65))
     docs = [Document(id="1", text="今天天气很好，我们去公园散步吧。", source="web", origin="t"),
             Document(id="2", text="The weather is lovely today, let us walk in the park.", source="web", origin="t")]
     out = list(stage.apply(docs))
@@ -40,6 +41,6 @@ def test_stage_keeps_selected_languages_and_labels_rejects():
 
 
 def test_batch_and_single_predictions_agree(data_dir):
-    model = LangIdModel()
+    model = LangIdModel.from_recipe(LangIdConfig())
     sents = _sentences(data_dir, "zh", 50) + _sentences(data_dir, "en", 50)
     assert model.predict(sents) == [model.predict([s])[0] for s in sents]

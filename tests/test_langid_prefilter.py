@@ -3,13 +3,14 @@ in unselected languages before extraction, never a page the full path (extract �
 and a build gives the same data with it on or off."""
 from __future__ import annotations
 
+import copy
 import gzip
 import json
 
 import pytest
 from trafilatura.utils import load_html
 
-from pipelines.recipe import load_recipe
+from pipelines.recipe import ExtractConfig, load_recipe
 from transforms.extract import Extractor, decode_html, visible_text
 from transforms.langid import LangId, LangPrefilter
 
@@ -35,7 +36,7 @@ def prefilter():
 
 def _full_path_keeps(html: str) -> bool:
     """What the pipeline without prefilter decides: extract, then the langid stage."""
-    ex = Extractor()
+    ex = Extractor.from_recipe(ExtractConfig())
     text, _ = ex.extract_html(html)
     langid = LangId.from_recipe(load_recipe("default").langid)
     from schemas.document import Document
@@ -68,8 +69,8 @@ def test_mixed_page_with_selected_language_goes_to_extraction(pages, prefilter):
     html = next(h for r, h in pages if "denkanstoos-april-2012" in (r.get("url") or ""))
     text = visible_text(load_html(html), prefilter.scan_chars)
     assert prefilter.reject(text) is None
-    unguarded = LangPrefilter(prefilter.languages, prefilter.min_score, guard=1.0, han_guard=10**9,
-                              min_selected_share=1.1)
+    unguarded = copy.copy(prefilter)  # guards switched off beyond what a recipe may set
+    unguarded.guard, unguarded.han_guard, unguarded.min_selected_share = 1.0, 10**9, 1.1
     assert unguarded.reject(text)[0] == "de"  # the guards are what save it
     assert _full_path_keeps(html)
 
@@ -89,7 +90,9 @@ def test_a_selected_article_inside_a_dominant_other_language_page_is_not_skipped
     assert prefilter._model.predict_top(mixed)[0][0] == "de"  # the first test alone would skip it …
     assert prefilter.reject(mixed) is None  # … the Han / slice guards keep it for extraction
     if guest_lang == "zh":
-        assert LangPrefilter(prefilter.languages, min_selected_share=1.1).reject(mixed) is None  # Han guard alone
+        han_only = copy.copy(prefilter)
+        han_only.min_selected_share = 1.1
+        assert han_only.reject(mixed) is None  # Han guard alone
 
 
 def test_visible_text_skips_scripts_styles_and_comments():

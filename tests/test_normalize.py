@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.recipe import ExtractConfig, NormalizeConfig
 from schemas.document import Document
 from transforms.extract import Extractor
 from transforms.normalize import (
@@ -18,7 +19,7 @@ from transforms.stage import Rejection
 @pytest.fixture(scope="module")
 def debian(data_dir: Path) -> dict[str, dict[str, str]]:
     """Extracted text of the parallel debian-reference pages: {page: {"cn": text, "tw": text}}."""
-    ex = Extractor()
+    ex = Extractor.from_recipe(ExtractConfig())
     out: dict[str, dict[str, str]] = {}
     for page in ("pr01", "ch08", "index"):
         out[page] = {}
@@ -72,13 +73,13 @@ def test_simplified_key_is_script_width_and_punctuation_insensitive(debian):
 
 
 def test_stage_sets_script_keeps_traditional_and_rejects_empty(debian):
-    st = Normalize()
+    st = Normalize.from_recipe(NormalizeConfig())
     st.setup()
     docs = [Document(id="tw", text=debian["pr01"]["tw"], source="web", origin="t", title=" 標題\u3000 "),
             Document(id="e", text=" \u200b\n\u3000 ", source="web", origin="e")]
     out = list(st.apply(docs))
     assert out[0].script == "Hant" and out[0].text == debian["pr01"]["tw"] and out[0].title == "標題"
     assert isinstance(out[1], Rejection) and out[1].reason == "normalize_empty"
-    t2s = list(Normalize(output_t2s=True).apply(docs[:1]))[0]
+    t2s = list(Normalize.from_recipe(NormalizeConfig(output_t2s=True)).apply(docs[:1]))[0]
     assert t2s.script == "Hant" and detect_script(t2s.text) == "Hans"
     assert list(st.apply(docs)) == out  # deterministic

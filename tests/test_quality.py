@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.recipe import load_recipe
+from pipelines.recipe import ExtractConfig, load_recipe
 from schemas.document import Document
 from transforms.extract import Extractor
 from transforms.normalize import normalize_text
@@ -39,7 +39,7 @@ def quality() -> Quality:
 
 @pytest.fixture(scope="module")
 def gne(data_dir: Path) -> dict[str, Document]:
-    ex = Extractor()
+    ex = Extractor.from_recipe(ExtractConfig())
     return {p.name.removesuffix(".html.gz"): Document(id=p.name, text=_extract(p, ex), source="web", origin=p.name,
                                                         lang="zh")
             for p in sorted((data_dir / "web" / "gne-zh").glob("*.html.gz"))
@@ -87,7 +87,7 @@ def test_english_rules_would_reject_chinese_articles(gne):
 
 
 def test_traditional_and_simplified_pages_same_decision(quality, data_dir: Path):
-    ex = Extractor()
+    ex = Extractor.from_recipe(ExtractConfig())
     base = data_dir / "web" / "debian-reference-zh"
     docs = []
     for page in ZH_SMALL_DEBIAN:
@@ -105,7 +105,7 @@ def test_traditional_and_simplified_pages_same_decision(quality, data_dir: Path)
 
 
 def test_english_pages(quality, data_dir: Path):
-    ex = Extractor()
+    ex = Extractor.from_recipe(ExtractConfig())
     base = data_dir / "web" / "mozilla-readability"
     docs = [Document(id=name, text=_extract(base / name / "source.html.gz", ex), source="web", origin=name, lang="en")
             for name in ("bbc-1", "nytimes-1", "ol", "breitbart")]
@@ -192,7 +192,7 @@ def test_english_stop_words_are_not_required_of_other_languages(data_dir):
     from transforms.extract import Extractor, decode_html
     from transforms.quality.filter import Quality
 
-    ex = Extractor()
+    ex = Extractor.from_recipe(ExtractConfig())
     html = gzip.decompress((data_dir / "web/trafilatura/cache/adac.de.kindersitze.html.gz").read_bytes())
     text, _ = ex.extract_html(decode_html(html, None))
     q = Quality(load_recipe("default").quality)

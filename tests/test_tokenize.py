@@ -11,7 +11,7 @@ import pytest
 from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from tokenizers import Tokenizer
 
-from pipelines.recipe import load_recipe
+from pipelines.recipe import TokenizeConfig, load_recipe
 from schemas.document import Document
 from transforms.stage import Count, apply_stage, run_batch
 from transforms.tokenize import DEFAULT_EOS, Tokenize, TokenizerModel, default_tokenizer_path, eos_from_config
@@ -43,7 +43,7 @@ def test_default_eos_comes_from_the_shipped_config(reference):
 
 
 def test_counts_equal_the_tokenizers_own_plus_eos(texts, reference):
-    stage = Tokenize(batch_size=64)
+    stage = Tokenize.from_recipe(TokenizeConfig(batch_size=64))
     counts: dict = {}
     from collections import Counter
 
@@ -62,8 +62,8 @@ def test_counts_equal_the_tokenizers_own_plus_eos(texts, reference):
 
 
 def test_batching_does_not_change_results(texts):
-    one = Tokenize(batch_size=1)
-    many = Tokenize(batch_size=1000)
+    one = Tokenize.from_recipe(TokenizeConfig(batch_size=1))
+    many = Tokenize.from_recipe(TokenizeConfig(batch_size=1000))
     a = [d for d in one.apply(docs_of(texts)) if isinstance(d, Document)]
     b = []
     for i in range(0, len(texts), 7):
@@ -73,13 +73,13 @@ def test_batching_does_not_change_results(texts):
 
 def test_count_only_and_no_eos(texts, reference):
     docs = docs_of(texts[:20])
-    counted = [d for d in Tokenize(count_only=True).apply(docs) if isinstance(d, Document)]
+    counted = [d for d in Tokenize.from_recipe(TokenizeConfig(count_only=True)).apply(docs) if isinstance(d, Document)]
     assert all(d.token_ids is None for d in counted)
     assert [d.n_tokens for d in counted] == [len(reference.encode(t, add_special_tokens=False).ids) + 1
                                              for t in texts[:20]]
-    bare = [d for d in Tokenize(add_eos=False).apply(docs) if isinstance(d, Document)]
+    bare = [d for d in Tokenize.from_recipe(TokenizeConfig(add_eos=False)).apply(docs) if isinstance(d, Document)]
     assert [d.n_tokens for d in bare] == [d.n_tokens - 1 for d in counted]
-    assert isinstance(list(Tokenize().apply(docs))[-1], Count)
+    assert isinstance(list(Tokenize.from_recipe(TokenizeConfig()).apply(docs))[-1], Count)
 
 
 def test_named_tokenizer_file_and_eos(tmp_path):
@@ -96,7 +96,7 @@ def test_named_tokenizer_file_and_eos(tmp_path):
 
 
 def test_stage_pickles_without_the_model():
-    st = Tokenize()
+    st = Tokenize.from_recipe(TokenizeConfig())
     st.setup()
     clone = pickle.loads(pickle.dumps(st))
     assert clone._model is None and len(pickle.dumps(st)) < 2000

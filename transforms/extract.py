@@ -161,10 +161,10 @@ class Extractor:
     name = "extract"
     batch_size = 1
 
-    def __init__(self, max_html_bytes: int = 5_000_000, include_comments: bool = False, include_tables: bool = True,
-                 favor_precision: bool = False, favor_recall: bool = False, deduplicate: bool = False,
-                 min_extracted_chars: int = 1, passthrough: bool = False, fast: bool = False,
-                 prefilter: Optional[LangPrefilter] = None, readability_gate: bool = True):
+    def __init__(self, max_html_bytes: int, include_comments: bool, include_tables: bool, favor_precision: bool,
+                 favor_recall: bool, deduplicate: bool, min_extracted_chars: int, passthrough: bool, fast: bool,
+                 prefilter: Optional[LangPrefilter], readability_gate: bool):
+        """Values come from the recipe's ``extract`` section (``from_recipe``); defaults live only there."""
         self.max_html_bytes = max_html_bytes
         self.options = dict(include_comments=include_comments, include_tables=include_tables,
                             favor_precision=favor_precision, favor_recall=favor_recall, deduplicate=deduplicate,

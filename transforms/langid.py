@@ -50,13 +50,18 @@ def default_model_path() -> str:
 class LangIdModel:
     """Thin batched wrapper around a fastText LID model."""
 
-    def __init__(self, model_path: Optional[str] = None, max_chars: int = 10_000, han_script_rule: bool = True):
+    def __init__(self, model_path: Optional[str], max_chars: int, han_script_rule: bool):
+        """Values come from the recipe's ``langid`` section (``from_recipe``); defaults live only there."""
         import fasttext
 
         fasttext.FastText.eprint = lambda *a, **k: None  # silence the load-time warning
         self.model = fasttext.load_model(local_copy(model_path or default_model_path()))
         self.max_chars = max_chars
         self.han_script_rule = han_script_rule
+
+    @classmethod
+    def from_recipe(cls, cfg) -> "LangIdModel":
+        return cls(cfg.model_path, cfg.max_chars, cfg.han_script_rule)
 
     def predict(self, texts: Sequence[str]) -> list[tuple[str, float]]:
         if not texts:
@@ -126,9 +131,8 @@ class LangPrefilter(_WorkerModel):
 
     CHUNK = 400
 
-    def __init__(self, languages: Sequence[str], min_score: float = 0.9, guard: float = 0.01,
-                 model_path: Optional[str] = None, max_chars: int = 10_000, han_script_rule: bool = True,
-                 han_guard: int = 50, min_selected_share: float = 0.05, scan_chars: int = 60_000):
+    def __init__(self, languages: Sequence[str], min_score: float, guard: float, model_path: Optional[str],
+                 max_chars: int, han_script_rule: bool, han_guard: int, min_selected_share: float, scan_chars: int):
         self.languages = frozenset(languages)
         self.min_score = min_score
         self.guard = guard
@@ -183,9 +187,9 @@ class LangId(_WorkerModel):
 
     name = "langid"
 
-    def __init__(self, languages: Sequence[str], min_score: float = 0.65, min_score_by_lang: dict | None = None,
-                 model_path: Optional[str] = None, max_chars: int = 10_000, batch_size: int = 256,
-                 han_script_rule: bool = True):
+    def __init__(self, languages: Sequence[str], min_score: float, min_score_by_lang: dict | None,
+                 model_path: Optional[str], max_chars: int, batch_size: int, han_script_rule: bool):
+        """Values come from the recipe's ``langid`` section (``from_recipe``); defaults live only there."""
         self.languages = frozenset(languages)
         self.min_score = min_score
         self.min_score_by_lang = dict(min_score_by_lang or {})

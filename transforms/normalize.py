@@ -163,8 +163,9 @@ class Normalize:
 
     name = "normalize"
 
-    def __init__(self, fix_mojibake: bool = True, output_t2s: bool = False, script_min_han_share: float = 0.3,
-                 script_min_han: int = 10, batch_size: int = 64):
+    def __init__(self, fix_mojibake: bool, output_t2s: bool, script_min_han_share: float, script_min_han: int,
+                 batch_size: int):
+        """Values come from the recipe's ``normalize`` section (``from_recipe``); defaults live only there."""
         self.fix_mojibake = fix_mojibake
         self.output_t2s = output_t2s
         self.script_min_han_share = script_min_han_share

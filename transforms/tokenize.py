@@ -68,8 +68,9 @@ class Tokenize:
 
     name = "tokenize"
 
-    def __init__(self, tokenizer_path: Optional[str] = None, eos_token: Optional[str] = None, add_eos: bool = True,
-                 count_only: bool = False, batch_size: int = 256):
+    def __init__(self, tokenizer_path: Optional[str], eos_token: Optional[str], add_eos: bool, count_only: bool,
+                 batch_size: int):
+        """Values come from the recipe's ``tokenize`` section (``from_recipe``); defaults live only there."""
         self.tokenizer_path = tokenizer_path
         self.eos_token = eos_token
         self.add_eos = add_eos

@@ -173,9 +173,9 @@ def band_hashes(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
 class Signer:
     """Document → (signature, band hashes), configured once from the recipe."""
 
-    def __init__(self, num_perm: int = 112, bands: int = 14, rows: int = 8, seed: int = 1, word_ngram: int = 5,
-                 char_ngram: int = 5, cjk_langs: Sequence[str] = ("zh", "yue", "wuu", "lzh"),
-                 cjk_min_han_share: float = 0.3, tw_phrases: bool = True):
+    def __init__(self, num_perm: int, bands: int, rows: int, seed: int, word_ngram: int, char_ngram: int,
+                 cjk_langs: Sequence[str], cjk_min_han_share: float, tw_phrases: bool):
+        """Values come from the recipe's ``dedup.near`` section (``transforms.dedup.signer_from_recipe``)."""
         self.num_perm, self.bands, self.rows, self.seed = num_perm, bands, rows, seed
         self.word_ngram, self.char_ngram = word_ngram, char_ngram
         self.cjk_langs = tuple(cjk_langs)

@@ -1,0 +1,111 @@
+"""Annotate once, select many: what re-selecting and resuming cost against a first build (issue #16).
+
+    python bench/annotate_select.py [--work bench/work/annotate-select] [--recipe default]
+
+Inputs: every shared WARC, the shortened enwiki dump and one Chinese book (../shared/data). Measured, each as a
+real `yuliao build` subprocess on the DirectRunner (CPU = user+sys of the build process and its children):
+
+1. T1: a first build into an empty annotation store;
+2. a rebuild changing only quality thresholds, and one changing only balance targets (same store): time / T1,
+   and their Parquet compared byte for byte with a fresh build (new store) of the same settings;
+3. a build killed (SIGKILL) once about half of the inputs are annotated, then rerun: total CPU / T1's CPU.
+Prints a Markdown table; figures in the issue notes come from this script.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+DATA = Path(os.environ.get("YULIAO_TEST_DATA", REPO.parent / "shared" / "data"))
+
+
+def inputs() -> list[str]:
+    warcs = sorted(str(p) for p in (DATA / "web" / "warc").iterdir())
+    wiki = str(DATA / "wiki" / "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2")
+    book = str(DATA / "books" / "gutenberg-zh" / "pg23863-0.txt")
+    return warcs + [wiki, book]
+
+
+def children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def cmd(recipe: str, files: list[str], out: Path, cache: Path, sets: list[str]) -> list[str]:
+    return [sys.executable, "-m", "pipelines.cli", "build", "--recipe", recipe, "--input", *files, "--output",
+            str(out), "--cache", str(cache), "-q", "--no-progress", "--no-card",
+            *[a for s in sets for a in ("--set", s)]]
+
+
+def run(c: list[str]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one build that must succeed."""
+    cpu0, t0 = children_cpu(), time.perf_counter()
+    subprocess.run(c, check=True, cwd=REPO, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t0, children_cpu() - cpu0
+
+
+def killed_at_half(c: list[str], cache: Path, n_inputs: int) -> tuple[float, float, int]:
+    """Start a build, SIGKILL it once half the inputs have a completion marker; (wall, CPU, markers at kill)."""
+    cpu0, t0 = children_cpu(), time.perf_counter()
+    proc = subprocess.Popen(c, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while proc.poll() is None and len(list(cache.rglob("*.done.json"))) < n_inputs // 2:
+        time.sleep(0.05)
+    if proc.poll() is not None:
+        raise SystemExit("the build finished before half its inputs were annotated")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    return time.perf_counter() - t0, children_cpu() - cpu0, len(list(cache.rglob("*.done.json")))
+
+
+def parquet(out: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*.parquet"))}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--work", default=str(REPO / "bench" / "work" / "annotate-select"))
+    ap.add_argument("--recipe", default="default")
+    args = ap.parse_args()
+    work = Path(args.work)
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    files = inputs()
+    quality = ["quality.zh.min_chars=300", "quality.space.gopher.min_doc_words=80"]
+    balance = ["balance.languages={zh: 0.6, en: 0.4}"]
+    cache = work / "cache"
+
+    rows = []
+    t1_wall, t1_cpu = run(cmd(args.recipe, files, work / "first", cache, []))
+    rows.append(("first build (T1)", t1_wall, t1_cpu, "—"))
+    for label, sets in (("quality thresholds changed", quality), ("balance targets changed", balance)):
+        wall, cpu = run(cmd(args.recipe, files, work / f"re-{label[:7]}", cache, sets))
+        run(cmd(args.recipe, files, work / f"fresh-{label[:7]}", work / f"cache-fresh-{label[:7]}", sets))
+        same = parquet(work / f"re-{label[:7]}") == parquet(work / f"fresh-{label[:7]}")
+        rows.append((f"rebuild, {label}", wall, cpu, "identical" if same else "DIFFERENT"))
+
+    kcache = work / "cache-killed"
+    c = cmd(args.recipe, files, work / "killed", kcache, [])
+    k_wall, k_cpu, done = killed_at_half(c, kcache, len(files))
+    r_wall, r_cpu = run(c)
+    same = parquet(work / "killed") == parquet(work / "first")
+    rows.append((f"killed after {done}/{len(files)} inputs + rerun", k_wall + r_wall, k_cpu + r_cpu,
+                 "identical" if same else "DIFFERENT"))
+
+    print(f"{len(files)} inputs, recipe {args.recipe}\n")
+    print("| run | wall s | CPU s | wall / T1 | CPU / T1 | Parquet vs fresh build |")
+    print("|---|---|---|---|---|---|")
+    for label, wall, cpu, same in rows:
+        print(f"| {label} | {wall:.1f} | {cpu:.1f} | {wall / t1_wall:.2f} | {cpu / t1_cpu:.2f} | {same} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
