@@ -109,8 +109,6 @@ def test_card_with_everything_exits_0(built, tmp_path):
 
 @pytest.mark.parametrize("n_buckets", [1, 2, 6])
 def test_mixture_legend_never_covers_bars(n_buckets):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: F401 - the figure's canvas
-
     from pipelines.card.charts import _style, mixture_figure
 
     rows = [{"bucket": f"zh/src{i}", "target": 1 / n_buckets, "allocated": 1 / n_buckets,

@@ -17,7 +17,7 @@ import pytest
 from pipelines.cli import main
 from pipelines.demo.make import write_demo_jsonl, write_demo_warc
 from pipelines.publish import MANIFEST, publish, read_manifest, staged_output
-from tests.runners import RUNNER_MODES, output_digest
+from tests.runners import RUNNER_MODES
 
 def tree_digest(root: Path) -> dict[str, str]:
     return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()

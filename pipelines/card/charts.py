@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import io
-from typing import Mapping, Optional
+from typing import Optional
 
 from pipelines.card.sections import short_number
 
