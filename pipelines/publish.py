@@ -214,13 +214,11 @@ def publish(staging: str, output: str, force: bool = False, object_store: Option
     remote = is_remote(output) if object_store is None else object_store
     if remote:
         _publish_by_manifest(staging, output, files, state)
-    elif not state.exists or not state.files:
+    elif not state.exists:
         write_manifest(staging, files)
-        if state.exists:
-            os.rmdir(output)
         os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
         os.rename(staging, output)
-    elif not state.foreign and _swap(staging, output, files):
+    elif not state.foreign and _swap(staging, output, files):  # also an empty folder (no files to keep)
         pass
     else:  # --force beside foreign files (or the folder cannot be renamed): file by file, foreign files stay
         for rel in sorted(files):
@@ -316,7 +314,10 @@ def staged_output(output: str, force: bool = False, object_store: Optional[bool]
     except BaseException:
         _remove_tree(st.path)
         raise
-    st.published = publish(st.path, output, force, object_store)
+    try:
+        st.published = publish(st.path, output, force, object_store)
+    except OutputError as exc:  # the folder changed while the build ran: keep the finished build, say where
+        raise OutputError(f"{exc}; the new build is complete in {st.path}") from None
 
 
 @dataclass

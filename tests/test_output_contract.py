@@ -270,3 +270,31 @@ def test_killed_rebuild_leaves_the_previous_corpus_and_the_next_build_reports_th
                          env=env, capture_output=True, text=True, check=True).stderr
     assert f"{out.parent / left[0]} is the staging folder of a killed build" in err
     assert read_manifest(str(out)) is not None and siblings(out) == left  # reported, not deleted
+
+
+def test_empty_folder_with_empty_subfolders_is_replaced(tmp_path, demo_inputs):
+    out = tmp_path / "out"
+    (out / "empty" / "deeper").mkdir(parents=True)
+    assert build(demo_inputs, out) == 0
+    assert read_manifest(str(out)) is not None and not (out / "empty").exists()
+
+
+def test_foreign_file_appearing_during_the_build_keeps_the_new_build(tmp_path, corpus, demo_inputs, monkeypatch,
+                                                                      capsys):
+    """Someone writes into --output while the build runs: nothing is published over it and the finished build
+    is kept in its staging folder, named in the error."""
+    import pipelines.publish as publish_mod
+
+    out = copy_corpus(corpus, tmp_path / "out")
+    real = publish_mod.publish
+
+    def late_writer(staging, output, *a, **k):
+        Path(output, "notes.txt").write_text("mine")
+        return real(staging, output, *a, **k)
+
+    monkeypatch.setattr(publish_mod, "publish", late_writer)
+    assert build(demo_inputs, out) == 2
+    err = capsys.readouterr().err
+    left = siblings(out)
+    assert len(left) == 1 and f"the new build is complete in {out.parent / left[0]}" in err
+    assert (out.parent / left[0] / "stats.json").exists() and (out / "notes.txt").read_text() == "mine"
