@@ -53,7 +53,9 @@ def annotate_stages(recipe: Recipe) -> tuple[Stage, list[Stage]]:
         stages.append(Normalize.from_recipe(recipe.normalize))
     if enabled(recipe, "langid"):
         stages.append(LangId.from_recipe(recipe.langid))
-    stages.append(Signals(Quality(recipe.quality), signer_from_recipe(recipe.dedup.near), recipe.quality.batch_size))
+    tokenize = Tokenize.from_recipe(recipe.tokenize) if enabled(recipe, "tokenize") else None
+    stages.append(Signals(Quality(recipe.quality), signer_from_recipe(recipe.dedup.near), tokenize,
+                          recipe.quality.batch_size))
     return extract, stages
 
 
@@ -154,6 +156,18 @@ def _counts_of(em: tuple[str, dict, bool]) -> Iterator[tuple[str, int]]:
     yield stats_key("annotate", "@splits_annotated" if computed else "@splits_reused"), 1
 
 
+def _tokenizer_of(recipe: Recipe) -> str | None:
+    return Tokenize.from_recipe(recipe.tokenize).fingerprint() if enabled(recipe, "tokenize") else None
+
+
+def _document_from_store(row: dict, tokenizer: str | None) -> Document:
+    """A stored document; its token ids only if this select tokenizes exactly as annotate did."""
+    doc = from_arrow_row(row)
+    if tokenizer is None or row.get("tokenizer") != tokenizer:
+        doc = doc._replace(token_ids=None, n_tokens=None)
+    return doc
+
+
 def _reject_from_row(row: dict) -> Reject:
     from schemas.document import kv_to_dict
 
@@ -172,7 +186,7 @@ def select_phase(p: beam.Pipeline, recipe: Recipe, entries: beam.PCollection, ou
     docs = (entries
             | "Store doc files" >> beam.FlatMap(_files_of("docs"))
             | "Read store" >> beam.io.ReadAllFromParquet()
-            | "To documents" >> beam.Map(from_arrow_row).with_output_types(Document))
+            | "To documents" >> beam.Map(_document_from_store, _tokenizer_of(recipe)).with_output_types(Document))
     rejects = [entries
                | "Store reject files" >> beam.FlatMap(_files_of("rejects"))
                | "Read store rejects" >> beam.io.ReadAllFromParquet()

@@ -3,7 +3,9 @@
 One Parquet file of documents and one of rejects per input split, plus a JSON completion marker
 (``transforms/store.py``). Document columns are the output schema's up to ``signals`` (text, language,
 quality signals) plus ``minhash``: the near-dedup signature as little-endian uint32 bytes
-(``dedup.near.num_perm`` values; null when the text has no shingles). Rejects use the ``rejects/`` schema.
+(``dedup.near.num_perm`` values; null when the text has no shingles), ``token_ids``/``n_tokens`` as the
+output has them, and ``tokenizer``: the fingerprint of the tokenizer settings that made them (select reuses
+the ids only under the same fingerprint; null when tokenize is off). Rejects use the ``rejects/`` schema.
 Readable as is by DuckDB (``read_parquet('cache/*/*/*.docs.parquet')``), polars and ``datasets``.
 
 Bump ``STORE_VERSION`` when a column changes meaning or type: a store of another version is refused
@@ -22,6 +24,9 @@ DOC_COLUMNS = ("id", "text", "source", "origin", "url", "title", "fetched_at", "
                "signals")
 
 ANNOTATION_SCHEMA = pa.schema(
-    [ARROW_SCHEMA.field(name) for name in DOC_COLUMNS] + [pa.field("minhash", pa.binary())],
+    [ARROW_SCHEMA.field(name) for name in DOC_COLUMNS] + [pa.field("minhash", pa.binary()),
+                                                          ARROW_SCHEMA.field("token_ids"),
+                                                          ARROW_SCHEMA.field("n_tokens"),
+                                                          pa.field("tokenizer", pa.string())],
     metadata={"yuliao.schema": "annotation", "yuliao.store_version": str(STORE_VERSION)},
 )

@@ -107,11 +107,13 @@ def from_arrow_row(row: Mapping) -> Document:
     return Document(**{k: d.get(k, Document._field_defaults.get(k)) for k in Document._fields})
 
 
-def annotation_row(doc: Document) -> dict:
-    """A row of the annotation store (``schemas/annotation.py``)."""
+def annotation_row(doc: Document, tokenizer: Optional[str] = None) -> dict:
+    """A row of the annotation store (``schemas/annotation.py``); ``tokenizer``: fingerprint of the token ids."""
     return {"id": doc.id, "text": doc.text, "source": doc.source, "origin": doc.origin, "url": doc.url,
             "title": doc.title, "fetched_at": doc.fetched_at, "lang": doc.lang, "lang_score": doc.lang_score,
-            "script": doc.script, "signals": sorted((doc.signals or {}).items()), "minhash": doc.minhash}
+            "script": doc.script, "signals": sorted((doc.signals or {}).items()), "minhash": doc.minhash,
+            "token_ids": list(doc.token_ids) if doc.token_ids is not None else None, "n_tokens": doc.n_tokens,
+            "tokenizer": tokenizer if doc.n_tokens is not None else None}
 
 
 def replace(doc: Document, **changes) -> Document:

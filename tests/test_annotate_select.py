@@ -195,3 +195,16 @@ def test_killed_build_resumes_where_it_stopped(inputs, tmp_path):
     whole = build(files, tmp_path / "whole", tmp_path / "whole-cache")
     assert parquet_bytes(out) == parquet_bytes(tmp_path / "whole")
     assert without_timing(resumed) == without_timing(whole)
+
+
+def test_stored_token_ids_are_reused_only_for_the_same_tokenizer(first, inputs, tmp_path):
+    d, _ = first
+    rows = [r for p in sorted((d / "cache").rglob("*.docs.parquet")) for r in pq.read_table(p).to_pylist()]
+    assert rows and all(r["n_tokens"] == len(r["token_ids"]) and r["tokenizer"] for r in rows)
+    reused = build(inputs, tmp_path / "reused", d / "cache", "tokenize.add_eos=false")
+    fresh = build(inputs, tmp_path / "fresh", tmp_path / "cache", "tokenize.add_eos=false")
+    assert parquet_bytes(tmp_path / "reused") == parquet_bytes(tmp_path / "fresh")
+    assert reused["stages"]["tokenize"]["counters"]["tokens"] == fresh["stages"]["tokenize"]["counters"]["tokens"]
+    # one token fewer per document than the store's ids (no EOS appended)
+    assert reused["stages"]["tokenize"]["counters"]["tokens"] == (
+        first[1]["stages"]["tokenize"]["counters"]["tokens"] - first[1]["stages"]["tokenize"]["out"])

@@ -24,23 +24,29 @@ READ_BATCH = 256  # records gathered from the reader before they go through the 
 
 
 class Signals:
-    """Stage ``signals``: quality signals and the near-dedup MinHash signature, stored for select.
+    """Stage ``signals``: quality signals, the near-dedup MinHash signature and token ids, stored for select.
 
-    Drops nothing: thresholds are applied by select's ``quality`` stage, so changing one never re-annotates."""
+    Drops nothing: thresholds are applied by select's ``quality`` stage, so changing one never re-annotates.
+    Token ids are stored with the tokenizer's fingerprint; select reuses them only for the same tokenizer
+    settings and for text no select stage changed (PII replacements clear them)."""
 
     name = "signals"
 
-    def __init__(self, quality, signer, batch_size: int):
-        self.quality, self.signer, self.batch_size = quality, signer, batch_size
+    def __init__(self, quality, signer, tokenize, batch_size: int):
+        self.quality, self.signer, self.tokenize, self.batch_size = quality, signer, tokenize, batch_size
+        self.tokenizer = tokenize.fingerprint() if tokenize is not None else None
 
     def setup(self) -> None:
         self.quality.setup()
 
     def apply(self, docs: Sequence[Document]) -> Iterator[Document | Rejection | Count]:
+        out = []
         for doc in docs:
             sig = self.quality.text_signals(doc, all_words=True)
             minhash, _ = self.signer.sign(doc.text, doc.lang)
-            yield doc._replace(signals=sig, minhash=None if minhash is None else minhash.astype("<u4").tobytes())
+            out.append(doc._replace(signals=sig,
+                                    minhash=None if minhash is None else minhash.astype("<u4").tobytes()))
+        yield from (self.tokenize.encode_all(out) if self.tokenize is not None else out)
 
 
 def _to_reject(stage: str, r: Rejection, keep_text: bool) -> Reject:
@@ -97,8 +103,9 @@ class SplitAnnotator:
             if not docs:
                 break
             docs = self._run(st, docs, counts[st.name], ms, writer)
+        tokenizer = getattr(self.stages[-1], "tokenizer", None) if self.stages else None
         for d in docs:
-            writer.add("docs", annotation_row(d))
+            writer.add("docs", annotation_row(d, tokenizer))
         return len(docs)
 
     def annotate(self, split: Split, n_splits: int, writer: SplitWriter, marker: dict) -> dict:

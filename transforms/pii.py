@@ -244,8 +244,8 @@ class PiiStage:
         for doc in docs:
             text, counts = scrub(doc.text)
             changes: dict = {}
-            if counts:
-                changes["text"] = text
+            if counts:  # new text: token ids stored by annotate no longer match it
+                changes.update(text=text, token_ids=None, n_tokens=None)
             if doc.title:
                 title, tcounts = scrub(doc.title)
                 if tcounts:

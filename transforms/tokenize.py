@@ -91,13 +91,34 @@ class Tokenize:
         if self._model is None:
             self._model = TokenizerModel(self.tokenizer_path, self.eos_token, self.add_eos)
 
+    def fingerprint(self) -> str:
+        """What token ids depend on: the annotate phase stores ids with it, and select reuses them only when
+        its own tokenizer settings give the same fingerprint (``schemas/annotation.py``)."""
+        import hashlib
+        import json
+
+        key = json.dumps([self.tokenizer_path, self.eos_token, self.add_eos, self.count_only])
+        return hashlib.blake2b(key.encode("utf-8"), digest_size=8).hexdigest()
+
+    def encode_all(self, docs: Sequence[Document]) -> list[Document]:
+        """Documents with ``n_tokens`` (and ``token_ids`` unless ``count_only``); ids already on a document (the
+        annotate phase's, for this tokenizer and this exact text) are kept, not recomputed."""
+        todo = [d for d in docs if d.n_tokens is None]
+        if todo:
+            self.setup()
+        encoded = iter(self._model.encode([d.text for d in todo]) if todo else ())
+        out = []
+        for doc in docs:
+            if doc.n_tokens is None:
+                ids = next(encoded)
+                doc = doc._replace(n_tokens=len(ids), token_ids=None if self.count_only else ids)
+            out.append(doc)
+        return out
+
     def apply(self, docs: Sequence[Document]) -> Iterable[Document | Rejection | Count]:
-        self.setup()
-        total = 0
-        for doc, ids in zip(docs, self._model.encode([d.text for d in docs])):
-            total += len(ids)
-            yield doc._replace(n_tokens=len(ids), token_ids=None if self.count_only else ids)
-        yield Count("tokens", total)
+        out = self.encode_all(docs)
+        yield from out
+        yield Count("tokens", sum(d.n_tokens for d in out))
 
 
 def stage(pcoll, recipe):
