@@ -85,8 +85,8 @@ def known_signals(recipe: Recipe) -> frozenset[str]:
 
 def signal_problems(recipe: Recipe) -> list[str]:
     name = recipe.dedup.priority_signal
-    if name is None or not (recipe.dedup.enabled):
-        return []
+    if name is None or not recipe.dedup.enabled or name in EXTRA_SIGNALS:
+        return []  # (the default, quality_score, needs no scoring run: jieba's dictionary takes a second to load)
     known = known_signals(recipe)
     if name in known:
         return []
@@ -146,11 +146,11 @@ def release_problems(recipe: Recipe) -> list[str]:
 # ------------------------------------------------------------------ tokenizer
 def tokenizer_problems(recipe: Recipe) -> list[str]:
     """The tokenizer loads and has the EOS token (otherwise every tokenize worker fails after reading)."""
-    from transforms.tokenize import TokenizerModel
+    from pipelines.card.run import load_tokenizer
 
     cfg = recipe.tokenize
     try:
-        TokenizerModel(cfg.tokenizer_path, cfg.eos_token, cfg.add_eos)
+        load_tokenizer(cfg.tokenizer_path, cfg.eos_token, cfg.add_eos)
     except Exception as exc:  # noqa: BLE001 - any failure to load is the problem to report
         return [f"tokenize: {type(exc).__name__}: {exc}"]
     return []

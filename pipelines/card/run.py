@@ -1,6 +1,7 @@
 """Run metadata the CLI records in run.json: package versions, input checksums, the tokenizer used."""
 from __future__ import annotations
 
+import functools
 from importlib import metadata
 from typing import Iterable, Optional
 
@@ -48,6 +49,14 @@ def input_record(f, sha256: Optional[str]) -> dict:
     return {"name": f.name, "kind": f.kind, "size": f.size, "sha256": sha256}
 
 
+@functools.lru_cache(maxsize=4)
+def load_tokenizer(path: Optional[str], eos_token: Optional[str], add_eos: bool):
+    """One load per process for the checks before a build and run.json (a 128k-entry tokenizer.json takes ~1 s)."""
+    from transforms.tokenize import TokenizerModel
+
+    return TokenizerModel(path, eos_token, add_eos)
+
+
 def tokenizer_info(cfg) -> Optional[dict]:
     """What a trainer needs to use ``token_ids``: tokenizer name, vocabulary size, EOS token and id, and the
     sha256 of the exact ``tokenizer.json``. None when the tokenize stage is off."""
@@ -55,12 +64,12 @@ def tokenizer_info(cfg) -> Optional[dict]:
     import os
 
     from transforms.resources import local_copy
-    from transforms.tokenize import TokenizerModel, default_tokenizer_path
+    from transforms.tokenize import default_tokenizer_path
 
     if not cfg.enabled:
         return None
     given = cfg.tokenizer_path or default_tokenizer_path()
-    model = TokenizerModel(cfg.tokenizer_path, cfg.eos_token, cfg.add_eos)
+    model = load_tokenizer(cfg.tokenizer_path, cfg.eos_token, cfg.add_eos)
     with open(local_copy(given), "rb") as f:
         digest = hashlib.sha256(f.read()).hexdigest()
     if cfg.tokenizer_path is None:
