@@ -28,16 +28,19 @@ DT_STAMP := $(DT_VENV)/.installed
 
 bench-venv: $(DT_STAMP)
 
+# lxml_html_clean: trafilatura imports lxml.html.clean, a separate package since lxml 5.2; without it
+# datatrove's extractor subprocess dies on import (bench/vs_datatrove.py --timeout then fails the run)
 $(DT_STAMP): $(STAMP)
 	$(PYTHON) -m venv $(DT_VENV)
 	$(DT_VENV)/bin/pip install --quiet "datatrove[processing]==0.10.1" warcio pyarrow python-magic faust-cchardet \
-		orjson zstandard spacy jieba
+		orjson zstandard spacy jieba lxml_html_clean
 	$(PY) -m pip install --quiet --target bench/work/micro-libs resiliparse rensa
 	touch $(DT_STAMP)
 
 bench: $(DT_STAMP)
-	$(PY) bench/inputs.py --variant unique --limit 420 --shards 4
-	$(PY) bench/vs_datatrove.py bench --variant unique-420 --runs 3 --workers 1 2 --our-args --no-card
+	$(PY) bench/inputs.py --variant mix --shards 4
+	$(PY) bench/vs_datatrove.py bench --variant mix-zh-en --runs 3 --workers 1 2 --our-args --no-card
+	$(PY) bench/prefilter_loss.py --variant mix-zh-en
 	$(PY) bench/micro_extract.py --runs 3 --limit 300
 	$(DT_VENV)/bin/python bench/micro_extract.py --runs 3 --limit 300 --methods traf_datatrove
 	$(PY) bench/micro_minhash.py --runs 3

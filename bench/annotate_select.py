@@ -1,6 +1,6 @@
 """Annotate once, select many: what re-selecting and resuming cost against a first build (issue #16).
 
-    python bench/annotate_select.py [--work bench/work/annotate-select] [--recipe default]
+    python bench/annotate_select.py [--work bench/work/annotate-select] [--recipe default] [--everything]
 
 Inputs: every shared WARC, the shortened enwiki dump and one Chinese book (../shared/data). Measured, each as a
 real `yuliao build` subprocess on the DirectRunner (CPU = user+sys of the build process and its children):
@@ -27,8 +27,13 @@ REPO = Path(__file__).resolve().parent.parent
 DATA = Path(os.environ.get("YULIAO_TEST_DATA", REPO.parent / "shared" / "data"))
 
 
-def inputs() -> list[str]:
+def inputs(everything: bool) -> list[str]:
+    """The issue's input (every shared WARC, a wiki dump, a book), or with ``everything`` every shared dump and
+    every plain-text book as well (about 4x the documents, so fixed start-up costs weigh less)."""
     warcs = sorted(str(p) for p in (DATA / "web" / "warc").iterdir())
+    if everything:
+        return warcs + sorted(str(p) for p in (DATA / "wiki").iterdir()) + sorted(
+            str(p) for sub in ("gutenberg-zh", "gutenberg-en") for p in (DATA / "books" / sub).iterdir())
     wiki = str(DATA / "wiki" / "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2")
     book = str(DATA / "books" / "gutenberg-zh" / "pg23863-0.txt")
     return warcs + [wiki, book]
@@ -73,11 +78,12 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--work", default=str(REPO / "bench" / "work" / "annotate-select"))
     ap.add_argument("--recipe", default="default")
+    ap.add_argument("--everything", action="store_true", help="all shared dumps and books too")
     args = ap.parse_args()
     work = Path(args.work)
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    files = inputs()
+    files = inputs(args.everything)
     quality = ["quality.zh.min_chars=300", "quality.space.gopher.min_doc_words=80"]
     balance = ["balance.languages={zh: 0.6, en: 0.4}"]
     cache = work / "cache"

@@ -8,6 +8,7 @@ import gzip
 import json
 import os
 import resource
+import signal
 import statistics
 import subprocess
 import threading
@@ -61,15 +62,32 @@ def tree_rss_bytes(root: int) -> int:
 
 
 class Measured(dict):
-    """wall_s, cpu_s (user+sys of the whole process tree), rusage_cpu_s, sampled_cpu_s, peak_tree_rss_mb, rc."""
+    """wall_s, cpu_s (user+sys of the whole process tree), rusage_cpu_s, sampled_cpu_s, peak_tree_rss_mb, rc,
+    timed_out."""
+
+
+def kill_tree(root: int) -> None:
+    """SIGKILL ``root`` and every descendant (children first found, then killed, so none is re-parented away)."""
+    kids, stack, found = _children_map(), [root], []
+    while stack:
+        pid = stack.pop()
+        found.append(pid)
+        stack.extend(kids.get(pid, ()))
+    for pid in reversed(found):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
 
 
 def run_measured(cmd: Sequence[str], env: Optional[dict] = None, log_path: Optional[str] = None,
-                 interval: float = 0.1, cwd: Optional[str] = None) -> Measured:
+                 interval: float = 0.1, cwd: Optional[str] = None, timeout: Optional[float] = None) -> Measured:
     """Run ``cmd`` to completion; CPU and peak RSS of the whole process tree.
 
     CPU is the larger of the ``getrusage(RUSAGE_CHILDREN)`` delta (exact, but only for descendants
     that were waited for) and the sum of per-process CPU sampled from /proc every ``interval``.
+    After ``timeout`` seconds the whole tree is killed and ``timed_out`` is true (``rc`` is then the
+    kill signal's negative number): a tool whose worker hangs fails the run instead of blocking it.
     """
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     log = open(log_path, "wb") if log_path else subprocess.DEVNULL
@@ -86,7 +104,13 @@ def run_measured(cmd: Sequence[str], env: Optional[dict] = None, log_path: Optio
 
     th = threading.Thread(target=sample, daemon=True)
     th.start()
-    rc = proc.wait()
+    timed_out = False
+    try:
+        rc = proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        kill_tree(proc.pid)
+        rc = proc.wait()
     wall = time.perf_counter() - t0
     done.set()
     th.join()
@@ -98,7 +122,7 @@ def run_measured(cmd: Sequence[str], env: Optional[dict] = None, log_path: Optio
     # RUSAGE_CHILDREN misses processes whose parent never waited for them (datatrove's forkserver pool
     # workers); the /proc samples miss at most one interval per process. Take the larger.
     return Measured(wall_s=wall, cpu_s=max(rusage_cpu, sampled_cpu), rusage_cpu_s=rusage_cpu,
-                    sampled_cpu_s=sampled_cpu, peak_tree_rss_mb=peak[0] / 2**20, rc=rc)
+                    sampled_cpu_s=sampled_cpu, peak_tree_rss_mb=peak[0] / 2**20, rc=rc, timed_out=timed_out)
 
 
 def med(values: Sequence[float]) -> tuple[float, float, float]:

@@ -3,9 +3,11 @@
 Every HTML page listed in ``web/manifest.jsonl.gz`` (trafilatura cache + eval pages, gne-zh,
 debian-reference zh-CN/zh-TW, mozilla-readability ``source.html.gz``) becomes one WARC
 ``response`` record: original bytes, an HTTP header with the detected charset, the page's URL
-(or a stable ``https://bench.invalid/…`` URI when the page has none). Records are gzipped one by
-one, as in Common Crawl, and spread over ``--shards`` files in a seeded order so each file holds
-a mix of languages and sizes (both tools parallelise by file).
+(or a stable ``https://bench.invalid/…`` URI when the page has none) and, as Common Crawl writes it,
+``WARC-Identified-Payload-Type: text/html`` (without it datatrove's ``WarcReader`` sniffs each payload
+with libmagic and drops many real pages as non-HTML, which flatters its docs/s and costs it yield). Records
+are gzipped one by one, as in Common Crawl, and spread over ``--shards`` files in a seeded order so each
+file holds a mix of languages and sizes (both tools parallelise by file).
 
 Variants (``bench/work/inputs/<variant>/``):
 
@@ -16,6 +18,11 @@ Variants (``bench/work/inputs/<variant>/``):
   ``unique`` would keep; it only makes the workload bigger with real HTML.
 - ``dups``: ``unique`` plus an exact copy of every 4th page and a near copy (a boilerplate line
   changed) of every 7th — only for benchmarks about duplicates.
+- ``mix``: the distinct pages whose manifest language is one of ``--langs`` (default ``zh en``: the
+  languages of the target corpus; 106 zh + 256 en pages), plus pages of other languages drawn in
+  manifest order up to ``--other-share`` of the result (default 0). ``unique`` is 56% German, which the
+  language prefilter skips before extraction: a speed figure measured on it says little about a zh/en
+  corpus. The variant is named ``mix-<langs>[-other<pct>]``.
 
 Output is byte-identical for the same data and arguments (fixed record ids, dates, order).
 ``manifest.json`` lists the files (records, bytes, sha256), per-language and per-collection page
@@ -23,6 +30,7 @@ counts, the arguments and the source manifest's sha256.
 
     python bench/inputs.py --variant unique --shards 8
     python bench/inputs.py --variant scaled --scale 3
+    python bench/inputs.py --variant mix --langs zh en --shards 4      # → bench/work/inputs/mix-zh-en
 """
 from __future__ import annotations
 
@@ -37,7 +45,7 @@ import re
 import sys
 import uuid
 from collections import Counter
-from typing import Iterator, NamedTuple
+from typing import Iterator, NamedTuple, Sequence
 
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
@@ -114,10 +122,26 @@ def derangement(n: int, rng: random.Random) -> list[int]:
             return perm
 
 
-def variant_pages(pages: list[Page], variant: str, scale: int, seed: int) -> list[Page]:
+def mix_pages(pages: list[Page], langs: Sequence[str], other_share: float) -> list[Page]:
+    """Pages in ``langs``, plus other-language pages (in their sorted order) up to ``other_share`` of the total."""
+    chosen = [p for p in pages if p.lang in langs]
+    if not 0.0 <= other_share < 1.0:
+        raise ValueError("--other-share must be in [0, 1)")
+    n_other = round(len(chosen) * other_share / (1.0 - other_share))
+    return chosen + [p for p in pages if p.lang not in langs][:n_other]
+
+
+def mix_name(langs: Sequence[str], other_share: float) -> str:
+    return "mix-" + "-".join(langs) + (f"-other{round(100 * other_share)}" if other_share else "")
+
+
+def variant_pages(pages: list[Page], variant: str, scale: int, seed: int, langs: Sequence[str] = ("zh", "en"),
+                  other_share: float = 0.0) -> list[Page]:
     rng = random.Random(seed)
     if variant == "unique":
         out = list(pages)
+    elif variant == "mix":
+        out = mix_pages(pages, langs, other_share)
     elif variant == "scaled":
         out = list(pages)
         used: set[tuple[int, int]] = set()
@@ -148,7 +172,8 @@ def _record(writer: WARCWriter, page: Page, n: int):
     rid = f"<urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, page.key + ':' + str(n))}>"
     return writer.create_warc_record(page.uri, "response", payload=io.BytesIO(page.body), length=len(page.body),
                                      http_headers=http,
-                                     warc_headers_dict={"WARC-Record-ID": rid, "WARC-Date": WARC_DATE})
+                                     warc_headers_dict={"WARC-Record-ID": rid, "WARC-Date": WARC_DATE,
+                                                        "WARC-Identified-Payload-Type": "text/html"})
 
 
 def write_variant(pages: list[Page], out_dir: str, shards: int) -> list[dict]:
@@ -173,10 +198,11 @@ def write_variant(pages: list[Page], out_dir: str, shards: int) -> list[dict]:
 
 
 def build(variant: str, data_dir: str = DEFAULT_DATA, out_root: str = DEFAULT_OUT, shards: int = 8,
-          scale: int = 3, seed: int = 20260101, limit: int = 0) -> dict:
+          scale: int = 3, seed: int = 20260101, limit: int = 0, langs: Sequence[str] = ("zh", "en"),
+          other_share: float = 0.0) -> dict:
     pages = load_pages(data_dir)
-    chosen = variant_pages(pages, variant, scale, seed)
-    name = variant
+    chosen = variant_pages(pages, variant, scale, seed, langs, other_share)
+    name = mix_name(langs, other_share) if variant == "mix" else variant
     if limit:  # a small slice for smoke tests
         chosen, name = chosen[:limit], f"{variant}-{limit}"
     out_dir = os.path.join(out_root, name)
@@ -185,6 +211,8 @@ def build(variant: str, data_dir: str = DEFAULT_DATA, out_root: str = DEFAULT_OU
         src_sha = hashlib.sha256(fh.read()).hexdigest()
     manifest = {
         "variant": name, "seed": seed, "shards": shards, "scale": scale if variant == "scaled" else 1,
+        **({"langs": list(langs), "other_share": other_share} if variant == "mix" else {}),
+        "warc_identified_payload_type": "text/html",
         "source_manifest": "web/manifest.jsonl.gz", "source_manifest_sha256": src_sha,
         "distinct_source_pages": len(pages),
         "records": len(chosen), "html_bytes": sum(len(p.body) for p in chosen),
@@ -200,7 +228,10 @@ def build(variant: str, data_dir: str = DEFAULT_DATA, out_root: str = DEFAULT_OU
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--variant", choices=["unique", "scaled", "dups"], action="append")
+    ap.add_argument("--variant", choices=["unique", "scaled", "dups", "mix"], action="append")
+    ap.add_argument("--langs", nargs="+", default=["zh", "en"], help="mix variant: manifest languages to take")
+    ap.add_argument("--other-share", type=float, default=0.0,
+                    help="mix variant: share of the result drawn from other languages")
     ap.add_argument("--data", default=DEFAULT_DATA)
     ap.add_argument("--out", default=DEFAULT_OUT)
     ap.add_argument("--shards", type=int, default=8)
@@ -209,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=0, help="keep only the first N records (smoke tests)")
     args = ap.parse_args(argv)
     for v in args.variant or ["unique"]:
-        m = build(v, args.data, args.out, args.shards, args.scale, args.seed, args.limit)
+        m = build(v, args.data, args.out, args.shards, args.scale, args.seed, args.limit, args.langs, args.other_share)
         print(f"{m['variant']}: {m['records']} records, {m['html_bytes'] / 1e6:.1f} MB HTML, "
               f"{m['warc_bytes'] / 1e6:.1f} MB WARC in {len(m['files'])} files → {os.path.join(args.out, m['variant'])}")
     return 0

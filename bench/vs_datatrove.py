@@ -210,10 +210,13 @@ def bench(args: argparse.Namespace) -> int:
             for tool in order:
                 out_dir = os.path.join(WORK, "runs", f"{tool}-w{workers}")
                 shutil.rmtree(out_dir, ignore_errors=True)
+                # `yuliao build` keeps its annotation store beside the output: a later run would reuse it and
+                # skip extraction, so every measured run starts without one
+                shutil.rmtree(out_dir + ".annotations", ignore_errors=True)
                 os.makedirs(out_dir)
                 cmd = our_cmd(input_dir, out_dir, workers, args.our_args) if tool == "yuliao" else \
                     dt_cmd(input_dir, out_dir, workers, args.dt_dedup)
-                m = run_measured(cmd, env=env, log_path=out_dir + ".log", cwd=ROOT)
+                m = run_measured(cmd, env=env, log_path=out_dir + ".log", cwd=ROOT, timeout=args.timeout)
                 row = {"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "git": git_rev(), "tool": tool, "workers": workers,
                        "rep": rep, "variant": args.variant, "records": manifest["records"],
                        "html_bytes": manifest["html_bytes"], "dt_dedup": args.dt_dedup,
@@ -230,6 +233,10 @@ def bench(args: argparse.Namespace) -> int:
                 print(f"[{row['time']}] {tool:9} w={workers} rep={rep} rc={m['rc']} wall={m['wall_s']:.1f}s "
                       f"cpu={m['cpu_s']:.1f}s docs/s={r / m['wall_s']:.1f} rss={m['peak_tree_rss_mb']:.0f}MB "
                       f"out={row.get('out_docs')}", flush=True)
+                if m["rc"] != 0:  # a failed or hung tool invalidates the comparison: stop, do not summarise
+                    why = f"killed after --timeout {args.timeout:g}s" if m["timed_out"] else f"exit code {m['rc']}"
+                    print(f"FAILED: {tool} w={workers} rep={rep} ({why}); its log: {out_dir}.log", file=sys.stderr)
+                    return 1
     return summary(args)
 
 
@@ -295,6 +302,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     b.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     b.add_argument("--tools", nargs="+", default=["yuliao", "datatrove"])
     b.add_argument("--dt-dedup", choices=["full", "signatures"], default="full")
+    b.add_argument("--timeout", type=float, default=3600.0,
+                   help="seconds one tool run may take before its whole process tree is killed and the bench fails "
+                        "(datatrove's extractor subprocess waits forever when its import fails)")
     b.add_argument("--our-args", nargs=argparse.REMAINDER, default=[],
                    help="extra arguments for `yuliao build` (e.g. --set k=v); must come last")
     s = sub.add_parser("summary")

@@ -121,8 +121,8 @@ class LangIdConfig(Section):
     batch_size: int = Field(256, gt=0, description="documents per fastText batch")
     han_script_rule: bool = Field(True, description="mostly-Han text without kana/hangul labelled ja/ko/… → zh")
     # skip trafilatura for pages whose visible text is confidently another language (LangPrefilter):
-    # real benchmark pages: 788 of 895 language rejects skipped, no kept page lost; two-pages-in-one `scaled`
-    # pages: 1 of 1,093 kept pages lost (bench/RESULTS.md)
+    # 1,258 real benchmark pages: 789 of 894 language rejects skipped, no kept page lost (bench/prefilter_loss.py
+    # --variant unique); two-pages-in-one `scaled` pages: 1 of 1,093 lost (session 2, not re-run; bench/RESULTS.md)
     prefilter: bool = Field(True, description="drop confidently unselected-language web pages before extraction")
     prefilter_min_score: float = Field(0.9, ge=0.0, le=1.0, description="top label score needed to skip a page")
     prefilter_guard: float = Field(0.01, ge=0.0, le=1.0,
@@ -369,14 +369,16 @@ class DedupNearConfig(Section):
     # same share as normalize's script detection
     cjk_min_han_share: float = Field(0.3, ge=0.0, le=1.0,
                                      description="or any text with at least this Han share of letters/digits")
-    # fold Taiwan phrases to mainland ones in the key (OpenCC TWPhrasesRev: 軟體→软件); zh-TW/zh-CN J 0.61 → 0.82
+    # fold Taiwan and mainland spellings of a term together in the key (OpenCC TWPhrases[Rev]: 軟體/软件,
+    # 檔案/文件); zh-TW/zh-CN debian-reference char-5-gram J 0.61 → 0.89 (bench/cjk_fold.py)
     cjk_tw_phrases: bool = Field(True,
-        description="fold Taiwan phrases to mainland ones in the key (軟體→软件): zh-TW/zh-CN Jaccard 0.61 → 0.82")
-    # band buckets larger than this (boilerplate) are sorted by band hashes and compared in overlapping windows
+        description="fold Taiwan and mainland spellings of a term together in the key (軟體/软件, 檔案/文件)")
+    # band buckets larger than this (boilerplate) are sorted by node id and compared in overlapping windows
     max_bucket_size: int = Field(256, ge=2,
         description="larger band buckets (boilerplate) are compared in sorted overlapping windows")
-    # connected components: Large-Star/Small-Star rounds unrolled in the graph (web data converges in 2-3,
-    # bench/DEDUP_SCALE.md); what is not converged then is finished exactly on one worker (cc_finish_edges)
+    # connected components: Large-Star/Small-Star rounds unrolled in the graph (the synthetic Gutenberg duplicates
+    # of bench/DEDUP_SCALE.md converged in 2-3; not yet measured on web data); what is not converged then is
+    # finished exactly on one worker (cc_finish_edges)
     max_rounds: int = Field(4, gt=0, le=64,
         description="connected-components rounds unrolled in the graph; the rest is finished on one worker")
 

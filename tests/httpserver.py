@@ -3,8 +3,9 @@
 Serves real pages from ../shared/data/web (stored gzipped, served decompressed as text/html) plus
 misbehaving endpoints: robots.txt rules, redirects (same host, other host, bad scheme, off-site,
 loop, to a blocked address), slow and dripping responses, 503-then-200, 429 with Retry-After,
-oversize bodies, non-HTML types and a chunked page. Every request is logged with its arrival
-time, Host and User-Agent so tests can check what was fetched and the politeness gaps.
+oversize bodies, non-HTML types, a chunked page and a page that answers late but in full. Every request
+is logged with its arrival time, the time just before its last response bytes were written (a lower bound of
+when the client finished reading: politeness gaps are measured end-to-start from it), Host and User-Agent.
 """
 from __future__ import annotations
 
@@ -34,6 +35,9 @@ class Hit:
     path: str
     host: str
     user_agent: str
+    # time.monotonic() just before the last bytes of a response the client reads in full were written; None for
+    # responses it abandons by design (timeouts, size and time limits): their end is not observable here
+    last_write: Optional[float] = None
 
 
 @dataclass
@@ -42,6 +46,7 @@ class LocalSite:
     robots: Optional[str] = DEFAULT_ROBOTS.format(delay=0.05)
     robots_status: int = 200
     slow_seconds: float = 0.8
+    lagged_seconds: float = 0.12  # /lagged.html: longer than the tests' Crawl-delay, shorter than their timeout
     big_bytes: int = 1_500_000
     other_port: int = 0  # /redirect/port goes to this port on the same host name
     hits: list[Hit] = field(default_factory=list)
@@ -89,14 +94,21 @@ class LocalSite:
         return gzip.decompress(p.read_bytes()) if p.is_file() else None
 
     @staticmethod
+    def _stamp(h: BaseHTTPRequestHandler) -> None:
+        """Record the time just before the last write of a response the client reads in full."""
+        h.yuliao_hit.last_write = time.monotonic()
+
+    @staticmethod
     def _send(h: BaseHTTPRequestHandler, status: int, body: bytes = b"", ctype: str = "text/html; charset=UTF-8",
-              headers: dict[str, str] | None = None) -> None:
+              headers: dict[str, str] | None = None, complete: bool = True) -> None:
         h.send_response(status)
         h.send_header("Content-Type", ctype)
         h.send_header("Content-Length", str(len(body)))
         for k, v in (headers or {}).items():
             h.send_header(k, v)
         h.end_headers()
+        if complete:
+            LocalSite._stamp(h)
         try:
             h.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):
@@ -104,8 +116,9 @@ class LocalSite:
 
     def _handle(self, h: BaseHTTPRequestHandler) -> None:
         path = h.path
+        h.yuliao_hit = Hit(time.monotonic(), path, h.headers.get("Host", ""), h.headers.get("User-Agent", ""))
         with self._lock:
-            self.hits.append(Hit(time.monotonic(), path, h.headers.get("Host", ""), h.headers.get("User-Agent", "")))
+            self.hits.append(h.yuliao_hit)
         small = b"<html><head><title>t</title></head><body><p>%s</p></body></html>"
         try:
             if path == "/robots.txt":
@@ -134,9 +147,12 @@ class LocalSite:
                 return self._send(h, 302, b"", headers={"Location": redirects[path]})
             if path in ("/private/open.html", "/private/secret.html"):
                 return self._send(h, 200, small % b"private")
-            if path == "/slow.html":
+            if path == "/slow.html":  # the client has timed out before this answer
                 time.sleep(self.slow_seconds)
-                return self._send(h, 200, small % b"slow")
+                return self._send(h, 200, small % b"slow", complete=False)
+            if path == "/lagged.html":  # late, but within the client's timeout: read in full
+                time.sleep(self.lagged_seconds)
+                return self._send(h, 200, small % b"lagged")
             if path == "/drip.html":
                 h.send_response(200)
                 h.send_header("Content-Type", "text/html")
@@ -186,6 +202,7 @@ class LocalSite:
                 for i in range(0, len(body), 4096):
                     part = body[i:i + 4096]
                     h.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+                self._stamp(h)
                 h.wfile.write(b"0\r\n\r\n")
                 h.close_connection = True
                 return None

@@ -8,7 +8,9 @@ landlines, +86 / separator variants, 15-digit legacy IDs, UnionPay cards, PRC pa
 international numbers). Ground-truth definitions that need a rule:
   * IP: only addresses ``ipaddress`` calls global are PII (private ones are negatives by default).
   * en_US bare 10-digit phone layout (no separators): kept only when the area code is assigned
-    (``phonenumbers.is_valid_number``), since a bare digit run is otherwise just a number.
+    (``phonenumbers.is_valid_number``), since a bare digit run is otherwise just a number; the carriers always
+    put a contact word before it (also glued: "Tel.4155550172", "call4155550172").
+  * ID_NUMBER includes residence permits of Hong Kong, Macau and Taiwan residents (region 810000/820000/830000).
   * international ``+`` numbers: valid per ``phonenumbers`` metadata (example number with random last digits).
 Deterministic: same seed → same cases.
 """
@@ -46,7 +48,7 @@ ZH_TEMPLATES: dict[str, list[str]] = {
 EN_TEMPLATES: dict[str, list[str]] = {
     "EMAIL": ["Contact us at {} for details.", "Email: {}", "Send your CV to {}.", "(reply to {})"],
     "IP": ["The request came from {} yesterday.", "Server IP: {}", "Blocked host {}, see log.", "ssh root@{} -p 22"],
-    "PHONE": ["Call {} for more information.", "Phone: {}", "Tel. {} (office)", "You can reach me at {}."],
+    "PHONE": ["Call {} for more information.", "Phone: {}", "Tel. {} (office)", "You can reach me at {}.", "Tel.{}"],
     "ID_NUMBER": ["Chinese ID card number {} was verified.", "Resident ID: {}"],
     "BANK_CARD": ["Card number {} expires 04/27.", "Pay with card {}.", "Credit card: {}"],
     "SSN": ["SSN: {}", "His social security number is {}.", "Social Security No. {} on file."],
@@ -150,6 +152,10 @@ class _Gen:
         if r.random() < 0.2:  # legacy 15-digit: region + YYMMDD + 3 digits
             y, m, d = r.randint(30, 98), r.randint(1, 12), r.randint(1, 28)
             return f"{r.choice(PROVINCE_PREFIXES)}{y:02d}{m:02d}{d:02d}{r.randint(0, 999):03d}"
+        if r.random() < 0.1:  # residence permit of a Hong Kong / Macau / Taiwan resident: region 810000/820000/830000
+            y, m, d = r.randint(1940, 2010), r.randint(1, 12), r.randint(1, 28)
+            body = f"{r.choice(['81', '82', '83'])}0000{y}{m:02d}{d:02d}{r.randint(0, 999):03d}"
+            return body + _id_check_digit(body)
         v = self.fk["zh_CN"].ssn()
         return v.lower() if v.endswith("X") and r.random() < 0.3 else v
 
@@ -215,6 +221,12 @@ class _Gen:
         head = (before + glue if before else "") + pre
         text = head + value + post + (glue + after if after else "")
         return Case(text, ((len(head), len(head) + len(value), kind),), loc)
+
+
+def _id_check_digit(body17: str) -> str:
+    """GB 11643 / ISO 7064 MOD 11-2 check character of the first 17 digits."""
+    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    return "10X98765432"[sum(int(c) * w for c, w in zip(body17, weights)) % 11]
 
 
 def _luhn_digit(body: str) -> str:

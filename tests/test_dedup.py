@@ -117,13 +117,63 @@ def test_signature_is_datasketch_minhash():
 
 
 def test_cjk_key_ignores_script_width_punctuation_and_tw_phrases():
-    a = "軟體套件的檔案，請用「apt」安裝。"
-    b = "软件包的文件, 请用 \"apt\" 安装."
-    assert cjk_key(a) == cjk_key(b).replace("包", "套件") or cjk_key(a) != ""  # keys exist
+    a = "軟體的檔案與程式，預設請用「apt」安裝。"
+    b = "软件的文件与程序, 默认请用 \"apt\" 安装."
+    assert cjk_key(a) == cjk_key(b) != ""
     assert cjk_key("這是一個測試文件，內容相同。") == cjk_key("这是一个测试文件。内容相同!")
-    assert cjk_key("軟體") == cjk_key("软件")  # Taiwan phrase folded
     assert cjk_key("軟體", tw_phrases=False) != cjk_key("软件", tw_phrases=False)
     assert char_shingles("", 5).size == 0
+
+
+@pytest.mark.parametrize("tw, cn", [("檔案", "文件"), ("文件", "文档"), ("程式", "程序"), ("程序", "进程"),
+                                    ("預設", "缺省"), ("預設", "默认"), ("軟體", "软件"), ("原始碼", "源代码")])
+def test_cjk_key_taiwan_and_mainland_spellings_meet(tw, cn):
+    """Mainland words that are also Taiwan words (文件, 程序) must not be folded away from their own
+    Taiwan spelling: both sides map to one member of the term's class."""
+    assert cjk_key(tw) == cjk_key(cn)
+    assert cjk_key(f"請把{tw}存好") == cjk_key(f"请把{cn}存好")
+
+
+def _aligned_lines(debian):
+    """(zh-CN line, zh-TW line) of the chapters whose two translations keep the same line structure."""
+    pairs = []
+    for (variant, c), text in debian.items():
+        if variant == "zh-cn":
+            cn, tw = ([ln for ln in t.split("\n") if ln.strip()] for t in (text, debian[("zh-tw", c)]))
+            if len(cn) == len(tw) and sum(cjk_key(a, False) == cjk_key(b, False) for a, b in zip(cn, tw)) >= len(cn) / 4:
+                pairs += zip(cn, tw)  # aligned: a quarter equal even unfolded (pr01 is shifted by one line)
+    return pairs
+
+
+def test_cjk_key_folds_real_taiwan_mainland_translations(debian):
+    """On the real debian-reference zh-CN/zh-TW translations (line i ↔ line i), most lines whose keys differ
+    without the fold meet with it (bench/cjk_fold.py: 1,572 of 1,805 aligned lines on all 15 pages, the
+    earlier one-way fold 1,346, no fold 784), and character copies in the other script still meet."""
+    import opencc
+
+    pairs = _aligned_lines(debian)
+    assert len(pairs) >= 500
+    off = sum(cjk_key(a, False) == cjk_key(b, False) for a, b in pairs)
+    on = sum(cjk_key(a) == cjk_key(b) for a, b in pairs)
+    print("aligned lines equal fold off/on", off, on, len(pairs))
+    assert off < 0.5 * len(pairs) and on >= 0.83 * len(pairs), (off, on, len(pairs))
+    s2t = opencc.OpenCC("s2t")  # the same words in Traditional characters (no Taiwan vocabulary)
+    copies = [(a, s2t.convert(a)) for a, _ in pairs]
+    assert sum(cjk_key(a) == cjk_key(b) for a, b in copies) >= 0.99 * len(copies)
+    chapters = sorted(c for v, c in debian if v == "zh-cn")
+    j_on = [jaccard_exact(cjk_key(debian[("zh-cn", c)]), cjk_key(debian[("zh-tw", c)])) for c in chapters]
+    j_off = [jaccard_exact(cjk_key(debian[("zh-cn", c)], False), cjk_key(debian[("zh-tw", c)], False))
+             for c in chapters]
+    print("mean char-5-gram Jaccard fold off/on", np.mean(j_off), np.mean(j_on))
+    assert np.mean(j_off) < 0.65 and np.mean(j_on) >= 0.85
+    for c in chapters:
+        assert j_on[chapters.index(c)] > j_off[chapters.index(c)], c
+        assert jaccard_exact(cjk_key(debian[("zh-cn", c)]), cjk_key(s2t.convert(debian[("zh-cn", c)]))) >= 0.99, c
+
+
+def jaccard_exact(a: str, b: str, n: int = 5) -> float:
+    sa, sb = char_shingles(a, n), char_shingles(b, n)
+    return np.intersect1d(sa, sb).size / np.union1d(sa, sb).size
 
 
 def _union_find(edges) -> dict:
@@ -263,15 +313,17 @@ def test_exact_dedup_keeps_by_priority():
 # ------------------------------------------------------------------ real pages
 def test_zh_cn_and_zh_tw_pages_cluster_across_scripts(debian):
     """Parallel pages cluster with their counterpart and with nothing else. The zh-TW translation uses
-    Taiwan vocabulary (資訊/信息, 檔案/文件), so true Jaccard of the keys ranges 0.66–0.92: at the default
-    recipe every pair whose MinHash estimate is >= 0.8 clusters; at threshold 0.6 all do."""
+    Taiwan vocabulary (資訊/信息, 檔案/文件), so true Jaccard of the folded keys ranges 0.66–0.96: at the default
+    recipe every pair whose MinHash estimate is >= 0.8 clusters; at threshold 0.6 (16 bands × 7 rows) every
+    pair estimated >= 0.7 does (pr01, J 0.66, has P(candidate) ~0.6 there and may or may not)."""
     docs = [Document(id=f"{v}:{c}", text=t, source="web", origin=c, lang="zh") for (v, c), t in debian.items()]
     chapters = sorted({c for _, c in debian})
     signer = signer_from_recipe(DedupNearConfig())
     est = {c: jaccard(signer.sign(debian[("zh-cn", c)], "zh")[0], signer.sign(debian[("zh-tw", c)], "zh")[0])
            for c in chapters}
     for overrides, must in (([], [c for c in chapters if est[c] >= 0.8]),
-                            (["dedup.near.threshold=0.6", "dedup.near.jaccard_threshold=0.6"], chapters)):
+                            (["dedup.near.threshold=0.6", "dedup.near.jaccard_threshold=0.6"],
+                             [c for c in chapters if est[c] >= 0.7])):
         survivors, rejects, stats = run_stage(docs, overrides)
         kept = clusters_of(survivors, rejects)
         assert len(must) >= 6
@@ -281,7 +333,8 @@ def test_zh_cn_and_zh_tw_pages_cluster_across_scripts(debian):
             assert k.split(":")[1] == doc_id.split(":")[1]
         for sid, (cluster, size) in survivors.items():
             assert size == sum(1 for v in kept.values() if v == sid)
-    assert stats["rejected/near_duplicate"] == len(chapters) == 9
+        assert stats["rejected/near_duplicate"] == len(rejects) == len(docs) - len(survivors) >= len(must)
+    assert len(must) >= 8
 
 
 def _edit_words(text: str, rate: float, rng: random.Random) -> str:

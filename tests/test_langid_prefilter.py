@@ -102,17 +102,30 @@ def test_visible_text_skips_scripts_styles_and_comments():
     assert visible_text(tree, limit=5) == "a b c"
 
 
-def test_recipe_switches(data_dir):
-    on = Extractor.from_recipe(load_recipe("default").extract, load_recipe("default").langid)
-    off = Extractor.from_recipe(load_recipe("default", ["langid.prefilter=false"]).extract,
-                                load_recipe("default").langid)
-    assert on.prefilter is not None
-    assert Extractor.from_recipe(load_recipe("default").extract).prefilter is None
-    r = load_recipe("default", ["langid.prefilter=false"])
-    assert Extractor.from_recipe(r.extract, r.langid).prefilter is None
-    r = load_recipe("default", ["langid.enabled=false"])
-    assert Extractor.from_recipe(r.extract, r.langid).prefilter is None
-    assert off is not None
+def test_recipe_switches(pages):
+    """``langid.prefilter=false`` (or langid off) really extracts a page the prefilter would skip."""
+    from schemas.document import Document
+    from transforms.sources.raw import RawPage
+    from transforms.stage import Rejection
+
+    def extractor(overrides=(), with_langid=True):
+        r = load_recipe("default", list(overrides))
+        ex = Extractor.from_recipe(r.extract, r.langid if with_langid else None)
+        ex.setup()
+        return ex
+
+    on = extractor()
+    switched_off = [extractor(["langid.prefilter=false"]), extractor(["langid.enabled=false"]),
+                    extractor(with_langid=False)]
+    assert on.prefilter is not None and all(ex.prefilter is None for ex in switched_off)
+    row, html = next((row, html) for row, html in pages if row["lang"] == "de")  # a real German page
+    page = RawPage(id="de", origin=row["path"], source="web", url=row.get("url"), fetched_at=None,
+                   content_type="text/html", charset="utf-8", body=html.encode("utf-8"))
+    (skipped,) = on.apply([page])
+    assert isinstance(skipped, Rejection) and skipped.reason == "lang_prefilter" and skipped.detail == "de"
+    for ex in switched_off:
+        (doc,) = ex.apply([page])
+        assert isinstance(doc, Document) and len(doc.text) > 200
 
 
 def test_build_data_identical_with_and_without_prefilter(tmp_path, data_dir):

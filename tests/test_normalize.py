@@ -29,12 +29,35 @@ def debian(data_dir: Path) -> dict[str, dict[str, str]]:
     return out
 
 
-def test_mojibake_repaired_and_fullwidth_punctuation_kept():
+ORIGINAL = "中文，这是“测试”！发送和接收。"
+
+
+@pytest.mark.parametrize("codec", ["sloppy-windows-1252", "latin-1"])
+def test_mojibake_repaired_and_fullwidth_punctuation_kept(codec):
+    """UTF-8 read as windows-1252 (the way browsers/WHATWG decode it: its five undefined bytes become C1
+    controls; ftfy's ``sloppy-windows-1252`` codec) or as Latin-1 keeps every byte, so it is repaired exactly,
+    in the text and the title, by the stage; ftfy's width/quote fixes stay off (they would make ，“”！ ASCII)."""
+    import ftfy.bad_codecs  # noqa: F401  (registers sloppy-windows-1252)
+
+    broken = ORIGINAL.encode("utf-8").decode(codec)
+    assert broken != ORIGINAL and "ä¸" in broken
+    assert normalize_text(broken) == ORIGINAL
+    assert normalize_text(f"第一段正常。\n\n{broken}\n\nAnd English — fine.") == \
+        f"第一段正常。\n\n{ORIGINAL}\n\nAnd English — fine."  # repaired inside otherwise good text
+    doc = Document(id="m", text=broken, source="web", origin="t", title=broken)
+    (out,) = Normalize.from_recipe(NormalizeConfig()).apply([doc])
+    assert (out.text, out.title) == (ORIGINAL, ORIGINAL)
+    (raw,) = Normalize.from_recipe(NormalizeConfig(fix_mojibake=False)).apply([doc])
+    assert raw.text != ORIGINAL  # the recipe switch is honoured
+
+
+def test_lossy_mojibake_is_repaired_up_to_the_lost_bytes():
+    """Read through Python's strict cp1252 with ``errors="replace"``, the bytes 0x9D (of ”) and 0x81 (of ！)
+    are gone (each could have been one of five characters): everything else is repaired and each lost
+    character becomes exactly one U+FFFD, never mojibake."""
     broken = "中文，这是“测试”！".encode("utf-8").decode("cp1252", errors="replace")
-    assert normalize_text("ä¸­æ–‡ï¼Œè¿™æ˜¯") == "中文，这是"
-    fixed = normalize_text("中文，这是“测试”！")
-    assert fixed == "中文，这是“测试”！"  # ftfy's width/quote fixes would have made this "中文,这是"测试"!"
-    assert broken != fixed
+    assert normalize_text(broken) == "中文，这是“测试\ufffd\ufffd"
+    assert normalize_text("中文，这是“测试”！") == "中文，这是“测试”！"  # good text is left alone
 
 
 def test_nfc_and_whitespace_cleanup():

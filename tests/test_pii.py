@@ -77,6 +77,38 @@ def test_negatives_without_context_or_validation(scrubber, text):
     assert scrubber.find(text) == []
 
 
+def _permit(region: str, birth: str, seq: str, wrong: bool = False) -> str:
+    """An 18-digit number with a valid (or, ``wrong``, an invalid) MOD 11-2 check character."""
+    body = region + birth + seq
+    check = "10X98765432"[sum(int(c) * w for c, w in zip(body, (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2))) % 11]
+    return body + ("0" if check != "0" else "1") if wrong else body + check
+
+
+@pytest.mark.parametrize("text,expected", [
+    # bare 10-digit North American numbers right after a contact word, with or without a separator
+    ("call 4155550172", "call <PHONE>"), ("电话4155550172", "电话<PHONE>"), ("Tel: 4155550172", "Tel: <PHONE>"),
+    ("Tel.4155550172", "Tel.<PHONE>"), ("TEL4155550172 (office)", "TEL<PHONE> (office)"),
+    ("call4155550172 now", "call<PHONE> now"), ("电话-4155550172", "电话-<PHONE>"), ("Fax.415-555-0172", "Fax.<PHONE>"),
+    ("Telephone 4155550172", "Telephone <PHONE>"), ("联系电话：4155550172。", "联系电话：<PHONE>。"),
+    # residence permits of Hong Kong, Macau and Taiwan residents: region 81/82/83, same check digit as IDs
+    (f"港澳居民居住证{_permit('810000', '19850312', '123')}", "港澳居民居住证<ID_NUMBER>"),
+    (f"证件号码：{_permit('820000', '20010704', '561')}。", "证件号码：<ID_NUMBER>。"),
+    (f"台湾居民居住证 {_permit('830000', '19900101', '002')}", "台湾居民居住证 <ID_NUMBER>"),
+])
+def test_contact_word_phones_and_residence_permits(scrubber, text, expected):
+    assert scrubber.scrub(text)[0] == expected
+    assert scrubber.scrub(text)[1] == {expected.split("<")[1].split(">")[0]: 1}
+
+
+@pytest.mark.parametrize("text", [
+    "4155550172", "order 4155550172 shipped", "invoice no. 4155550172", "Recall 4155550172", "see context 4155550172",
+    "hotel4155550172", "v1.4155550172", "编号4155550172", "call 1234567890", "Tel.5551234567",  # no contact word / no valid area
+    _permit("830000", "19900101", "002", wrong=True), _permit("840000", "19900101", "002"),  # bad check digit / region
+])
+def test_bare_digit_runs_without_context_stay(scrubber, text):
+    assert scrubber.find(text) == []
+
+
 def test_text_outside_matches_is_byte_identical(scrubber):
     cases, _ = all_cases(3, per_type=40, n_multi=40)
     for c in cases:

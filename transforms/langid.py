@@ -112,7 +112,7 @@ class LangPrefilter(_WorkerModel):
     """Decides, before extraction, that a web page cannot pass language selection.
 
     Extraction (trafilatura) is most of a build's CPU, and on a multilingual crawl most pages are then
-    dropped by ``langid`` (888 of 1,257 benchmark pages for the default zh/en selection). A page is skipped
+    dropped by ``langid`` (894 of 1,258 benchmark pages for the default zh/en selection). A page is skipped
     only when every test below says its main text cannot be in a selected language:
 
     1. fastText on the first ``max_chars`` of the page's visible text (boilerplate included): top label not
@@ -124,9 +124,10 @@ class LangPrefilter(_WorkerModel):
 
     Tests 2–3 exist for pages whose boilerplate outweighs a main text in another language (an English
     article inside German site furniture; two documents in one page). Measured (bench/RESULTS.md): on the
-    1,258 real benchmark pages test 1 alone loses no kept page; on the 3,774 `scaled` pages (each new page
+    1,258 real benchmark pages tests 1–3 lose no kept page (``bench/prefilter_loss.py --variant unique``), nor did
+    test 1 alone in session 2; on the 3,774 `scaled` pages (each new page
     = two real pages in one) it lost 60 of 1,093 pages the full path keeps (11 of them Chinese), tests 1–3
-    lose 1 and still skip 69% of the language rejects.
+    lose 1 and still skip 69% of the language rejects (session-2 figures, not re-run).
     """
 
     CHUNK = 400

@@ -2,7 +2,8 @@
 
 Types: ``EMAIL``, ``IP`` (public IPv4/IPv6; private ranges optional), ``PHONE`` (mainland mobile and landline,
 Taiwan, North American, and any ``+``-prefixed international number via ``phonenumbers``), ``ID_NUMBER``
-(mainland resident ID: 18-digit MOD 11-2 + birth date, 15-digit legacy + date), ``BANK_CARD`` (Luhn + issuer
+(mainland resident ID and the residence permit of Hong Kong/Macau/Taiwan residents, region 81/82/83: 18-digit
+MOD 11-2 + birth date; 15-digit legacy + date), ``BANK_CARD`` (Luhn + issuer
 prefix), ``SSN`` (US), and ``PASSPORT`` / ``QQ`` / ``WECHAT`` only right after a context keyword.
 
 Design (see research/chinese.md §4): loose compiled candidate patterns with ASCII look-arounds (never ``\\b``,
@@ -142,6 +143,10 @@ class PiiScrubber:
                 bare = m.group("bare")
                 if bare is None or (_valid(bare, "US") and P.phone_context_before(text, m.start())):
                     yield m.span()
+            for m in P.CONTACT_NANP_RE.finditer(text):
+                bare = m.group("bare")
+                if bare is None or _valid(bare, "US"):
+                    yield m.span("v")
 
     # ------------------------------------------------------------ replacement
     def scrub(self, text: str) -> tuple[str, dict[str, int]]:

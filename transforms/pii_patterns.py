@@ -84,10 +84,12 @@ def ip_ok(s: str, keep_private: bool) -> bool:
 
 
 # ---------------------------------------------------------------- mainland resident ID (GB 11643-1999)
-# province codes of the first two digits (GB/T 2260): 11-15, 21-23, 31-37, 41-46, 50-54, 61-65, 71, 81, 82
+# province codes of the first two digits (GB/T 2260): 11-15, 21-23, 31-37, 41-46, 50-54, 61-65, 71, 81, 82; and
+# 83: residence permits for Hong Kong, Macau and Taiwan residents (港澳台居民居住证, since 2018) are numbered like
+# resident IDs (same 18 digits, birth date and MOD 11-2 check digit) with region codes 810000, 820000 and 830000
 _PROVINCES = frozenset(
     [11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46,
-     50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82]
+     50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82, 83]
 )
 ID18_RE = re.compile(r"[1-8]" + NUM_L_AFTER1 + r"\d{5}(?:[ ]?)(?:18|19|20)\d{2}[01]\d[0-3]\d(?:[ ]?)\d{3}[\dXx]" + NUM_R)
 ID15_RE = re.compile(r"[1-8]" + NUM_L_AFTER1 + r"\d{5}\d{2}[01]\d[0-3]\d\d{3}" + NUM_R)
@@ -195,17 +197,25 @@ TRUNK_RE = re.compile(
 )
 # North American numbering plan, written the way people write it (area and exchange start 2-9):
 #   (415) 555-0172 · 415-555-0172 · 415.555.0172 · +1-415-555-0172 · 001-415-555-0172 · ... x123
-NANP_RE = re.compile(
-    r"(?<![0-9A-Za-z_+\-.])"
+_NANP_BODY = (
     r"(?:(?:\+1|001|1)[\-. ]?)?"
     r"(?:\([2-9]\d{2}\)\s?[2-9]\d{2}[\-. ]?\d{4}|[2-9]\d{2}(?P<s>[\-. ])[2-9]\d{2}(?P=s)\d{4}|(?P<bare>[2-9]\d{2}[2-9]\d{6}))"
     r"(?:\s?(?:x|ext\.?|#)\s?\d{1,5})?"
     r"(?![0-9A-Za-z_])(?![.\-/:][0-9])"
 )
-# bare digit runs ("4155550172") are phones only after a phone keyword: on their own they are as often codes
+NANP_RE = re.compile(r"(?<![0-9A-Za-z_+\-.])" + _NANP_BODY)
+# bare digit runs ("4155550172") are phones only after a phone keyword: on their own they are as often codes.
+# English keywords start a word ("Recall 4155550172", "context 4155550172" are not contact words).
+_ZH_PHONE_WORDS = r"电话|電話|手机|手機|致电|致電|热线|熱線|联系|聯絡|聯繫|拨打|撥打|传真|傳真|号码|號碼"
 PHONE_CONTEXT_RE = re.compile(
-    r"(?:tel|phone|call|fax|mobile|cell|contact|reach|dial|text|whatsapp|电话|電話|手机|手機|致电|致電|热线|熱線|"
-    r"联系|聯絡|聯繫|拨打|撥打|传真|傳真|号码|號碼)",
+    r"(?:(?<![A-Za-z])(?:tel|phone|call|fax|mobile|cell|contact|reach|dial|text|whatsapp)|" + _ZH_PHONE_WORDS + ")",
+    re.IGNORECASE,
+)
+# a North American number glued to its keyword or after "." / "-" ("Tel.4155550172", "call4155550172",
+# "电话-415-555-0172"), which NANP_RE's left boundary refuses (it keeps "v1.4155550172", "ab-4155550172" out)
+CONTACT_NANP_RE = re.compile(
+    r"(?:(?<![A-Za-z])(?:tel|phone|call|fax|mobile|cell|dial|whatsapp)|" + _ZH_PHONE_WORDS + r")\.?[:：#.\-]?\s?"
+    r"(?P<v>" + _NANP_BODY + ")",
     re.IGNORECASE,
 )
 

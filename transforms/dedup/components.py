@@ -15,8 +15,9 @@ the (distinct) edge set to itself, so every later round is a no-op.
 
 **Why a finish.** Beam graphs cannot loop on data, so rounds are unrolled in the static graph. Each round
 costs transforms and stages (graph translation, DoFn validation, bundle set-up) whatever the data size, and
-the number of rounds must cover the worst case (a 10k-node chain needs 11) although web duplicate graphs
-converge in 2–3. So only ``max_rounds`` rounds (recipe, default 4) run distributed, and whatever is not a
+the number of rounds must cover the worst case (a 10k-node chain needs 11) although the duplicate graphs we
+measured converged in 2–3 (synthetic Gutenberg-paragraph copies, bench/DEDUP_SCALE.md; web data not yet
+measured). So only ``max_rounds`` rounds (recipe, default 4) run distributed, and whatever is not a
 star yet is finished exactly:
 
 1. **Shape.** Group the oriented edges by node (a combiner: out-neighbours as a set, in-edges as one flag,
@@ -35,8 +36,8 @@ star yet is finished exactly:
    grouping; only unconverged components reach the single worker.
 
 The result equals union-find on the whole input for any ``max_rounds`` ≥ 1; rounds only decide how much goes
-to the finish (0 edges once the rounds converged, which real data does in 2–3 rounds). The finish and its
-side input hold only unconverged components, so a large ``cc_finish_edges`` (adversarial graphs: a path over
+to the finish (0 edges once the rounds converged: 2–3 rounds on the bench's synthetic duplicates). The finish
+and its side input hold only unconverged components, so a large ``cc_finish_edges`` (adversarial graphs: a path over
 sorted ids needs ~log₂ n rounds and keeps most edges unconverged until then) means: raise ``max_rounds``.
 ``ConnectedComponents``
 also returns ``(round index, changes)`` for rounds that changed something and ``(FINISH_KEY, |F|)`` when

@@ -2,9 +2,10 @@
 
 * **Keys.** Space-delimited text: NFKC, casefold, every run of non-word characters → one space, then word
   ``word_ngram``-grams. CJK text (``lang`` in ``cjk_langs`` or Han-dominant): ``simplified_key`` from
-  ``transforms.normalize`` (character t2s, NFKC, CJK punctuation → ASCII, casefold), then optionally Taiwan
-  phrases folded to their mainland form (OpenCC ``TWPhrasesRev``: 軟體→软件, 檔案→文件; measured on the
-  debian-reference zh-CN/zh-TW pairs this lifts char-5-gram Jaccard from ~0.61 to ~0.82), then all
+  ``transforms.normalize`` (character t2s, NFKC, CJK punctuation → ASCII, casefold), then optionally every
+  Taiwan and mainland spelling of a term folded to one member of its class (OpenCC ``TWPhrases`` +
+  ``TWPhrasesRev``: 軟體/软件, 檔案/文件/文档, 程式/程序/进程; ``bench/cjk_fold.py`` on the 15
+  debian-reference zh-CN/zh-TW pairs: mean char-5-gram Jaccard 0.61 unfolded → 0.89), then all
   punctuation and whitespace removed, then character ``char_ngram``-grams.
 * **Shingle hashes** are computed with NumPy over code points / word hashes (no per-shingle Python):
   a rolling xor-multiply over the n items followed by the murmur3 64-bit finaliser, truncated to 32 bits
@@ -41,18 +42,38 @@ _ALNUM = re.compile(r"[^\W_]")
 # ------------------------------------------------------------------ keys
 @lru_cache(maxsize=1)
 def _tw_phrases() -> tuple[dict[str, str], Optional[re.Pattern]]:
-    """Taiwan → mainland phrase map (OpenCC TWPhrasesRev + TWVariantsRev*), both sides character-t2s'd."""
+    """Every spelling of a term in OpenCC's Taiwan ↔ mainland tables → one representative of its class.
+
+    The tables are not a fold: mainland words are also Taiwan words with another meaning (檔案→文件 but
+    文件→文檔; 程式→程序 but 程序→進程), so mapping one direction rewrites both sides differently. Instead
+    every pair of ``TWPhrases`` (mainland → Taiwan), ``TWPhrasesRev`` (all candidates) and the TW variant
+    tables is joined (union-find, character-t2s'd) and each class maps to its shortest, then smallest,
+    member: 文件/檔案/文档 meet, 程序/程式/进程 meet, 缺省/預設/默认 meet. Classes stay small (at most 4
+    members), so merging a few unrelated meanings costs dedup nothing measurable."""
     from transforms.normalize import _read_opencc, to_simplified_chars
 
-    table: dict[str, str] = {}
-    for name in ("TWPhrasesRev.txt", "TWVariantsRevPhrases.txt", "TWVariantsRev.txt"):
-        for k, v in sorted(_read_opencc(name).items()):
-            k2, v2 = to_simplified_chars(k), to_simplified_chars(v[0])
-            if k2 and k2 != v2:
-                table.setdefault(k2, v2)
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for name in ("TWPhrases.txt", "TWPhrasesRev.txt", "TWVariants.txt", "TWVariantsRevPhrases.txt",
+                 "TWVariantsRev.txt"):
+        for k, vs in sorted(_read_opencc(name).items()):
+            k2 = to_simplified_chars(k)
+            for v in vs:
+                v2 = to_simplified_chars(v)
+                if k2 and v2 and k2 != v2:
+                    a, b = sorted((find(k2), find(v2)), key=lambda s: (len(s), s))
+                    parent[b] = a  # the root of a class is always its shortest, then smallest, member
+    table = {k: r for k in parent if (r := find(k)) != k}
     if not table:
         return table, None
-    pattern = re.compile("|".join(re.escape(k) for k in sorted(table, key=lambda s: (-len(s), s))))
+    pattern = re.compile("|".join(re.escape(k) for k in sorted(parent, key=lambda s: (-len(s), s))))
     return table, pattern
 
 
@@ -64,7 +85,7 @@ def cjk_key(text: str, tw_phrases: bool = True) -> str:
     if tw_phrases:
         table, pattern = _tw_phrases()
         if pattern is not None:
-            key = pattern.sub(lambda m: table[m.group()], key)
+            key = pattern.sub(lambda m: table.get(m.group(), m.group()), key)
     return _NON_WORD.sub("", key)
 
 
