@@ -75,6 +75,10 @@ def _build_parser() -> argparse.ArgumentParser:
     export = sub.add_parser("export", help="convert a build's token Parquet for a trainer")
     _megatron_arguments(export.add_subparsers(dest="format", required=True).add_parser(
         "megatron", help="Megatron-LM indexed dataset .bin/.idx pairs"))
+    from pipelines.train_quality import add_arguments as _train_quality_arguments
+
+    _train_quality_arguments(sub.add_parser("train-quality", help="train a fastText quality model (.ftz) from "
+                                            "positive/negative files; prints held-out precision/recall/AUC"))
     return ap
 
 
@@ -319,6 +323,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from pipelines.export_megatron import cmd_export_megatron
 
             return cmd_export_megatron(args)
+        if args.command == "train-quality":
+            from pipelines.train_quality import cmd_train_quality
+
+            return cmd_train_quality(args)
         if args.command == "crawl":
             from pipelines.crawl import cmd_crawl
 

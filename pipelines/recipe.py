@@ -276,6 +276,42 @@ class BadWordsConfig(Section):
     pruned_terms: dict[str, tuple[str, ...]] = Field({}, description="pre-computed language → terms never used")
 
 
+class ParetoConfig(Section):
+    """GPT-3 (Brown et al. 2020, App. A): keep a document when ``pareto(alpha) > 1 - quality_score``; low scores
+    survive now and then, so the corpus keeps some of what the classifier dislikes."""
+
+    enabled: bool = Field(False, description="sample documents that pass the rules and thresholds by score")
+    alpha: float = Field(9.0, gt=0.0, description="GPT-3's alpha")
+    seed: int = Field(0, description="the draw is a hash of (seed, document id): same input, same choice")
+
+
+class QualityModelConfig(Section):
+    """Learned ``quality_score`` (transforms/quality/model.py) and how it overrides the rules (decision.py)."""
+
+    enabled: bool = Field(True, description="score documents; off: rules alone decide")
+    # lang → model path (.ftz with its .json spec beside it); None = the model shipped in transforms/quality/models.
+    # Documents of the Chinese group (zh_languages) without an entry use zh's; other languages are not scored.
+    models: dict[str, Optional[str]] = Field({"zh": None, "en": None}, description="lang → model path, None = shipped")
+    # rules a real article can fail (layout, length, vocabulary); a score >= keep_threshold overrides them.
+    # Repetition, bad words, Han share, lorem ipsum etc. stay hard. bench/QUALITY_MODEL.md measured the list.
+    soft_rules: tuple[str, ...] = Field(
+        ("fineweb_line_punct_ratio", "fineweb_short_line_ratio", "fineweb_list_ratio", "fineweb_char_dup_ratio",
+         "c4_too_few_sentences", "c4_curly_bracket", "gopher_few_stop_words", "gopher_short_doc",
+         "gopher_below_alpha_threshold", "gopher_too_many_bullets",
+         "zh_line_punct_char_ratio", "zh_line_punct_ratio", "zh_short_lines", "zh_few_sentences", "zh_few_stop_words",
+         "zh_few_words", "zh_below_alpha_threshold", "zh_list_ratio", "zh_short", "zh_too_many_bullets"),
+        description="rule failures the model may override")
+    keep_threshold: float = Field(0.9, ge=0.0, le=1.0, description="failing only soft rules, kept at this score")
+    drop_threshold: float = Field(0.02, ge=0.0, le=1.0,
+                                  description="passing the rules, dropped below this score: low_quality_score")
+    # per-language overrides (language label). Chinese 1.0: the shipped zh model rescues only a score of 1, since at 0.9 it
+    # let word salad through and kept no more real articles (bench/QUALITY_MODEL.md); its score is still stored.
+    keep_threshold_by_lang: dict[str, float] = Field({"zh": 1.0, "yue": 1.0, "wuu": 1.0},
+                                                     description="per-language override of keep_threshold")
+    drop_threshold_by_lang: dict[str, float] = Field({}, description="per-language override of drop_threshold")
+    pareto: ParetoConfig = ParetoConfig()
+
+
 class QualityConfig(Section):
     enabled: bool = Field(True, description="run the quality rules")
     annotate_only: bool = Field(False, description="compute and store signals, drop nothing (counts would_reject/*)")
@@ -298,6 +334,7 @@ class QualityConfig(Section):
     # web text only): novels fail Gopher's alpha-word ratio on dialogue punctuation, dumps fail line-punctuation rules.
     exempt_sources: tuple[str, ...] = Field(("book", "encyclopedia"),
                                             description="signals kept, no drop; counted as exempt/<reason>")
+    model: QualityModelConfig = QualityModelConfig()
     batch_size: int = Field(64, gt=0, description="documents per batch in a worker")
 
 
