@@ -13,7 +13,7 @@ recipe section says ``enabled: false`` is left out.
 """
 from __future__ import annotations
 
-from typing import Iterable, Iterator, Union
+from typing import Iterable, Iterator, Optional, Union
 
 import apache_beam as beam
 
@@ -29,6 +29,9 @@ from transforms.extract import Extractor
 from transforms.langid import LangId
 from transforms.normalize import Normalize
 from transforms.pii import PiiStage
+from transforms.progress import report_bytes
+from transforms.sample import Sampler
+from transforms.sample_beam import SampleDocs
 from transforms.quality.filter import Quality, QualityStep
 from transforms.sinks import write_documents, write_rejects
 from transforms.sources.read import InputFile, Split, plan_splits
@@ -78,7 +81,8 @@ def select_stages(recipe: Recipe, output: str) -> list[SelectStage]:
 
 
 # stage names as they appear in stats.json, in funnel order (sources first)
-STATS_ORDER = ["source.warc", "source.jsonl", "source.parquet", "source.mediawiki", "source.books", "extract",
+STATS_ORDER = ["source.warc", "source.jsonl", "source.parquet", "source.mediawiki", "source.books", "sample",
+               "sample.limit", "extract",
                "normalize", "langid", "signals", "quality", "dedup.exact", "dedup.near", "pii", "tokenize",
                "balance", "sink", "sink.rejects", "sink.index"]
 
@@ -103,8 +107,8 @@ class _AnnotateSplits(beam.DoFn):
     """Annotates each split whose store entry is missing or damaged; emits ``(entry dir, marker)`` for every
     split, so select reads the whole store whether this run computed it or found it."""
 
-    def __init__(self, recipe: Recipe, cache: str, shash: str):
-        self.recipe, self.cache, self.shash = recipe, cache, shash
+    def __init__(self, recipe: Recipe, cache: str, shash: str, sampler: Optional[Sampler]):
+        self.recipe, self.cache, self.shash, self.sampler = recipe, cache, shash, sampler
 
     def setup(self) -> None:
         extract, stages = annotate_stages(self.recipe)
@@ -118,13 +122,15 @@ class _AnnotateSplits(beam.DoFn):
         computed = marker is None
         if computed:
             base = {"settings_hash": self.shash, "input": ident._asdict(), "kind": f.kind}
-            marker = annotate_split(self.annotator, split, n_splits, entry, base, self.recipe.sink)
+            marker = annotate_split(self.annotator, split, n_splits, entry, base, self.recipe.sink, self.sampler)
+        report_bytes(split.size if split.stop is None else split.stop - split.start)  # progress: % and ETA
         yield entry, marker, computed
 
 
-def annotate_phase(p: beam.Pipeline, recipe: Recipe, files: list[InputFile], cache: str) -> beam.PCollection:
+def annotate_phase(p: beam.Pipeline, recipe: Recipe, files: list[InputFile], cache: str,
+                   sampler: Optional[Sampler] = None) -> beam.PCollection:
     """Annotate every split the store lacks; returns ``(entry dir, marker, computed now)`` of every split."""
-    settings = store.annotate_settings(recipe)
+    settings = store.annotate_settings(recipe, sampler)
     shash = store.settings_hash(settings)
     # written by the pipeline, not while building the graph: the launcher never touches the store's filesystem
     _ = (p | "Store settings" >> beam.Create([settings])
@@ -134,7 +140,7 @@ def annotate_phase(p: beam.Pipeline, recipe: Recipe, files: list[InputFile], cac
             | "Spread files" >> beam.Reshuffle()
             | "Plan splits" >> beam.ParDo(_PlanSplits(recipe))
             | "Spread splits" >> beam.Reshuffle()
-            | "Annotate" >> beam.ParDo(_AnnotateSplits(recipe, cache, shash)))
+            | "Annotate" >> beam.ParDo(_AnnotateSplits(recipe, cache, shash, sampler)))
 
 
 # ---------------------------------------------------------------- select
@@ -182,7 +188,8 @@ def apply_select_stage(docs: beam.PCollection, step: SelectStage, keep_text: boo
     return apply_stage(docs, step, keep_text)
 
 
-def select_phase(p: beam.Pipeline, recipe: Recipe, entries: beam.PCollection, output: str) -> dict:
+def select_phase(p: beam.Pipeline, recipe: Recipe, entries: beam.PCollection, output: str,
+                 sampler: Optional[Sampler] = None) -> dict:
     """Every corpus-wide decision, from the store entries ``(entry dir, marker, computed)``; writes the output."""
     keep_text = recipe.sink.rejects_keep_text
     docs = (entries
@@ -194,6 +201,9 @@ def select_phase(p: beam.Pipeline, recipe: Recipe, entries: beam.PCollection, ou
                | "Read store rejects" >> beam.io.ReadAllFromParquet()
                | "To rejects" >> beam.Map(_reject_from_row).with_output_types(Reject)]
     stats = [entries | "Annotate stats" >> beam.FlatMap(_counts_of)]
+    if sampler is not None and sampler.limit is not None:  # annotate capped each split; this is the global cut
+        docs, limit_stats = docs | "Limit" >> SampleDocs(Sampler(1.0, sampler.limit, sampler.seed), "sample.limit")
+        stats.append(limit_stats)
     for step in select_stages(recipe, output):
         out = apply_select_stage(docs, step, keep_text)
         docs = out.main
@@ -215,14 +225,15 @@ def select_phase(p: beam.Pipeline, recipe: Recipe, entries: beam.PCollection, ou
 
 
 def build_pipeline(p: beam.Pipeline, recipe: Recipe, files: list[InputFile], output: str,
-                   cache: str | None = None) -> dict:
+                   cache: str | None = None, sampler: Optional[Sampler] = None) -> dict:
     """Both phases in one pipeline (annotating only what the store at ``cache`` lacks); returns the named
     PCollections (useful to tests)."""
-    entries = annotate_phase(p, recipe, files, cache or default_cache(output))
-    return select_phase(p, recipe, entries, output)
+    entries = annotate_phase(p, recipe, files, cache or default_cache(output), sampler)
+    return select_phase(p, recipe, entries, output, sampler)
 
 
-def select_pipeline(p: beam.Pipeline, recipe: Recipe, entries: Iterable[store.Entry], output: str) -> dict:
+def select_pipeline(p: beam.Pipeline, recipe: Recipe, entries: Iterable[store.Entry], output: str,
+                    sampler: Optional[Sampler] = None) -> dict:
     """Select alone, from complete store entries found by the launcher (``yuliao select``)."""
     items = [(e.directory, m, False) for e in entries for m in e.markers]
-    return select_phase(p, recipe, p | "Store entries" >> beam.Create(items), output)
+    return select_phase(p, recipe, p | "Store entries" >> beam.Create(items), output, sampler)

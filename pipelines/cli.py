@@ -21,6 +21,10 @@ def _add_input_args(b: argparse.ArgumentParser) -> None:
     b.add_argument("--kind", default=None, help="input kind when the extension does not say (warc, jsonl, parquet, …)")
     b.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a recipe key, e.g. --set langid.min_score=0.8")
+    b.add_argument("--sample", type=float, default=1.0, metavar="RATE",
+                   help="annotate and build only this deterministic share of the input documents (by id hash)")
+    b.add_argument("--limit", type=int, default=None, metavar="N",
+                   help="at most N documents (deterministic by id hash), to try a recipe quickly")
     b.add_argument("-q", "--quiet", action="store_true")
     b.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
                    help="live per-stage progress (rich table on a terminal, a log line every 30 s otherwise)")
@@ -92,11 +96,25 @@ def _pipeline(beam_args: list[str]):
     return beam.Pipeline(options=options)
 
 
-def _store_summary(cache: str, recipe, files) -> tuple[str, list, list]:
+def _sampler(args: argparse.Namespace, recipe):
+    from transforms.sample import Sampler
+
+    return Sampler(args.sample, args.limit, recipe.seed)
+
+
+def _filesystems(beam_args: list[str]) -> None:
+    """Beam's filesystem options (S3 endpoint and keys, GCS project…) before any path is matched or read."""
+    from apache_beam.io.filesystems import FileSystems
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    FileSystems.set_options(PipelineOptions(beam_args or []))
+
+
+def _store_summary(cache: str, recipe, files, sampler=None) -> tuple[str, list, list]:
     """(settings hash, complete entries, inputs whose entry is missing or incomplete) — markers only."""
     from transforms import store
 
-    shash = store.settings_hash(store.annotate_settings(recipe))
+    shash = store.settings_hash(store.annotate_settings(recipe, sampler))
     done, missing = [], []
     for f in files:
         e = store.complete_entry(cache, shash, store.InputIdentity(f.name, f.size, f.mtime))
@@ -111,11 +129,13 @@ def cmd_annotate(args: argparse.Namespace, beam_args: list[str]) -> int:
 
     recipe = load_recipe(args.recipe, args.overrides)
     validate_recipe(recipe)
+    _filesystems(beam_args)
+    sampler = _sampler(args, recipe)
     files = expand_inputs(args.input, args.kind)
-    shash, done, missing = _store_summary(args.cache, recipe, files)
+    shash, done, missing = _store_summary(args.cache, recipe, files, sampler)
     if missing:
         p = _pipeline(beam_args)
-        annotate_phase(p, recipe, missing, args.cache)
+        annotate_phase(p, recipe, missing, args.cache, sampler)
         _run_with_progress(p, args.progress and not args.quiet, sum(f.size for f in missing))
     if not args.quiet:
         print(f"annotated {len(missing)} of {len(files)} inputs ({len(done)} already in the store)\n"
@@ -138,14 +158,16 @@ def cmd_build(args: argparse.Namespace, beam_args: list[str]) -> int:
     from transforms.sources.read import expand_inputs
 
     recipe = load_recipe(args.recipe, args.overrides)
+    _filesystems(beam_args)
     check_output(args.output, args.force)  # before anything is read: a file, or a folder that is not ours
     validate_recipe(recipe)
+    sampler = _sampler(args, recipe)
     files = expand_inputs(args.input, args.kind)
     selecting = args.command == "select"
     cache = args.cache or default_cache(args.output)
     entries = []
     if selecting:
-        shash, entries, missing = _store_summary(cache, recipe, files)
+        shash, entries, missing = _store_summary(cache, recipe, files, sampler)
         if missing:
             names = ", ".join(f.name for f in missing[:5]) + (" …" if len(missing) > 5 else "")
             raise ValueError(f"{len(missing)} input(s) are not (completely) in the annotation store {cache} for "
@@ -159,16 +181,16 @@ def cmd_build(args: argparse.Namespace, beam_args: list[str]) -> int:
         out = staging.path
         p = _pipeline(beam_args)
         if selecting:
-            select_pipeline(p, recipe, entries, out)
+            select_pipeline(p, recipe, entries, out, sampler)
         else:
-            build_pipeline(p, recipe, files, out, cache)
+            build_pipeline(p, recipe, files, out, cache, sampler)
         _run_with_progress(p, args.progress and not args.quiet, None if selecting else sum(f.size for f in files))
         write_json_atomic(join(out, "run.json"), {
             "recipe": recipe.model_dump(mode="json"),
             "recipe_yaml": recipe_to_yaml(recipe),
             "inputs": inputs,
             "checksum_max_bytes": max_bytes,
-            "annotation_store": {"settings_hash": store.settings_hash(store.annotate_settings(recipe)),
+            "annotation_store": {"settings_hash": store.settings_hash(store.annotate_settings(recipe, sampler)),
                                  "store_version": store.STORE_VERSION},
             "versions": package_versions(),
             "tokenizer": tokenizer,

@@ -191,8 +191,6 @@ def test_rebuild_into_s3_leaves_no_stale_shards(s3, inputs):
     assert not stale
 
 
-@pytest.mark.xfail(strict=True, reason="pipelines/cli.py (lead) matches --input and clears --output before "
-                   "installing the Beam options (FileSystems.set_options), so s3:// has no endpoint/credentials there")
 def test_cli_alone_reaches_s3(s3, inputs):
     endpoint, client = s3
     client.create_bucket(Bucket="yuliao-cli")

@@ -15,12 +15,12 @@ class SampleDocs(beam.PTransform):
     The rate sample is a per-element filter; the limit is ``Top.Smallest`` over the ranks (ids only, so
     memory is ``limit`` ids) and a side-input cut."""
 
-    def __init__(self, sampler: Sampler):
+    def __init__(self, sampler: Sampler, stage: str = STAGE):
         super().__init__()
-        self.sampler = sampler
+        self.sampler, self.stage = sampler, stage
 
     def expand(self, docs):
-        s = self.sampler
+        s, STAGE = self.sampler, self.stage  # noqa: N806 - the stats stage these counts go to
         tagged = docs | "sample tag" >> beam.Map(lambda d: (d, s.keep(d.id)))
         sampled = tagged | "sample keep" >> beam.FlatMap(lambda dk: [dk[0]] if dk[1] else [])
         stats = [tagged | "sample counts" >> beam.FlatMap(

@@ -76,7 +76,7 @@ def _model_settings(m: Mapping) -> dict:
     return out
 
 
-def annotate_settings(recipe) -> dict:
+def annotate_settings(recipe, sampler=None) -> dict:
     """The recipe keys whose values change what annotate stores (JSON-able, canonical).
 
     Sources, extraction, normalisation and language ID whole; of quality, only what shapes the signals
@@ -101,6 +101,8 @@ def annotate_settings(recipe) -> dict:
             "model": _model_settings(q["model"]),
         },
         "minhash": {k: r["dedup"]["near"][k] for k in _NEAR_SIGNATURE_KEYS},
+        # a sampled store (--sample/--limit) must never pass for a full one
+        **({"sample": sampler.settings()} if sampler is not None and sampler.active else {}),
     }
 
 
