@@ -34,6 +34,7 @@ from transforms.sample import Sampler
 from transforms.sample_beam import SampleDocs
 from transforms.quality.filter import Quality, QualityStep
 from transforms.sinks import write_documents, write_rejects
+from transforms.sources.checksum import file_fingerprint
 from transforms.sources.read import InputFile, Split, plan_splits
 from transforms.stage import StageOutputs, apply_stage
 from transforms.stats import WriteStats
@@ -107,8 +108,9 @@ class _AnnotateSplits(beam.DoFn):
     """Annotates each split whose store entry is missing or damaged; emits ``(entry dir, marker)`` for every
     split, so select reads the whole store whether this run computed it or found it."""
 
-    def __init__(self, recipe: Recipe, cache: str, shash: str, sampler: Optional[Sampler]):
+    def __init__(self, recipe: Recipe, cache: str, shash: str, sampler: Optional[Sampler], checksum_max_bytes: int):
         self.recipe, self.cache, self.shash, self.sampler = recipe, cache, shash, sampler
+        self.checksum_max_bytes = checksum_max_bytes
 
     def setup(self) -> None:
         extract, stages = annotate_stages(self.recipe)
@@ -122,13 +124,15 @@ class _AnnotateSplits(beam.DoFn):
         computed = marker is None
         if computed:
             base = {"settings_hash": self.shash, "input": ident._asdict(), "kind": f.kind}
+            if split.index == 0:  # the input's checksum, computed here on a worker, never on the launcher
+                base["fingerprint"] = file_fingerprint(f.path, self.checksum_max_bytes)
             marker = annotate_split(self.annotator, split, n_splits, entry, base, self.recipe.sink, self.sampler)
         report_bytes(split.size if split.stop is None else split.stop - split.start)  # progress: % and ETA
         yield entry, marker, computed
 
 
 def annotate_phase(p: beam.Pipeline, recipe: Recipe, files: list[InputFile], cache: str,
-                   sampler: Optional[Sampler] = None) -> beam.PCollection:
+                   sampler: Optional[Sampler] = None, checksum_max_bytes: int = 0) -> beam.PCollection:
     """Annotate every split the store lacks; returns ``(entry dir, marker, computed now)`` of every split."""
     settings = store.annotate_settings(recipe, sampler)
     shash = store.settings_hash(settings)
@@ -140,7 +144,7 @@ def annotate_phase(p: beam.Pipeline, recipe: Recipe, files: list[InputFile], cac
             | "Spread files" >> beam.Reshuffle()
             | "Plan splits" >> beam.ParDo(_PlanSplits(recipe))
             | "Spread splits" >> beam.Reshuffle()
-            | "Annotate" >> beam.ParDo(_AnnotateSplits(recipe, cache, shash, sampler)))
+            | "Annotate" >> beam.ParDo(_AnnotateSplits(recipe, cache, shash, sampler, checksum_max_bytes)))
 
 
 # ---------------------------------------------------------------- select
@@ -225,10 +229,10 @@ def select_phase(p: beam.Pipeline, recipe: Recipe, entries: beam.PCollection, ou
 
 
 def build_pipeline(p: beam.Pipeline, recipe: Recipe, files: list[InputFile], output: str,
-                   cache: str | None = None, sampler: Optional[Sampler] = None) -> dict:
+                   cache: str | None = None, sampler: Optional[Sampler] = None, checksum_max_bytes: int = 0) -> dict:
     """Both phases in one pipeline (annotating only what the store at ``cache`` lacks); returns the named
     PCollections (useful to tests)."""
-    entries = annotate_phase(p, recipe, files, cache or default_cache(output), sampler)
+    entries = annotate_phase(p, recipe, files, cache or default_cache(output), sampler, checksum_max_bytes)
     return select_phase(p, recipe, entries, output, sampler)
 
 

@@ -15,6 +15,8 @@ log = logging.getLogger("yuliao")
 
 
 def _add_input_args(b: argparse.ArgumentParser) -> None:
+    b.add_argument("--checksum-max-mb", type=float, default=512.0, metavar="MB",
+                   help="workers record the sha256 of inputs up to this size (run.json, the card; 0: none)")
     b.add_argument("--recipe", default="default", help="recipe YAML path or built-in name (default, demo, zh_heavy)")
     b.add_argument("--input", nargs="+", action="extend", required=True, metavar="GLOB",
                    help="input files or globs (local, gs://, s3://, hdfs://)")
@@ -32,8 +34,6 @@ def _add_input_args(b: argparse.ArgumentParser) -> None:
 
 def _add_output_args(b: argparse.ArgumentParser) -> None:
     b.add_argument("--output", required=True, help="output directory")
-    b.add_argument("--checksum-max-mb", type=float, default=512.0, metavar="MB",
-                   help="sha256 of inputs up to this size goes into run.json and the card (0: none)")
     b.add_argument("--no-card", dest="card", action="store_false", help="do not render README.md and charts/")
     b.add_argument("--force", action="store_true",
                    help="publish into an --output folder that also holds files Yuliao did not write (they are kept)")
@@ -110,6 +110,16 @@ def _filesystems(beam_args: list[str]) -> None:
     FileSystems.set_options(PipelineOptions(beam_args or []))
 
 
+def _input_records(cache: str, recipe, files, sampler) -> list[dict]:
+    """run.json's inputs: name, kind, size and the sha256 a worker computed while annotating (split 0's marker);
+    the launcher reads only those small markers, never the inputs."""
+    from pipelines.card.run import input_record
+
+    _, entries, _ = _store_summary(cache, recipe, files, sampler)
+    by_name = {e.ident.name: (e.markers[0].get("fingerprint") or {}) for e in entries}
+    return [input_record(f, by_name.get(f.name, {}).get("sha256")) for f in files]
+
+
 def _store_summary(cache: str, recipe, files, sampler=None) -> tuple[str, list, list]:
     """(settings hash, complete entries, inputs whose entry is missing or incomplete) — markers only."""
     from transforms import store
@@ -135,7 +145,7 @@ def cmd_annotate(args: argparse.Namespace, beam_args: list[str]) -> int:
     shash, done, missing = _store_summary(args.cache, recipe, files, sampler)
     if missing:
         p = _pipeline(beam_args)
-        annotate_phase(p, recipe, missing, args.cache, sampler)
+        annotate_phase(p, recipe, missing, args.cache, sampler, int(args.checksum_max_mb * 1024 * 1024))
         _run_with_progress(p, args.progress and not args.quiet, sum(f.size for f in missing))
     if not args.quiet:
         print(f"annotated {len(missing)} of {len(files)} inputs ({len(done)} already in the store)\n"
@@ -149,8 +159,8 @@ def cmd_build(args: argparse.Namespace, beam_args: list[str]) -> int:
     from apache_beam.io.filesystems import FileSystems
 
     from pipelines.build import build_pipeline, default_cache, select_pipeline
-    from pipelines.card import package_versions, sha256_of
-    from pipelines.card.run import input_record, tokenizer_info
+    from pipelines.card import package_versions
+    from pipelines.card.run import tokenizer_info
     from pipelines.publish import check_output, staged_output
     from pipelines.validate import validate_recipe
     from transforms import store
@@ -173,7 +183,6 @@ def cmd_build(args: argparse.Namespace, beam_args: list[str]) -> int:
             raise ValueError(f"{len(missing)} input(s) are not (completely) in the annotation store {cache} for "
                              f"these annotate settings ({shash}): {names}; run `yuliao annotate` or `yuliao build`")
     max_bytes = int(args.checksum_max_mb * 1024 * 1024)
-    inputs = [input_record(f, sha256_of(f.path, max_bytes, f.size)) for f in files]
     tokenizer = tokenizer_info(recipe.tokenize)
     started = time.time()
     status = 0
@@ -183,8 +192,9 @@ def cmd_build(args: argparse.Namespace, beam_args: list[str]) -> int:
         if selecting:
             select_pipeline(p, recipe, entries, out, sampler)
         else:
-            build_pipeline(p, recipe, files, out, cache, sampler)
+            build_pipeline(p, recipe, files, out, cache, sampler, max_bytes)
         _run_with_progress(p, args.progress and not args.quiet, None if selecting else sum(f.size for f in files))
+        inputs = _input_records(cache, recipe, files, sampler)
         write_json_atomic(join(out, "run.json"), {
             "recipe": recipe.model_dump(mode="json"),
             "recipe_yaml": recipe_to_yaml(recipe),
