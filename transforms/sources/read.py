@@ -7,7 +7,6 @@ still need extraction), ``Document``, ``SourceReject`` or ``Count``.
 """
 from __future__ import annotations
 
-import importlib
 from collections import Counter
 import re
 from typing import Callable, Iterator, NamedTuple, Optional
@@ -18,18 +17,20 @@ from apache_beam.transforms.window import GlobalWindows
 
 from schemas.document import Document, doc_id
 from schemas.outputs import Reject
+from transforms.sources import books, documents, mediawiki, warc
 from transforms.sources.raw import RawPage, SourceReject
 from transforms.sources.split import Split  # noqa: F401 - re-exported: the annotate phase's unit
 from transforms.progress import Ticker
 from transforms.stage import REJECTS, STATS, Count, stats_key
 
 # kind → "module:function"
-READERS: dict[str, str] = {
-    "warc": "transforms.sources.warc:read_file",
-    "jsonl": "transforms.sources.documents:read_jsonl",
-    "parquet": "transforms.sources.documents:read_parquet",
-    "mediawiki": "transforms.sources.mediawiki:read",
-    "books": "transforms.sources.books:read",
+# kind → reader: a generator over one split yielding RawPage, Document, SourceReject or Count
+READERS: dict[str, Callable[..., Iterator]] = {
+    "warc": warc.read_file,
+    "jsonl": documents.read_jsonl,
+    "parquet": documents.read_parquet,
+    "mediawiki": mediawiki.read,
+    "books": books.read,
 }
 
 # longest suffix first wins
@@ -70,10 +71,11 @@ class InputFile(NamedTuple):
 
 
 # kinds whose files split into several units: "module:function" (path, kind, name, size, recipe) -> [Split]
-PLANNERS: dict[str, str] = {
-    "jsonl": "transforms.sources.documents:plan_jsonl",
-    "parquet": "transforms.sources.documents:plan_parquet",
-    "mediawiki": "transforms.sources.mediawiki:plan",
+# kind → split planner (cheap metadata only); kinds without one are read one file per split
+PLANNERS: dict[str, Callable[..., list]] = {
+    "jsonl": documents.plan_jsonl,
+    "parquet": documents.plan_parquet,
+    "mediawiki": mediawiki.plan,
 }
 
 
@@ -84,9 +86,8 @@ def plan_splits(f: InputFile, recipe) -> list[Split]:
     whole = [Split(f.path, f.kind, f.name, f.size)]
     if f.kind not in PLANNERS:
         return whole
-    module, func = PLANNERS[f.kind].split(":")
     try:
-        return getattr(importlib.import_module(module), func)(f.path, f.kind, f.name, f.size, recipe)
+        return PLANNERS[f.kind](f.path, f.kind, f.name, f.size, recipe)
     except Exception:  # noqa: BLE001 - unreadable metadata (a cut Parquet footer …): the reader of the whole
         return whole   # file reports it as a counted reject instead of the planner failing the job
 
@@ -140,8 +141,7 @@ def _root_for(pattern: str, path: str) -> str:
 
 
 def reader_for(kind: str) -> Callable[..., Iterator]:
-    module, func = READERS[kind].split(":")
-    return getattr(importlib.import_module(module), func)
+    return READERS[kind]
 
 
 def read_split(split: Split, recipe) -> Iterator:
