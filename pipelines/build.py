@@ -14,7 +14,7 @@ recipe section says ``enabled: false`` is left out.
 """
 from __future__ import annotations
 
-from typing import Iterable, Iterator, Union
+from typing import Iterable, Iterator, Optional, Union
 
 import apache_beam as beam
 
@@ -30,8 +30,12 @@ from transforms.extract import Extractor
 from transforms.langid import LangId
 from transforms.normalize import Normalize
 from transforms.pii import PiiStage
+from transforms.progress import report_bytes
+from transforms.sample import Sampler
+from transforms.sample_beam import SampleDocs
 from transforms.quality.filter import Quality, QualityStep
 from transforms.sinks import write_documents, write_rejects
+from transforms.sources.checksum import file_fingerprint
 from transforms.sources.read import InputFile, Split, plan_splits
 from transforms.stage import StageOutputs, apply_stage
 from transforms.stats import WriteStats
@@ -87,8 +91,10 @@ def select_stages(recipe: Recipe, output: str) -> list[SelectStage]:
 
 
 # stage names as they appear in stats.json, in funnel order (sources first)
-STATS_ORDER = ["source.warc", "source.jsonl", "source.parquet", "source.mediawiki", "source.books", "extract",
-               "normalize", "langid", "signals", "boilerplate", "quality", "dedup.exact", "dedup.near", "decontam", "pii", "tokenize",
+STATS_ORDER = ["source.warc", "source.jsonl", "source.parquet", "source.mediawiki", "source.books", "sample",
+               "sample.limit", "extract",
+               "normalize", "langid", "signals", "boilerplate", "quality", "dedup.exact", "dedup.near", "decontam", "pii",
+               "tokenize",
                "balance", "sink", "sink.rejects", "sink.index"]
 
 
@@ -112,8 +118,9 @@ class _AnnotateSplits(beam.DoFn):
     """Annotates each split whose store entry is missing or damaged; emits ``(entry dir, marker)`` for every
     split, so select reads the whole store whether this run computed it or found it."""
 
-    def __init__(self, recipe: Recipe, cache: str, shash: str):
-        self.recipe, self.cache, self.shash = recipe, cache, shash
+    def __init__(self, recipe: Recipe, cache: str, shash: str, sampler: Optional[Sampler], checksum_max_bytes: int):
+        self.recipe, self.cache, self.shash, self.sampler = recipe, cache, shash, sampler
+        self.checksum_max_bytes = checksum_max_bytes
 
     def setup(self) -> None:
         extract, stages = annotate_stages(self.recipe)
@@ -127,21 +134,27 @@ class _AnnotateSplits(beam.DoFn):
         computed = marker is None
         if computed:
             base = {"settings_hash": self.shash, "input": ident._asdict(), "kind": f.kind}
-            marker = annotate_split(self.annotator, split, n_splits, entry, base, self.recipe.sink)
+            if split.index == 0:  # the input's checksum, computed here on a worker, never on the launcher
+                base["fingerprint"] = file_fingerprint(f.path, self.checksum_max_bytes)
+            marker = annotate_split(self.annotator, split, n_splits, entry, base, self.recipe.sink, self.sampler)
+        report_bytes(split.size if split.stop is None else split.stop - split.start)  # progress: % and ETA
         yield entry, marker, computed
 
 
-def annotate_phase(p: beam.Pipeline, recipe: Recipe, files: list[InputFile], cache: str) -> beam.PCollection:
+def annotate_phase(p: beam.Pipeline, recipe: Recipe, files: list[InputFile], cache: str,
+                   sampler: Optional[Sampler] = None, checksum_max_bytes: int = 0) -> beam.PCollection:
     """Annotate every split the store lacks; returns ``(entry dir, marker, computed now)`` of every split."""
-    settings = store.annotate_settings(recipe)
+    settings = store.annotate_settings(recipe, sampler)
     shash = store.settings_hash(settings)
-    store.write_settings(cache, shash, settings)
+    # written by the pipeline, not while building the graph: the launcher never touches the store's filesystem
+    _ = (p | "Store settings" >> beam.Create([settings])
+         | "Write store settings" >> beam.Map(lambda s: store.write_settings(cache, shash, s)))
     return (p
             | "Input files" >> beam.Create(files)
             | "Spread files" >> beam.Reshuffle()
             | "Plan splits" >> beam.ParDo(_PlanSplits(recipe))
             | "Spread splits" >> beam.Reshuffle()
-            | "Annotate" >> beam.ParDo(_AnnotateSplits(recipe, cache, shash)))
+            | "Annotate" >> beam.ParDo(_AnnotateSplits(recipe, cache, shash, sampler, checksum_max_bytes)))
 
 
 # ---------------------------------------------------------------- select
@@ -189,7 +202,8 @@ def apply_select_stage(docs: beam.PCollection, step: SelectStage, keep_text: boo
     return apply_stage(docs, step, keep_text)
 
 
-def select_phase(p: beam.Pipeline, recipe: Recipe, entries: beam.PCollection, output: str) -> dict:
+def select_phase(p: beam.Pipeline, recipe: Recipe, entries: beam.PCollection, output: str,
+                 sampler: Optional[Sampler] = None) -> dict:
     """Every corpus-wide decision, from the store entries ``(entry dir, marker, computed)``; writes the output."""
     keep_text = recipe.sink.rejects_keep_text
     docs = (entries
@@ -201,6 +215,9 @@ def select_phase(p: beam.Pipeline, recipe: Recipe, entries: beam.PCollection, ou
                | "Read store rejects" >> beam.io.ReadAllFromParquet()
                | "To rejects" >> beam.Map(_reject_from_row).with_output_types(Reject)]
     stats = [entries | "Annotate stats" >> beam.FlatMap(_counts_of)]
+    if sampler is not None and sampler.limit is not None:  # annotate capped each split; this is the global cut
+        docs, limit_stats = docs | "Limit" >> SampleDocs(Sampler(1.0, sampler.limit, sampler.seed), "sample.limit")
+        stats.append(limit_stats)
     for step in select_stages(recipe, output):
         out = apply_select_stage(docs, step, keep_text)
         docs = out.main
@@ -222,14 +239,15 @@ def select_phase(p: beam.Pipeline, recipe: Recipe, entries: beam.PCollection, ou
 
 
 def build_pipeline(p: beam.Pipeline, recipe: Recipe, files: list[InputFile], output: str,
-                   cache: str | None = None) -> dict:
+                   cache: str | None = None, sampler: Optional[Sampler] = None, checksum_max_bytes: int = 0) -> dict:
     """Both phases in one pipeline (annotating only what the store at ``cache`` lacks); returns the named
     PCollections (useful to tests)."""
-    entries = annotate_phase(p, recipe, files, cache or default_cache(output))
-    return select_phase(p, recipe, entries, output)
+    entries = annotate_phase(p, recipe, files, cache or default_cache(output), sampler, checksum_max_bytes)
+    return select_phase(p, recipe, entries, output, sampler)
 
 
-def select_pipeline(p: beam.Pipeline, recipe: Recipe, entries: Iterable[store.Entry], output: str) -> dict:
+def select_pipeline(p: beam.Pipeline, recipe: Recipe, entries: Iterable[store.Entry], output: str,
+                    sampler: Optional[Sampler] = None) -> dict:
     """Select alone, from complete store entries found by the launcher (``yuliao select``)."""
     items = [(e.directory, m, False) for e in entries for m in e.markers]
-    return select_phase(p, recipe, p | "Store entries" >> beam.Create(items), output)
+    return select_phase(p, recipe, p | "Store entries" >> beam.Create(items), output, sampler)

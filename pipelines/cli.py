@@ -15,12 +15,18 @@ log = logging.getLogger("yuliao")
 
 
 def _add_input_args(b: argparse.ArgumentParser) -> None:
+    b.add_argument("--checksum-max-mb", type=float, default=512.0, metavar="MB",
+                   help="workers record the sha256 of inputs up to this size (run.json, the card; 0: none)")
     b.add_argument("--recipe", default="default", help="recipe YAML path or built-in name (default, demo, zh_heavy)")
     b.add_argument("--input", nargs="+", action="extend", required=True, metavar="GLOB",
                    help="input files or globs (local, gs://, s3://, hdfs://)")
     b.add_argument("--kind", default=None, help="input kind when the extension does not say (warc, jsonl, parquet, …)")
     b.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a recipe key, e.g. --set langid.min_score=0.8")
+    b.add_argument("--sample", type=float, default=1.0, metavar="RATE",
+                   help="annotate and build only this deterministic share of the input documents (by id hash)")
+    b.add_argument("--limit", type=int, default=None, metavar="N",
+                   help="at most N documents (deterministic by id hash), to try a recipe quickly")
     b.add_argument("-q", "--quiet", action="store_true")
     b.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
                    help="live per-stage progress (rich table on a terminal, a log line every 30 s otherwise)")
@@ -28,9 +34,9 @@ def _add_input_args(b: argparse.ArgumentParser) -> None:
 
 def _add_output_args(b: argparse.ArgumentParser) -> None:
     b.add_argument("--output", required=True, help="output directory")
-    b.add_argument("--checksum-max-mb", type=float, default=512.0, metavar="MB",
-                   help="sha256 of inputs up to this size goes into run.json and the card (0: none)")
     b.add_argument("--no-card", dest="card", action="store_false", help="do not render README.md and charts/")
+    b.add_argument("--force", action="store_true",
+                   help="publish into an --output folder that also holds files Yuliao did not write (they are kept)")
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -65,19 +71,19 @@ def _build_parser() -> argparse.ArgumentParser:
     from pipelines.crawl import add_arguments as _crawl_arguments
 
     _crawl_arguments(sub.add_parser("crawl", help="crawl seed URLs politely into WARC files (any other --option goes to Beam)"))
+    from pipelines.recipe_reference import add_arguments as _recipe_arguments
+
+    _recipe_arguments(sub.add_parser("recipe", help="every recipe key: default, meaning and source (--defaults)"))
+    from pipelines.export_megatron import add_arguments as _megatron_arguments
+
+    export = sub.add_parser("export", help="convert a build's token Parquet for a trainer")
+    _megatron_arguments(export.add_subparsers(dest="format", required=True).add_parser(
+        "megatron", help="Megatron-LM indexed dataset .bin/.idx pairs"))
+    from pipelines.train_quality import add_arguments as _train_quality_arguments
+
+    _train_quality_arguments(sub.add_parser("train-quality", help="train a fastText quality model (.ftz) from "
+                                            "positive/negative files; prints held-out precision/recall/AUC"))
     return ap
-
-
-def _clear_previous(output: str) -> None:
-    """Remove outputs of an earlier build so stale shards never mix with new ones."""
-    from apache_beam.io.filesystems import FileSystems
-
-    from transforms.sinks import join
-
-    for name in ("data", "rejects", "index", "stats.json", "mixture.json", "README.md", "run.json", "charts"):
-        path = join(output, name)
-        if FileSystems.exists(path):
-            FileSystems.delete([path])
 
 
 def _pipeline(beam_args: list[str]):
@@ -90,11 +96,35 @@ def _pipeline(beam_args: list[str]):
     return beam.Pipeline(options=options)
 
 
-def _store_summary(cache: str, recipe, files) -> tuple[str, list, list]:
+def _sampler(args: argparse.Namespace, recipe):
+    from transforms.sample import Sampler
+
+    return Sampler(args.sample, args.limit, recipe.seed)
+
+
+def _filesystems(beam_args: list[str]) -> None:
+    """Beam's filesystem options (S3 endpoint and keys, GCS project…) before any path is matched or read."""
+    from apache_beam.io.filesystems import FileSystems
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    FileSystems.set_options(PipelineOptions(beam_args or []))
+
+
+def _input_records(cache: str, recipe, files, sampler) -> list[dict]:
+    """run.json's inputs: name, kind, size and the sha256 a worker computed while annotating (split 0's marker);
+    the launcher reads only those small markers, never the inputs."""
+    from pipelines.card.run import input_record
+
+    _, entries, _ = _store_summary(cache, recipe, files, sampler)
+    by_name = {e.ident.name: (e.markers[0].get("fingerprint") or {}) for e in entries}
+    return [input_record(f, by_name.get(f.name, {}).get("sha256")) for f in files]
+
+
+def _store_summary(cache: str, recipe, files, sampler=None) -> tuple[str, list, list]:
     """(settings hash, complete entries, inputs whose entry is missing or incomplete) — markers only."""
     from transforms import store
 
-    shash = store.settings_hash(store.annotate_settings(recipe))
+    shash = store.settings_hash(store.annotate_settings(recipe, sampler))
     done, missing = [], []
     for f in files:
         e = store.complete_entry(cache, shash, store.InputIdentity(f.name, f.size, f.mtime))
@@ -104,15 +134,19 @@ def _store_summary(cache: str, recipe, files) -> tuple[str, list, list]:
 
 def cmd_annotate(args: argparse.Namespace, beam_args: list[str]) -> int:
     from pipelines.build import annotate_phase
+    from pipelines.validate import validate_recipe
     from transforms.sources.read import expand_inputs
 
     recipe = load_recipe(args.recipe, args.overrides)
+    validate_recipe(recipe)
+    _filesystems(beam_args)
+    sampler = _sampler(args, recipe)
     files = expand_inputs(args.input, args.kind)
-    shash, done, missing = _store_summary(args.cache, recipe, files)
+    shash, done, missing = _store_summary(args.cache, recipe, files, sampler)
     if missing:
         p = _pipeline(beam_args)
-        annotate_phase(p, recipe, missing, args.cache)
-        _run_with_progress(p, args.progress and not args.quiet)
+        annotate_phase(p, recipe, missing, args.cache, sampler, int(args.checksum_max_mb * 1024 * 1024))
+        _run_with_progress(p, args.progress and not args.quiet, sum(f.size for f in missing))
     if not args.quiet:
         print(f"annotated {len(missing)} of {len(files)} inputs ({len(done)} already in the store)\n"
               f"store: {args.cache} (settings {shash})")
@@ -120,72 +154,103 @@ def cmd_annotate(args: argparse.Namespace, beam_args: list[str]) -> int:
 
 
 def cmd_build(args: argparse.Namespace, beam_args: list[str]) -> int:
+    """``build`` and ``select``: checks first (output, recipe), then the pipeline writes into a staging folder
+    that is published only when complete (pipelines/publish.py)."""
+    from apache_beam.io.filesystems import FileSystems
+
     from pipelines.build import build_pipeline, default_cache, select_pipeline
+    from pipelines.card import package_versions
+    from pipelines.card.run import tokenizer_info
+    from pipelines.publish import check_output, staged_output
+    from pipelines.validate import validate_recipe
+    from transforms import store
+    from transforms.sinks import join, write_json_atomic
     from transforms.sources.read import expand_inputs
 
     recipe = load_recipe(args.recipe, args.overrides)
+    _filesystems(beam_args)
+    check_output(args.output, args.force)  # before anything is read: a file, or a folder that is not ours
+    validate_recipe(recipe)
+    sampler = _sampler(args, recipe)
     files = expand_inputs(args.input, args.kind)
     selecting = args.command == "select"
     cache = args.cache or default_cache(args.output)
     entries = []
     if selecting:
-        shash, entries, missing = _store_summary(cache, recipe, files)
+        shash, entries, missing = _store_summary(cache, recipe, files, sampler)
         if missing:
             names = ", ".join(f.name for f in missing[:5]) + (" …" if len(missing) > 5 else "")
             raise ValueError(f"{len(missing)} input(s) are not (completely) in the annotation store {cache} for "
                              f"these annotate settings ({shash}): {names}; run `yuliao annotate` or `yuliao build`")
-    if "://" not in args.output:
-        import os
-
-        os.makedirs(args.output, exist_ok=True)
-    _clear_previous(args.output)
-    from pipelines.card import package_versions, sha256_of
-
     max_bytes = int(args.checksum_max_mb * 1024 * 1024)
-    inputs = [{**f._asdict(), "sha256": sha256_of(f.path, max_bytes, f.size)} for f in files]
+    tokenizer = tokenizer_info(recipe.tokenize)
     started = time.time()
-    p = _pipeline(beam_args)
-    if selecting:
-        select_pipeline(p, recipe, entries, args.output)
-    else:
-        build_pipeline(p, recipe, files, args.output, cache)
-    _run_with_progress(p, args.progress and not args.quiet)
-    from transforms import store
-    from transforms.sinks import join, write_json_atomic
-    from apache_beam.io.filesystems import FileSystems
-
-    write_json_atomic(join(args.output, "run.json"), {
-        "recipe": recipe.model_dump(mode="json"),
-        "recipe_yaml": recipe_to_yaml(recipe),
-        "inputs": inputs,
-        "checksum_max_bytes": max_bytes,
-        "annotation_store": {"settings_hash": store.settings_hash(store.annotate_settings(recipe)),
-                             "store_version": store.STORE_VERSION},
-        "versions": package_versions(),
-        "timing": {"wall_seconds": round(time.time() - started, 3)},
-    })
-    with FileSystems.open(join(args.output, "stats.json")) as f:
-        stats = json.loads(f.read())
     status = 0
-    if args.card:
-        status = _render_card_or_warn(args.output)
+    with staged_output(args.output, args.force) as staging:
+        out = staging.path
+        p = _pipeline(beam_args)
+        if selecting:
+            select_pipeline(p, recipe, entries, out, sampler)
+        else:
+            build_pipeline(p, recipe, files, out, cache, sampler, max_bytes)
+        _run_with_progress(p, args.progress and not args.quiet, None if selecting else sum(f.size for f in files))
+        inputs = _input_records(cache, recipe, files, sampler)
+        write_json_atomic(join(out, "run.json"), {
+            "recipe": recipe.model_dump(mode="json"),
+            "recipe_yaml": recipe_to_yaml(recipe),
+            "inputs": inputs,
+            "checksum_max_bytes": max_bytes,
+            "annotation_store": {"settings_hash": store.settings_hash(store.annotate_settings(recipe, sampler)),
+                                 "store_version": store.STORE_VERSION},
+            "versions": package_versions(),
+            "tokenizer": tokenizer,
+            "timing": {"wall_seconds": round(time.time() - started, 3)},
+        })
+        with FileSystems.open(join(out, "stats.json")) as f:
+            stats = json.loads(f.read())
+        if args.card:
+            status = _render_card_or_warn(out, args.output)
     if not args.quiet:
         print(summary_table(stats))
         print(f"output: {args.output}")
     return status
 
 
-def _run_with_progress(p, progress: bool) -> None:
-    """Run the pipeline to completion; with ``progress``, show per-stage counts while it runs.
+def _run_with_progress(p, progress: bool, total_bytes: int | None = None) -> None:
+    """Run the pipeline to completion; with ``progress``, show per-stage counts (and % of input read) while it runs.
 
     DirectRunner metrics cannot be polled mid-run (``run()`` blocks until done), so workers append
-    to a progress file named by an environment variable (see transforms/progress.py)."""
+    to a progress file named by an environment variable; remote runners return from ``run()`` at once,
+    so their job id is printed and their Beam metrics are followed (see transforms/progress.py)."""
     import os
     import tempfile
 
     from pipelines.build import STATS_ORDER
-    from transforms.progress import ENV, ProgressDisplay
+    from transforms.progress import ENV, MetricsProgress, ProgressDisplay, is_local_runner, job_announcement
 
+    if not is_local_runner(p.runner):
+        for name in ("apache_beam.runners.dataflow", "apache_beam.runners.portability.portable_runner"):
+            logging.getLogger(name).setLevel(logging.INFO)  # the job id / console URL lines
+        result = p.run()
+        try:
+            line = job_announcement(result, p.options, type(p.runner).__name__)
+            if line:
+                print(line, file=sys.stderr, flush=True)
+            if progress:
+                with ProgressDisplay(MetricsProgress(result), STATS_ORDER, total_bytes=total_bytes):
+                    result.wait_until_finish()
+            else:
+                result.wait_until_finish()
+        except BaseException:
+            try:  # interrupted or failed here: do not leave the job writing into a staging folder being removed
+                result.cancel()
+            except Exception:  # noqa: BLE001 - already finished, or the runner cannot cancel
+                pass
+            raise
+        state = str(result.state)
+        if "DONE" not in state:
+            raise RuntimeError(f"the job ended in state {state}")
+        return
     if not progress:
         p.run().wait_until_finish()
         return
@@ -194,7 +259,7 @@ def _run_with_progress(p, progress: bool) -> None:
     previous = os.environ.get(ENV)
     os.environ[ENV] = path
     try:
-        with ProgressDisplay(path, STATS_ORDER):
+        with ProgressDisplay(path, STATS_ORDER, total_bytes=total_bytes):
             p.run().wait_until_finish()
     finally:
         if previous is None:
@@ -204,7 +269,7 @@ def _run_with_progress(p, progress: bool) -> None:
         os.unlink(path)
 
 
-def _render_card_or_warn(output: str) -> int:
+def _render_card_or_warn(output: str, published: str | None = None) -> int:
     """Render the card; a failure leaves the corpus in place and says how to retry."""
     from pipelines.card import render_card
 
@@ -213,16 +278,30 @@ def _render_card_or_warn(output: str) -> int:
     except Exception as exc:  # noqa: BLE001 - the data is written; report and let the user rerun `card`
         log.exception("rendering the dataset card failed")
         print(f"yuliao: card rendering failed ({type(exc).__name__}); the corpus is complete. "
-              f"Retry with: yuliao card {output}", file=sys.stderr)
+              f"Retry with: yuliao card {published or output}", file=sys.stderr)
         return 1
     return 0
 
 
 def cmd_card(args: argparse.Namespace) -> int:
-    from pipelines.card import render_card
+    """Re-render the card. Without stats.json there is nothing to render (exit 2); without run.json the card
+    says what it cannot know, and the command warns and exits 1."""
+    from pipelines.card import exists, join, render_card
+    from pipelines.publish import record_files
 
-    for path in render_card(args.output):
+    missing = [name for name in ("stats.json", "run.json") if not exists(join(args.output, name))]
+    if "stats.json" in missing:
+        print(f"yuliao: error: {join(args.output, 'stats.json')} not found: not a yuliao build output", file=sys.stderr)
+        return 2
+    written = render_card(args.output)
+    prefix = join(args.output, "")
+    record_files(args.output, [p[len(prefix):] for p in written if p.startswith(prefix)])
+    for path in written:
         print(path)
+    if missing:
+        print(f"yuliao: warning: {join(args.output, 'run.json')} not found: the card lacks the recipe, inputs, "
+              f"tokenizer and versions of this build", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -246,8 +325,16 @@ def summary_table(stats: dict) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     quiet_libraries()
-    args, rest = _build_parser().parse_known_args(argv)
+    from pipelines.interrupt import watch_sigint
+
+    watch_sigint()
+    parser = _build_parser()
+    args, rest = parser.parse_known_args(argv)
     try:
+        if args.command in ("build", "select", "annotate", "crawl"):
+            from pipelines.options import check_beam_args, option_strings
+
+            check_beam_args(rest, option_strings(parser))
         if args.command in ("build", "select"):
             return cmd_build(args, rest)
         if args.command == "annotate":
@@ -257,6 +344,21 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"yuliao: error: unrecognized arguments: {' '.join(rest)}", file=sys.stderr)
                 return 2
             return cmd_card(args) if args.command == "card" else cmd_inspect(args)
+        if args.command in ("export", "recipe"):
+            if rest:
+                print(f"yuliao: error: unrecognized arguments: {' '.join(rest)}", file=sys.stderr)
+                return 2
+            if args.command == "recipe":
+                from pipelines.recipe_reference import cmd_recipe
+
+                return cmd_recipe(args)
+            from pipelines.export_megatron import cmd_export_megatron
+
+            return cmd_export_megatron(args)
+        if args.command == "train-quality":
+            from pipelines.train_quality import cmd_train_quality
+
+            return cmd_train_quality(args)
         if args.command == "crawl":
             from pipelines.crawl import cmd_crawl
 
@@ -264,6 +366,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (RecipeError, FileNotFoundError, ValueError) as exc:  # StoreVersionError is a ValueError
         print(f"yuliao: error: {exc}", file=sys.stderr)
         return 2
+    except BaseException as exc:
+        from pipelines.interrupt import exit_interrupted, was_interrupted
+
+        if not was_interrupted(exc):
+            raise
+        exit_interrupted(f"yuliao: interrupted; nothing was published"
+                         + (f", {args.output} is unchanged" if getattr(args, "output", None) else ""))
     return 1
 
 

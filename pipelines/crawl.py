@@ -29,6 +29,7 @@ import argparse
 import json
 import logging
 import os
+import sys
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterable, Optional
@@ -50,6 +51,17 @@ log = logging.getLogger("yuliao.crawl")
 
 Executor = Callable[[list[HostTask], object, str, int], list[HostResult]]
 OUTPUT_FILES = ("crawl-log.jsonl", "crawl-stats.json")
+# the default user agent's contact URL; sites cannot reach the operator through it
+PLACEHOLDER_CONTACT = "example.invalid"
+
+
+def user_agent_warning(user_agent: str) -> str | None:
+    """A warning while the user agent still carries the placeholder contact URL (robots.txt etiquette asks for
+    a way to reach whoever runs the crawler)."""
+    if PLACEHOLDER_CONTACT in user_agent:
+        return (f"yuliao: warning: the user agent {user_agent!r} has a placeholder contact URL; set your own with "
+                f"--user-agent 'YourBot/1.0 (+https://your.site/bot)' or --set crawl.user_agent=…")
+    return None
 
 
 def read_seeds(path: str) -> list[str]:
@@ -263,6 +275,9 @@ def cmd_crawl(args: argparse.Namespace, beam_args: list[str]) -> int:
         update["allowed_domains"] = tuple(dict.fromkeys(d.strip().lower() for d in args.allow_domain if d.strip()))
     if update:
         cfg = type(cfg).model_validate({**cfg.model_dump(), **update})
+    warning = user_agent_warning(cfg.user_agent)
+    if warning:
+        print(warning, file=sys.stderr)
     seeds = read_seeds(args.seeds)
     if not seeds:
         raise ValueError(f"no seed URLs in {args.seeds}")
@@ -276,4 +291,9 @@ def cmd_crawl(args: argparse.Namespace, beam_args: list[str]) -> int:
             if k.startswith("outcome/"):
                 print(f"  {k[8:]:<24}{v:>8}")
         print(f"output: {args.output}")
+    if not stats["pages_archived"]:
+        outcomes = ", ".join(f"{k[8:]} {v}" for k, v in stats["counts"].items() if k.startswith("outcome/"))
+        print(f"yuliao: error: nothing was archived ({outcomes or 'no URLs'}); see {args.output}/crawl-log.jsonl",
+              file=sys.stderr)
+        return 1
     return 0

@@ -13,7 +13,7 @@ import io
 import textwrap
 from typing import Optional
 
-from pipelines.card import _glob, _join, _read_bytes, load_inputs, partitions, top_reasons
+from pipelines.card import glob_files, join, load_inputs, partitions, read_bytes, top_reasons
 from transforms.sinks import safe
 
 
@@ -43,7 +43,7 @@ def _rank(seed: int, doc_id: str) -> bytes:
 def _read(path: str, columns: list[str], filters=None):
     import pyarrow.parquet as pq
 
-    src = path if "://" not in path else io.BytesIO(_read_bytes(path))
+    src = path if "://" not in path else io.BytesIO(read_bytes(path))
     return pq.read_table(src, columns=columns, filters=filters)
 
 
@@ -128,14 +128,14 @@ def inspect_output(output: str, stage: str | None = None, reason: str | None = N
             where["reason"] = reason
         if stage:
             where["stage"] = stage
-        pattern = _join(output, "rejects", safe(stage) if stage else "*", "*.parquet")
+        pattern = join(output, "rejects", safe(stage) if stage else "*", "*.parquet")
         columns = ["id", "source", "origin", "stage", "reason", "url", "lang", "signals", "detail", "text"]
         what = f"rejected{' by ' + stage if stage else ''}{' for ' + reason if reason else ''}"
     else:
-        pattern = _join(output, "data", safe(lang) if lang else "*", safe(source) if source else "*", "*.parquet")
+        pattern = join(output, "data", safe(lang) if lang else "*", safe(source) if source else "*", "*.parquet")
         columns = ["id", "text", "source", "origin", "url", "lang", "script", "signals", "n_tokens", "epoch"]
         what = "kept"
-    files = _glob(pattern)
+    files = glob_files(pattern)
     rows = sample_rows(files, sample, seed, where, columns)
     filt = "".join(f" {k}={v}" for k, v in sorted(where.items()) if k not in ("stage", "reason"))
     parts.append("")

@@ -73,7 +73,7 @@ ARROW_SCHEMA = pa.schema(
         pa.field("dup_cluster_size", pa.int32()),
         pa.field("pii", kv_list(pa.int32())),
         pa.field("token_ids", pa.list_(pa.uint32())),
-        pa.field("n_tokens", pa.int32()),
+        pa.field("n_tokens", pa.int64()),  # int64: a polars/Arrow sum over a corpus passes 2**31
         pa.field("epoch", pa.int16(), nullable=False),
     ],
     metadata={"yuliao.schema": "document", "yuliao.schema_version": str(SCHEMA_VERSION)},

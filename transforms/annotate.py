@@ -108,8 +108,10 @@ class SplitAnnotator:
             writer.add("docs", annotation_row(d, tokenizer))
         return len(docs)
 
-    def annotate(self, split: Split, n_splits: int, writer: SplitWriter, marker: dict) -> dict:
-        """Annotate one split into ``writer`` and commit it; returns the marker written."""
+    def annotate(self, split: Split, n_splits: int, writer: SplitWriter, marker: dict, sampler=None) -> dict:
+        """Annotate one split into ``writer`` and commit it; returns the marker written. With an active
+        ``sampler`` (``--sample``/``--limit``), records outside the sample are counted (stage ``sample``) and
+        never extracted, and at most ``limit`` sampled records of the split are annotated."""
         self.setup()
         self._tickers: dict[str, Ticker] = {}
         counts: dict[str, Counter] = defaultdict(Counter)
@@ -118,10 +120,20 @@ class SplitAnnotator:
         batch: list = []
         n_docs = 0
         t0 = time.perf_counter()
+        sample = counts["sample"] if sampler is not None and sampler.active else None
         for rec in read_unit(split, self.recipe, counts[source_stage]):
             if isinstance(rec, Reject):
                 writer.add("rejects", reject_to_row(rec))
                 continue
+            if sample is not None:
+                sample["in"] += 1
+                if not sampler.keep(rec.id):
+                    sample["rejected/not_sampled"] += 1
+                    continue
+                if sampler.limit is not None and sample["out"] >= sampler.limit:
+                    sample["rejected/over_limit"] += 1
+                    continue
+                sample["out"] += 1
             batch.append(rec)
             if len(batch) >= READ_BATCH:
                 n_docs += self._batch(batch, counts, ms, writer)
@@ -141,13 +153,13 @@ class SplitAnnotator:
 
 
 def annotate_split(annotator: SplitAnnotator, split: Split, n_splits: int, entry: str, base_marker: dict,
-                   sink_cfg) -> Optional[dict]:
+                   sink_cfg, sampler=None) -> Optional[dict]:
     """Annotate and commit one split; a failure leaves no file that counts as complete."""
     writer = SplitWriter(entry, split.index, sink_cfg.compression, min(sink_cfg.row_group_rows, 2000))
     try:
         return annotator.annotate(split, n_splits, writer, {**base_marker,
                                                             "split": {"index": split.index, "start": split.start,
-                                                                      "stop": split.stop}})
+                                                                      "stop": split.stop}}, sampler)
     except BaseException:
         writer.abort()
         raise

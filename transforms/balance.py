@@ -37,6 +37,7 @@ from typing import Any, Iterable, Iterator, Mapping, NamedTuple, Optional
 import apache_beam as beam
 
 from schemas.document import Document
+from transforms.deadletter import error_reason
 from transforms.stage import REJECTS, STATS, CountingDoFn, Rejection, StageOutputs, to_reject
 
 REASON = "balance_downsampled"
@@ -451,8 +452,14 @@ class _Decide(CountingDoFn):
 
     def process(self, doc: Document, plan: Mapping) -> Iterator:
         self._counts["in"] += 1
-        bplan = plan["plans"].get(bucket_of(doc))
-        n = 1 if self.weights_only else copies_for(doc, bplan, self.seed)
+        try:
+            bplan = plan["plans"].get(bucket_of(doc))
+            n = 1 if self.weights_only else copies_for(doc, bplan, self.seed)
+        except Exception as exc:  # noqa: BLE001 - dead-letter this document, not the bundle
+            reason = error_reason(exc)
+            self._counts[f"rejected/{reason}"] += 1
+            yield beam.pvalue.TaggedOutput(REJECTS, to_reject("balance", Rejection(doc, reason), self.keep_text))
+            return
         if n == 0:
             self._counts[f"rejected/{REASON}"] += 1
             rej = Rejection(doc, REASON, f"rate={bplan.rate:.4f}")

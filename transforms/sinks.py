@@ -3,17 +3,29 @@
 Shard layout is a pure function of the data: a partition's byte total (one combine) sets its
 shard count n, each row goes to shard ``hash(id, epoch) mod n``, and a shard's rows are sorted
 before writing — so names, row order and bytes are identical on every rerun and runner, and no
-step holds more than one shard (~``shard_bytes``) in memory. Files are written under a temp
-name and renamed, so a killed run never leaves a partial file that looks complete.
+step holds more than ``sink.row_group_rows`` rows in memory: a shard's rows are sorted in runs of
+that many rows spilled to local temp files (pickled) and merged back (stable ties by arrival order,
+exactly like one ``sorted``), and written one row group at a time with ``pyarrow.parquet.ParquetWriter``
+— the same bytes as ``write_table`` on the whole sorted shard. Files are written under a temp name and
+renamed, so a killed run never leaves a partial file that looks complete.
+
+A row that makes conversion raise (sort key, ``to_row`` or Arrow's schema check, found by bisection
+within its row group) is dead-lettered: ``error:<ExceptionType>`` counted under the sink's stage; data
+rows become ``rejects/sink/`` rows, rows of the rejects writer itself are counted only.
 """
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
 import math
+import os
+import pickle
 import posixpath
+import tempfile
 import uuid
-from typing import Any, Callable, Iterable, Iterator
+from collections import Counter
+from typing import IO, Any, Callable, Iterable, Iterator
 
 import apache_beam as beam
 import pyarrow as pa
@@ -22,9 +34,13 @@ from apache_beam.io.filesystems import FileSystems
 
 from schemas.document import ARROW_SCHEMA, Document, to_arrow_row
 from schemas.outputs import REJECT_ARROW_SCHEMA, Reject, reject_to_row
+from transforms.contract import Rejection
+from transforms.deadletter import error_reason, find_failing
 from transforms.profile import partition_profile
 from transforms.progress import Ticker
 from transforms.stage import stats_key
+
+_USE_DICTIONARY = ["source", "lang", "script", "stage", "reason"]
 
 
 def join(base: str, *parts: str) -> str:
@@ -43,22 +59,87 @@ def shard_name(i: int, n: int) -> str:
     return f"part-{i:05d}-of-{n:05d}.parquet"
 
 
-def write_table_atomic(path: str, table: pa.Table, compression: str, row_group_rows: int) -> int:
-    """Write a Parquet file via a temp name + rename; returns bytes written."""
-    tmp = f"{path}.tmp-{uuid.uuid4().hex}"
-    parent = path.rsplit("/", 1)[0]
-    if "://" not in path:
-        import os
+def _writer_options(compression: str) -> dict:
+    return dict(compression=None if compression == "none" else compression, use_dictionary=_USE_DICTIONARY,
+                write_statistics=True)
 
-        os.makedirs(parent, exist_ok=True)
-    with FileSystems.create(tmp, compression_type="uncompressed") as f:
-        pq.write_table(table, f, compression=None if compression == "none" else compression,
-                       row_group_size=row_group_rows, use_dictionary=["source", "lang", "script", "stage", "reason"],
-                       write_statistics=True)
+
+def _finish_atomic(tmp: str, path: str) -> int:
     if FileSystems.exists(path):
         FileSystems.delete([path])
     FileSystems.rename([tmp], [path])
     return FileSystems.match([path])[0].metadata_list[0].size_in_bytes
+
+
+def _tmp_for(path: str) -> str:
+    if "://" not in path:
+        os.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+    return f"{path}.tmp-{uuid.uuid4().hex}"
+
+
+def write_table_atomic(path: str, table: pa.Table, compression: str, row_group_rows: int) -> int:
+    """Write a Parquet file via a temp name + rename; returns bytes written."""
+    tmp = _tmp_for(path)
+    with FileSystems.create(tmp, compression_type="uncompressed") as f:
+        pq.write_table(table, f, row_group_size=row_group_rows, **_writer_options(compression))
+    return _finish_atomic(tmp, path)
+
+
+def write_groups_atomic(path: str, schema: pa.Schema, groups: Iterable[pa.Table], compression: str) -> int:
+    """Write row groups (one ``write_table`` call each) to one Parquet file via temp name + rename."""
+    tmp = _tmp_for(path)
+    with FileSystems.create(tmp, compression_type="uncompressed") as f:
+        with pq.ParquetWriter(f, schema, **_writer_options(compression)) as writer:
+            for table in groups:
+                writer.write_table(table, row_group_size=max(1, table.num_rows))
+    return _finish_atomic(tmp, path)
+
+
+def _spill(run: list[tuple], tmpdir: str | None) -> IO[bytes]:
+    f = tempfile.TemporaryFile(dir=tmpdir)
+    for item in run:
+        pickle.dump(item, f, protocol=pickle.HIGHEST_PROTOCOL)
+    f.seek(0)
+    return f
+
+
+def _read_run(f: IO[bytes]) -> Iterator[tuple]:
+    while True:
+        try:
+            yield pickle.load(f)
+        except EOFError:
+            f.close()
+            return
+
+
+def sorted_bounded(rows: Iterable, sort_key: Callable, run_rows: int, dead: list,
+                   tmpdir: str | None = None) -> Iterator:
+    """``rows`` in ``sort_key`` order (ties in arrival order), holding at most ``run_rows`` rows in memory:
+    longer inputs are sorted in runs spilled to temp files and merged. Rows whose key raises go to ``dead``
+    as (row, reason)."""
+    run: list[tuple] = []
+    files: list[IO[bytes]] = []
+    for seq, row in enumerate(rows):
+        try:
+            key = sort_key(row)
+        except Exception as exc:  # noqa: BLE001 - dead letter
+            dead.append((row, error_reason(exc)))
+            continue
+        run.append((key, seq, row))
+        if len(run) >= run_rows:
+            run.sort(key=lambda t: (t[0], t[1]))
+            files.append(_spill(run, tmpdir))
+            run = []
+    run.sort(key=lambda t: (t[0], t[1]))
+    if not files:
+        for _, _, row in run:
+            yield row
+        return
+    if run:
+        files.append(_spill(run, tmpdir))
+    del run
+    for _, _, row in heapq.merge(*(_read_run(f) for f in files), key=lambda t: (t[0], t[1])):
+        yield row
 
 
 def write_json_atomic(path: str, obj: Any) -> None:
@@ -72,28 +153,77 @@ def write_json_atomic(path: str, obj: Any) -> None:
 
 
 class _WriteShard(beam.DoFn):
+    """One shard's rows → a Parquet file, streamed one row group at a time (see the module docstring)."""
+
     def __init__(self, base: str, schema: pa.Schema, to_row: Callable, sort_key: Callable, compression: str,
-                 row_group_rows: int, stage: str, count_fn: Callable | None):
+                 row_group_rows: int, stage: str, count_fn: Callable | None, dead_letters: bool = False):
         self.base, self.schema, self.to_row, self.sort_key = base, schema, to_row, sort_key
         self.compression, self.row_group_rows, self.stage, self.count_fn = compression, row_group_rows, stage, count_fn
+        self.dead_letters = dead_letters
+
+    def _group(self, batch: list, dead: list) -> pa.Table:
+        """Arrow table of ``batch``; rows that do not convert go to ``dead``."""
+        rows, kept = [], []
+        for r in batch:
+            try:
+                rows.append(self.to_row(r))
+                kept.append(r)
+            except Exception as exc:  # noqa: BLE001 - dead letter
+                dead.append((r, error_reason(exc)))
+        try:
+            table = pa.Table.from_pylist(rows, schema=self.schema)
+        except Exception:  # noqa: BLE001 - find the rows Arrow refuses
+            bad = dict(find_failing(lambda rs: pa.Table.from_pylist(rs, schema=self.schema), rows))
+            dead.extend((kept[k], reason) for k, reason in bad.items())
+            kept = [r for k, r in enumerate(kept) if k not in bad]
+            table = pa.Table.from_pylist([row for k, row in enumerate(rows) if k not in bad], schema=self.schema)
+        batch[:] = kept
+        return table
 
     def process(self, element: tuple[tuple[str, int, int], Iterable]) -> Iterator:
         (part, i, n), rows = element
-        rows = sorted(rows, key=self.sort_key)
-        table = pa.Table.from_pylist([self.to_row(r) for r in rows], schema=self.schema)
         path = join(self.base, part, shard_name(i, n))
-        size = write_table_atomic(path, table, self.compression, self.row_group_rows)
+        dead: list = []
+        counts: Counter = Counter()
+        written = 0
+
+        def groups() -> Iterator[pa.Table]:
+            nonlocal written
+            batch: list = []
+            for r in sorted_bounded(rows, self.sort_key, self.row_group_rows, dead):
+                batch.append(r)
+                if len(batch) >= self.row_group_rows:
+                    yield from self._flush(part, batch, dead, counts)
+                    written += len(batch)
+                    batch = []
+            if batch:
+                yield from self._flush(part, batch, dead, counts)
+                written += len(batch)
+
+        size = write_groups_atomic(path, self.schema, groups(), self.compression)
         ticker = Ticker(self.stage)
-        ticker.add(len(rows), len(rows))
+        ticker.add(written + len(dead), written, len(dead))
         ticker.flush()
-        yield beam.pvalue.TaggedOutput("stats", (stats_key(self.stage, "in"), len(rows)))
-        yield beam.pvalue.TaggedOutput("stats", (stats_key(self.stage, "out"), len(rows)))
-        yield beam.pvalue.TaggedOutput("stats", (stats_key(self.stage, "files"), 1))
-        yield beam.pvalue.TaggedOutput("stats", (stats_key(self.stage, f"bytes/{part}"), size))
-        if self.count_fn:
-            for name, v in self.count_fn(part, rows):
-                yield beam.pvalue.TaggedOutput("stats", (stats_key(self.stage, name), v))
+        stat = beam.pvalue.TaggedOutput
+        yield stat("stats", (stats_key(self.stage, "in"), written + len(dead)))
+        yield stat("stats", (stats_key(self.stage, "out"), written))
+        yield stat("stats", (stats_key(self.stage, "files"), 1))
+        yield stat("stats", (stats_key(self.stage, f"bytes/{part}"), size))
+        for name, v in sorted(counts.items()):
+            yield stat("stats", (stats_key(self.stage, name), v))
+        for r, reason in dead:
+            yield stat("stats", (stats_key(self.stage, f"rejected/{reason}"), 1))
+            if self.dead_letters:
+                yield stat("dead", Rejection(r, reason))
         yield path
+
+    def _flush(self, part: str, batch: list, dead: list, counts: Counter) -> Iterator[pa.Table]:
+        table = self._group(batch, dead)
+        if table.num_rows:
+            if self.count_fn:
+                for name, v in self.count_fn(part, batch):
+                    counts[name] += v
+            yield table
 
 
 class WriteShardedParquet(beam.PTransform):
@@ -102,8 +232,9 @@ class WriteShardedParquet(beam.PTransform):
     def __init__(self, base: str, partition: Callable[[Any], str], size: Callable[[Any], int],
                  identity: Callable[[Any], str], sort_key: Callable, schema: pa.Schema, to_row: Callable,
                  shard_bytes: int, compression: str, row_group_rows: int, stage: str,
-                 count_fn: Callable | None = None):
+                 count_fn: Callable | None = None, dead_letters: bool = False):
         super().__init__()
+        self.dead_letters = dead_letters  # after expand, ``.dead`` holds Rejections of rows that did not convert
         self.base, self.partition, self.size, self.identity, self.sort_key = base, partition, size, identity, sort_key
         self.schema, self.to_row, self.shard_bytes = schema, to_row, shard_bytes
         self.compression, self.row_group_rows, self.stage, self.count_fn = compression, row_group_rows, stage, count_fn
@@ -129,8 +260,9 @@ class WriteShardedParquet(beam.PTransform):
         )
         res = shards | "Write shard" >> beam.ParDo(
             _WriteShard(self.base, self.schema, self.to_row, self.sort_key, self.compression, self.row_group_rows,
-                        self.stage, self.count_fn)
-        ).with_outputs("stats", main="paths")
+                        self.stage, self.count_fn, self.dead_letters)
+        ).with_outputs("stats", "dead", main="paths")
+        self.dead = res.dead
         # hash assignment can leave a shard of a small partition empty; write it as an empty file (schema
         # only) so every part-i-of-n exists and loaders that expect the full set (or count files) agree
         filled = (
@@ -182,13 +314,25 @@ def doc_counts(part: str, rows: list[Document]) -> Iterator[tuple[str, int]]:
 
 
 def write_documents(docs, output: str, cfg) -> tuple[Any, Any]:
-    return docs | "Write data" >> WriteShardedParquet(
+    """Data shards; documents that cannot be written become ``rejects/sink/`` rows (``error:<Type>``)."""
+    writer = WriteShardedParquet(
         join(output, "data"), doc_partition, doc_size, lambda d: f"{d.id}\x1f{d.epoch}", lambda d: (d.id, d.epoch),
-        ARROW_SCHEMA, to_arrow_row, cfg.shard_bytes, cfg.compression, cfg.row_group_rows, "sink", doc_counts)
+        ARROW_SCHEMA, to_arrow_row, cfg.shard_bytes, cfg.compression, cfg.row_group_rows, "sink", doc_counts,
+        dead_letters=True)
+    paths, stats = docs | "Write data" >> writer
+    dead = writer.dead | "Sink dead letters" >> beam.Map(lambda r: _reject_row("sink", r))
+    _, dead_stats = write_rejects(dead, output, cfg, "Write sink rejects")
+    return paths, (stats, dead_stats) | "Sink all stats" >> beam.Flatten()
 
 
-def write_rejects(rejects, output: str, cfg) -> tuple[Any, Any]:
-    return rejects | "Write rejects" >> WriteShardedParquet(
+def _reject_row(stage: str, r: Rejection) -> Reject:
+    from transforms.stage import to_reject
+
+    return to_reject(stage, r, False)
+
+
+def write_rejects(rejects, output: str, cfg, label: str = "Write rejects") -> tuple[Any, Any]:
+    return rejects | label >> WriteShardedParquet(
         join(output, "rejects"), lambda r: safe(r.stage), lambda r: 200 + len(r.text or ""),
         lambda r: f"{r.id}\x1f{r.stage}", lambda r: (r.id, r.reason, r.origin), REJECT_ARROW_SCHEMA, reject_to_row,
         cfg.shard_bytes, cfg.compression, cfg.row_group_rows, "sink.rejects")

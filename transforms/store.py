@@ -60,7 +60,23 @@ def _space_signal_settings(c: Mapping) -> dict:
     return out
 
 
-def annotate_settings(recipe) -> dict:
+def _model_settings(m: Mapping) -> dict:
+    """The quality model keys that change the stored score (thresholds are select's), with each model file's
+    size and modification time, so a model replaced at the same path is not mistaken for the old one."""
+    out: dict = {"enabled": m["enabled"], "models": {}}
+    for lang, path in sorted(m["models"].items()):
+        ident = None
+        if path is not None:
+            try:
+                meta = FileSystems.match([path])[0].metadata_list[0]
+                ident = [meta.size_in_bytes, meta.last_updated_in_seconds]
+            except Exception:  # noqa: BLE001 - a missing model fails when the stage loads it, with its own message
+                ident = None
+        out["models"][lang] = [path, ident]
+    return out
+
+
+def annotate_settings(recipe, sampler=None) -> dict:
     """The recipe keys whose values change what annotate stores (JSON-able, canonical).
 
     Sources, extraction, normalisation and language ID whole; of quality, only what shapes the signals
@@ -82,9 +98,11 @@ def annotate_settings(recipe) -> dict:
             "zh_by_lang": {k: _zh_signal_settings(v) for k, v in sorted(q["zh_by_lang"].items())},
             "space": _space_signal_settings(q["space"]),
             "space_by_lang": {k: _space_signal_settings(v) for k, v in sorted(q["space_by_lang"].items())},
-            **({"model": q["model"]} if "model" in q else {}),
+            "model": _model_settings(q["model"]),
         },
         "minhash": {k: r["dedup"]["near"][k] for k in _NEAR_SIGNATURE_KEYS},
+        # a sampled store (--sample/--limit) must never pass for a full one
+        **({"sample": sampler.settings()} if sampler is not None and sampler.active else {}),
     }
 
 

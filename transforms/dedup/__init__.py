@@ -15,11 +15,12 @@ exact copies included) and ``dup_cluster_size`` (documents before dedup); single
 """
 from __future__ import annotations
 
-from typing import Iterator, Optional
+from typing import Iterator
 
 import apache_beam as beam
 
 from transforms.dedup.components import FINISH_KEY, ConnectedComponents
+from transforms.deadletter import split_failing
 from transforms.dedup.exact import CountingDoFn, ExactDedup, detail
 from transforms.dedup.minhash import CandidateEdges, Signer, lsh_params
 from transforms.dedup.prior import PRIOR_PREFIX, is_prior, read_prior
@@ -44,18 +45,34 @@ def _with_root(element) -> Iterator:
         yield roots[0], (node, prio, label, size)
 
 
+def decide_cluster(members: list[tuple]) -> list[tuple]:
+    """Members ``(node, priority, label, size)`` of one component → ``(node, (cluster, size, kept))`` each."""
+    kept = min(members, key=lambda m: m[1])[0]
+    cluster = min(m[2] for m in members)
+    size = sum(m[3] for m in members)
+    return [(node, (cluster, size, kept)) for node, _, _, _ in members]
+
+
 class _ClusterDecide(CountingDoFn):
+    """One component → a decision per member. Members that make deciding raise alone get an error decision
+    ``(reason,)`` (dead letter; ``_NearApply`` rejects them), the rest are decided without them."""
+
     stage = NEAR
 
     def process(self, element) -> Iterator:
         _, members = element
-        members = list(members)
-        kept = min(members, key=lambda m: m[1])[0]
-        cluster = min(m[2] for m in members)
-        size = sum(m[3] for m in members)
+        members = sorted(members, key=lambda m: m[0])  # fixed order: dead letters do not depend on the shuffle
         self._counts["clusters"] += 1
-        for node, _, _, _ in members:
-            yield node, (cluster, size, kept)
+        try:
+            yield from decide_cluster(members)
+            return
+        except Exception as exc:  # noqa: BLE001 - dead-letter the culprits, not the bundle
+            first = exc
+        rest, bad = split_failing(lambda ms: decide_cluster(ms), members, first)
+        for m, reason in bad:
+            yield m[0], (reason,)
+        if rest:
+            yield from decide_cluster(rest)
 
 
 class _NearApply(CountingDoFn):
@@ -67,8 +84,13 @@ class _NearApply(CountingDoFn):
     def process(self, element) -> Iterator:
         node, g = element
         decisions = list(g["decision"])
+        errors = sorted(d[0] for d in decisions if len(d) == 1)  # dead letters of bucket pairing / deciding
         for doc in g["doc"]:
             if is_prior(doc):  # a published release's document: never written again
+                continue
+            if errors:
+                self._counts[f"rejected/{errors[0]}"] += 1
+                yield beam.pvalue.TaggedOutput(REJECTS, to_reject(NEAR, Rejection(doc, errors[0]), self.keep_text))
                 continue
             if not decisions:
                 self._counts["out"] += 1
@@ -112,19 +134,24 @@ def near_dedup(docs, recipe, keep_text: bool = False):
     prior = read_prior(docs.pipeline, recipe.dedup.against, cfg)
     if prior is not None:
         docs = (docs, prior) | "near with prior" >> beam.Flatten()
-    keyed, edges, meta, pair_stats = docs | "near candidates" >> CandidateEdges(
-        signer, recipe.dedup.source_rank, recipe.dedup.priority_signal, cfg.jaccard_threshold, cfg.max_bucket_size,
-        NEAR)
+    candidates = CandidateEdges(signer, recipe.dedup.source_rank, recipe.dedup.priority_signal,
+                                cfg.jaccard_threshold, cfg.max_bucket_size, NEAR)
+    keyed, edges, meta, pair_stats = docs | "near candidates" >> candidates
     roots, cc_counts = edges | "near components" >> ConnectedComponents(cfg.max_rounds, "near CC")
     decisions = (({"root": roots, "meta": meta} | "near join meta" >> beam.CoGroupByKey())
                  | "near with root" >> beam.FlatMap(_with_root)
                  | "near cluster group" >> beam.GroupByKey()
                  | "near keep one" >> beam.ParDo(_ClusterDecide()).with_outputs(STATS, main="decisions"))
-    applied = (({"doc": keyed, "decision": decisions.decisions} | "near join docs" >> beam.CoGroupByKey())
+    bucket_errors = candidates.errors | "near bucket errors" >> beam.Map(lambda kv: (kv[0], (kv[1],)))
+    all_decisions = (decisions.decisions, bucket_errors) | "near decisions" >> beam.Flatten()
+    sign_rejects = candidates.rejects | "near sign rejects" >> beam.FlatMap(
+        lambda r: [] if is_prior(r.doc) else [to_reject(NEAR, r, keep_text)])
+    applied = (({"doc": keyed, "decision": all_decisions} | "near join docs" >> beam.CoGroupByKey())
                | "near apply" >> beam.ParDo(_NearApply(keep_text)).with_outputs(REJECTS, STATS, main="main"))
     stats = ((pair_stats, decisions[STATS], applied[STATS], _cc_stats(cc_counts, cfg.max_rounds, "near CC stats"))
              | "near stats" >> beam.Flatten())
-    return applied.main, applied[REJECTS], stats
+    rejects = (applied[REJECTS], sign_rejects) | "near all rejects" >> beam.Flatten()
+    return applied.main, rejects, stats
 
 
 class Dedup(beam.PTransform):

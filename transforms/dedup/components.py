@@ -13,36 +13,34 @@ A step *changes* the graph only at a node where Large-Star has ``m < u`` and a l
 Small-Star has more than one smaller neighbour; each step counts those nodes. A round without changes maps
 the (distinct) edge set to itself, so every later round is a no-op.
 
-**Why a finish.** Beam graphs cannot loop on data, so rounds are unrolled in the static graph. Each round
-costs transforms and stages (graph translation, DoFn validation, bundle set-up) whatever the data size, and
-the number of rounds must cover the worst case (a 10k-node chain needs 11) although the duplicate graphs we
-measured converged in 2–3 (synthetic Gutenberg-paragraph copies, bench/DEDUP_SCALE.md; web data not yet
-measured). So only ``max_rounds`` rounds (recipe, default 4) run distributed, and whatever is not a
-star yet is finished exactly:
+**Rounds shrink.** After every round the edges are *shaped* (a combiner per node: out-neighbours as a set,
+in-edges as one flag, lifted before the shuffle, so a star centre with many leaves costs one flag per bundle).
+A node is *unsettled* if it has more than one out-neighbour or both in- and out-edges. Every other node is a
+*leaf* (one out-edge ``u → t``, no in-edge) or a *sink* (no out-edge; ``t = u``): it leaves the rounds as a
+*pending* pair ``(u, t)``. Only ``F_r`` — the out-edges of unsettled nodes — goes on to round ``r + 1``.
+Removing leaves (degree-1 nodes, each larger than its neighbour) changes neither connectivity among the
+remaining nodes nor any component's minimum, so the components of ``F_r`` have the true minima of their
+nodes, and a sink outside ``F_r`` only has leaves and is its own minimum. A converged component (a star)
+leaves entirely in the round that made it one, so each round costs work proportional to the edges *not yet
+converged*, and a no-op round on converged data moves no data at all (only the fixed per-stage cost).
 
-1. **Shape.** Group the oriented edges by node (a combiner: out-neighbours as a set, in-edges as one flag,
-   lifted before the shuffle, so a star centre with many leaves costs one flag per bundle). A node is
-   *unsettled* if it has more than one out-neighbour or both in- and out-edges. Edges of a graph with no
-   unsettled node are disjoint stars centred on their minima (leaves have one edge, centres none out), i.e.
-   converged.
-2. **Finish edges** ``F`` = all out-edges of unsettled nodes. Every other node is a *leaf* (one out-edge
-   ``u → t``, no in-edge) or a *sink* (no out-edge; ``t = u``). Removing leaves — degree-1 nodes, each
-   larger than its neighbour — changes neither connectivity among the remaining nodes nor any component's
-   minimum, so union-find over ``F`` alone gives the true minimum of every node in ``F``; a sink outside
-   ``F`` only has leaves and is its own minimum.
-3. **Resolve.** ``F`` goes to one key and is resolved by union-find (smaller root wins, so a root is the
-   component minimum whatever the order); leaves and sinks look their ``t`` up in that mapping (a side input
-   holding only the nodes of ``F``; absent → ``t`` itself). Converged stars never leave their node-keyed
-   grouping; only unconverged components reach the single worker.
+**Finish and resolve.** Beam graphs cannot loop on data, so ``max_rounds`` rounds are unrolled in the static
+graph; what is still unconverged after the last one (``F_last``, counted as ``cc_finish_edges``) is resolved
+by union-find on one key (smaller root wins, so a root is the component minimum whatever the order). That
+finish holds only components that did not converge in ``max_rounds`` rounds (0 edges on the synthetic
+book-text duplicate graphs of ``bench/SCALE.md`` and ``bench/DEDUP_SCALE.md``; web data not yet measured;
+adversarial graphs — a path over sorted ids needs ~log₂ n rounds — mean: raise ``max_rounds``, which on
+converged data costs only the fixed per-stage overhead). Roots then flow backwards, round by round, through
+one ``CoGroupByKey`` per round keyed by ``t`` (pending pairs ``(u, t)``, the roots of ``F_r``'s nodes, and a
+flag for ``F_r``'s sources): ``u``'s root is ``t``'s root in ``F_r``, or ``t`` itself when ``t`` is not in
+``F_r``. No side input: every step is keyed by node, so no worker holds more than one node's neighbourhood
+(the root of one ``t`` and its pending leaves, streamed) except the finish key.
 
-The result equals union-find on the whole input for any ``max_rounds`` ≥ 1; rounds only decide how much goes
-to the finish (0 edges once the rounds converged: 2–3 rounds on the bench's synthetic duplicates). The finish
-and its side input hold only unconverged components, so a large ``cc_finish_edges`` (adversarial graphs: a path over
-sorted ids needs ~log₂ n rounds and keeps most edges unconverged until then) means: raise ``max_rounds``.
-``ConnectedComponents``
-also returns ``(round index, changes)`` for rounds that changed something and ``(FINISH_KEY, |F|)`` when
-``F`` is not empty, all through one ``Flatten`` and one ``CombinePerKey(sum)``. ``components_reference`` is
-the same algorithm in plain Python (tests compare both with an independent union-find).
+The result equals union-find on the whole input for any ``max_rounds`` ≥ 1.
+``ConnectedComponents`` also returns ``(round index, changes)`` for rounds that changed something and
+``(FINISH_KEY, |F_last|)`` when ``F_last`` is not empty, all through one ``Flatten`` and one
+``CombinePerKey(sum)``. ``components_reference`` is the same algorithm in plain Python (tests compare both
+with an independent union-find).
 
 Nodes that only occur on self-loops get no output (as before: they are not on any edge between two nodes).
 """
@@ -123,10 +121,13 @@ class CCResult(NamedTuple):
 
 
 def components_reference(edges: Iterable[tuple], max_rounds: int = 64) -> CCResult:
-    """The Beam transform's steps in plain Python: rounds, shape, finish, resolve."""
+    """The Beam transform's steps in plain Python: shrinking rounds, finish, backward resolve."""
     cur = [(max(a, b), min(a, b)) for a, b in edges if a != b]
     changes = [0] * max_rounds
+    layers: list[tuple[list[tuple], list]] = []  # per round: (pending pairs, sources of F_r)
     for r in range(max_rounds):
+        if not cur:
+            break
         nxt = []
         for u, nb in _group(cur + [(b, a) for a, b in cur]).items():
             out, ch = large_star_node(u, nb)
@@ -137,20 +138,21 @@ def components_reference(edges: Iterable[tuple], max_rounds: int = 64) -> CCResu
             out, ch = small_star_node(u, sm)
             nxt += out
             changes[r] += ch
-        cur = nxt
-        if not changes[r]:
-            break  # a round without changes maps the edge set to itself: later rounds are no-ops
-    outs, has_in = _group(cur), {m for _, m in cur}
-    finish, pending = [], []
-    for u in sorted(set(outs) | has_in):
-        f, p = settle_node(u, outs.get(u, ()), u in has_in)
-        finish += f
-        if p:
-            pending.append(p)
-    froots = union_find_roots(finish)
-    roots = {u: froots[u] for u, _ in finish}
-    roots.update((u, froots.get(t, t)) for u, t in pending)
-    return CCResult(roots, changes, len(finish))
+        outs, has_in = _group(nxt), {m for _, m in nxt}
+        finish, pending = [], []
+        for u in sorted(set(outs) | has_in):
+            f, p = settle_node(u, outs.get(u, ()), u in has_in)
+            finish += f
+            if p:
+                pending.append(p)
+        layers.append((pending, sorted({u for u, _ in finish})))
+        cur = finish
+    roots = union_find_roots(cur)  # the finish: every node of F_last
+    for pending, sources in reversed(layers):
+        nxt_roots = {u: roots.get(t, t) for u, t in pending}
+        nxt_roots.update((u, roots[u]) for u in sources)
+        roots = nxt_roots
+    return CCResult(dict(sorted(roots.items())), changes, len(cur))
 
 
 # ------------------------------------------------------------------ Beam
@@ -224,7 +226,11 @@ class _Shape(beam.CombineFn):
 
 
 class _Settle(beam.DoFn):
-    """Settled node → (u, t) on the main output; unsettled node → its out-edges on FINISH (counted)."""
+    """Settled node → (u, t) on the main output; unsettled node → its out-edges on FINISH (counted after the
+    last round only: those go to the single-key finish)."""
+
+    def __init__(self, last: bool):
+        self.last = last
 
     def start_bundle(self) -> None:
         self._finish = 0
@@ -239,25 +245,25 @@ class _Settle(beam.DoFn):
             yield beam.pvalue.TaggedOutput(FINISH, e)
 
     def finish_bundle(self) -> Iterator:
-        if self._finish:
+        if self._finish and self.last:
             yield beam.pvalue.TaggedOutput(COUNTS, GlobalWindows.windowed_value((FINISH_KEY, self._finish)))
 
 
 def _resolve(element) -> Iterator:
-    """All finish edges on one key → (node, root) for every node of F; sources also on SOURCES."""
+    """All finish edges on one key → (node, root) for every node of F_last."""
     _, edges = element
-    edges = sorted(edges)
-    roots = union_find_roots(edges)
-    sources = {u for u, _ in edges}
-    for node, root in roots.items():
-        yield node, root
-        if node in sources:
-            yield beam.pvalue.TaggedOutput("sources", (node, root))
+    yield from union_find_roots(sorted(edges)).items()
 
 
-def _lookup(pending: tuple, froots: dict) -> tuple:
-    u, t = pending
-    return u, froots.get(t, t)
+def _resolve_layer(element) -> Iterator:
+    """(t, {pending: [u…], root: [root of t in F_r], source: [flag…]}) → (u, root) for every node of round r."""
+    t, g = element
+    roots = list(g["root"])
+    root = roots[0] if roots else t
+    if next(iter(g["source"]), None) is not None:
+        yield t, root
+    for u in g["pending"]:
+        yield u, root
 
 
 class ConnectedComponents(beam.PTransform):
@@ -272,31 +278,39 @@ class ConnectedComponents(beam.PTransform):
         self.prefix = label
 
     def expand(self, edges):
-        p, last = self.prefix, self.max_rounds - 1
+        p = self.prefix
         cur = edges | f"{p} undirected" >> beam.FlatMap(_undirected)
-        counts = []
+        counts, layers = [], []
         for r in range(self.max_rounds):
+            if r:
+                cur = cur | f"{p} r{r} both ways" >> beam.FlatMap(_both_ways)
             ls = (cur
                   | f"{p} r{r} large-star group" >> beam.GroupByKey()
                   | f"{p} r{r} large-star" >> beam.ParDo(_StarStep(True, r, _oriented)).with_outputs(
                       COUNTS, main="edges"))
             ss = (ls.edges
                   | f"{p} r{r} small-star group" >> beam.GroupByKey()
-                  | f"{p} r{r} small-star" >> beam.ParDo(_StarStep(False, r, _ends if r == last else _both_ways))
-                  .with_outputs(COUNTS, main="edges"))
-            cur = ss.edges
-            counts += [ls[COUNTS], ss[COUNTS]]
-        settled = (cur
-                   | f"{p} shape" >> beam.CombinePerKey(_Shape())
-                   | f"{p} settle" >> beam.ParDo(_Settle()).with_outputs(FINISH, COUNTS, main="pending"))
-        counts.append(settled[COUNTS])
-        finished = (settled[FINISH]
-                    | f"{p} finish key" >> beam.Map(lambda e: (0, e))
-                    | f"{p} finish group" >> beam.GroupByKey()
-                    | f"{p} finish" >> beam.FlatMap(_resolve).with_outputs("sources", main="roots"))
-        resolved = settled.pending | f"{p} resolve" >> beam.Map(_lookup, beam.pvalue.AsDict(finished.roots))
-        members = (resolved, finished.sources) | f"{p} members" >> beam.Flatten()
+                  | f"{p} r{r} small-star" >> beam.ParDo(_StarStep(False, r, _ends)).with_outputs(
+                      COUNTS, main="edges"))
+            settled = (ss.edges
+                       | f"{p} r{r} shape" >> beam.CombinePerKey(_Shape())
+                       | f"{p} r{r} settle" >> beam.ParDo(_Settle(r == self.max_rounds - 1)).with_outputs(
+                           FINISH, COUNTS, main="pending"))
+            counts += [ls[COUNTS], ss[COUNTS], settled[COUNTS]]
+            layers.append((settled.pending, settled[FINISH]))
+            cur = settled[FINISH]  # only unconverged edges go on
+        roots = (cur
+                 | f"{p} finish key" >> beam.Map(lambda e: (0, e))
+                 | f"{p} finish group" >> beam.GroupByKey()
+                 | f"{p} finish" >> beam.FlatMap(_resolve))
+        for r in reversed(range(self.max_rounds)):
+            pending, finish = layers[r]
+            roots = ({"pending": pending | f"{p} r{r} by target" >> beam.Map(lambda ut: (ut[1], ut[0])),
+                      "root": roots,
+                      "source": finish | f"{p} r{r} sources" >> beam.Map(lambda e: (e[0], True))}
+                     | f"{p} r{r} join roots" >> beam.CoGroupByKey()
+                     | f"{p} r{r} resolve" >> beam.FlatMap(_resolve_layer))
         totals = (counts
                   | f"{p} counts" >> beam.Flatten()
                   | f"{p} count sums" >> beam.CombinePerKey(sum))
-        return members, totals
+        return roots, totals

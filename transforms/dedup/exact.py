@@ -20,6 +20,7 @@ from typing import Iterator, Optional, Sequence
 import apache_beam as beam
 
 from schemas.document import Document
+from transforms.deadletter import error_reason
 from transforms.stage import REJECTS, STATS, CountingDoFn, Rejection, to_reject  # noqa: F401 - CountingDoFn re-exported
 
 _WS = re.compile(r"\s+")
@@ -47,24 +48,34 @@ def detail(cluster: str, kept: str) -> str:
 
 # ------------------------------------------------------------------ Beam
 class _ExactDecide(CountingDoFn):
+    """One exact-key group → the survivor and ``exact_duplicate`` rejects. A document whose priority raises
+    (e.g. a non-numeric quality signal) is dead-lettered (``error:<ExceptionType>``); the rest decide alone."""
+
     def __init__(self, stage: str, source_rank: Sequence[str], signal: Optional[str], keep_text: bool):
         self.stage, self.source_rank, self.signal, self.keep_text = stage, tuple(source_rank), signal, keep_text
 
     def process(self, element) -> Iterator:
         _, docs = element
-        best, min_id, n = None, None, 0
-        for d in docs:  # pass 1: winner, cluster id, size (small tuples only)
-            pr = priority(d, self.source_rank, self.signal)
+        best, min_id, n, bad = None, None, 0, {}
+        for k, d in enumerate(docs):  # pass 1: winner, cluster id, size (small tuples only)
+            try:
+                pr = priority(d, self.source_rank, self.signal)
+            except Exception as exc:  # noqa: BLE001 - dead-letter this document, not the bundle
+                bad[k] = error_reason(exc)
+                continue
             best = pr if best is None or pr < best else best
             min_id = d.id if min_id is None or d.id < min_id else min_id
             n += 1
-        kept_id = best[-1]
-        self._counts["in"] += n
+        kept_id = best[-1] if best is not None else None
+        self._counts["in"] += n + len(bad)
         if n > 1:
             self._counts["clusters"] += 1
         kept_done = False
-        for d in docs:  # pass 2: emit
-            if d.id == kept_id and not kept_done:
+        for k, d in enumerate(docs):  # pass 2: emit
+            if k in bad:
+                self._counts[f"rejected/{bad[k]}"] += 1
+                yield beam.pvalue.TaggedOutput(REJECTS, to_reject(self.stage, Rejection(d, bad[k]), self.keep_text))
+            elif d.id == kept_id and not kept_done:
                 kept_done = True
                 self._counts["out"] += 1
                 yield d._replace(dup_cluster=min_id, dup_cluster_size=n)

@@ -229,76 +229,123 @@ class Signer:
 
 
 # ------------------------------------------------------------------ candidate pairs (Beam-free)
-def bucket_pairs(members: Sequence[str], max_bucket_size: int) -> tuple[list[tuple[str, str]], bool]:
-    """Candidate pairs ``(a, b)`` (a < b) of one LSH bucket (its member node ids).
+def iter_bucket_pairs(members: Sequence[str], max_bucket_size: int) -> Iterator[tuple[str, str]]:
+    """Candidate pairs ``(a, b)`` (a < b) of one LSH bucket (its member node ids), streamed.
 
     Buckets above ``max_bucket_size`` (boilerplate) are sorted by node id and compared only within overlapping
     windows of that size (stride half a window): cost O(n · max_bucket_size) instead of O(n²); members that
-    never share a window can still be joined through others. Returns (pairs, was_giant).
+    never share a window can still be joined through others. A pair inside two overlapping windows is emitted
+    only by the first window that holds both (``j`` at or past the previous window's end), so no set of pairs
+    is ever built: memory is the sorted member ids, whatever the bucket's size.
     A pair found in several bands is emitted by each; the Beam wrapper removes repeats with ``Distinct``.
     """
     nodes = sorted(set(members))
     n = len(nodes)
-    if n < 2:
-        return [], False
-    giant = n > max_bucket_size
-    if not giant:
-        return [(nodes[i], nodes[j]) for i in range(n) for j in range(i + 1, n)], False
+    if n <= max_bucket_size:
+        for i in range(n):
+            for j in range(i + 1, n):
+                yield nodes[i], nodes[j]
+        return
     step = max(1, max_bucket_size // 2)
-    pairs: set[tuple[str, str]] = set()
+    prev_end = 0
     for start in range(0, n, step):
         end = min(n, start + max_bucket_size)
-        pairs.update((nodes[i], nodes[j]) for i in range(start, end) for j in range(i + 1, end))
+        for i in range(start, end):
+            for j in range(max(i + 1, prev_end), end):
+                yield nodes[i], nodes[j]
         if end >= n:
             break
-    return sorted(pairs), True
+        prev_end = end
+
+
+def bucket_pairs(members: Sequence[str], max_bucket_size: int) -> tuple[list[tuple[str, str]], bool]:
+    """(sorted pairs of ``iter_bucket_pairs``, was_giant): for tests and small buckets."""
+    return sorted(iter_bucket_pairs(members, max_bucket_size)), len(set(members)) > max_bucket_size
 
 
 # ------------------------------------------------------------------ Beam
 import apache_beam as beam  # noqa: E402
 
+from transforms.contract import Rejection  # noqa: E402
+from transforms.deadletter import error_reason, split_failing  # noqa: E402
 from transforms.dedup.exact import CountingDoFn, priority  # noqa: E402
 
-BANDS_TAG, SIGS_TAG, META_TAG = "bands", "sigs", "meta"
+BANDS_TAG, SIGS_TAG, META_TAG, ERRORS_TAG = "bands", "sigs", "meta", "errors"
 
 
 class _Sign(CountingDoFn):
-    """Document → keyed document (main), band entries, signature, priority metadata."""
+    """Document → keyed document (main), band entries, signature, priority metadata; a document that makes
+    signing raise leaves on ERRORS_TAG as a ``Rejection`` (``error:<ExceptionType>``), nowhere else."""
 
     def __init__(self, stage: str, signer: Signer, source_rank: Sequence[str], signal: Optional[str]):
         self.stage, self.signer, self.source_rank, self.signal = stage, signer, tuple(source_rank), signal
 
     def process(self, doc) -> Iterator:
         self._counts["prior_docs" if doc.source == "__prior__" else "in"] += 1
+        try:
+            sig, cjk = self.signer.stored_or_sign(doc)
+            if sig is not None:
+                meta = (priority(doc, self.source_rank, self.signal), doc.dup_cluster or doc.id,
+                        doc.dup_cluster_size or 1)
+                bands = self.signer.bands_of(sig)
+        except Exception as exc:  # noqa: BLE001 - dead-letter one document, not the bundle
+            reason = error_reason(exc)
+            self._counts[f"rejected/{reason}"] += 1
+            yield beam.pvalue.TaggedOutput(ERRORS_TAG, Rejection(doc, reason))
+            return
         yield doc.id, doc
-        sig, cjk = self.signer.stored_or_sign(doc)
         self._counts["cjk_docs" if cjk else "word_docs"] += 1
         if sig is None:
             self._counts["no_shingles"] += 1
             return
-        meta = (priority(doc, self.source_rank, self.signal), doc.dup_cluster or doc.id, doc.dup_cluster_size or 1)
         yield beam.pvalue.TaggedOutput(META_TAG, (doc.id, meta))
         yield beam.pvalue.TaggedOutput(SIGS_TAG, (doc.id, sig.tobytes()))
-        bands = self.signer.bands_of(sig)
         for i in range(bands.size):  # only the node id travels with a band key (most buckets are singletons)
             yield beam.pvalue.TaggedOutput(BANDS_TAG, (i.to_bytes(2, "big") + bands[i:i + 1].tobytes(), doc.id))
 
 
+def _consume(pairs: Iterator) -> int:
+    n = 0
+    for _ in pairs:
+        n += 1
+    return n
+
+
 class _BucketPairs(CountingDoFn):
+    """Bucket → candidate pairs, streamed. If pairing raises, the members that make it raise alone are
+    found (``find_failing``) and leave on ERRORS_TAG as ``(node, error:<ExceptionType>)``; the bucket is
+    paired again without them (repeats of pairs already emitted are removed by ``Distinct``)."""
+
     def __init__(self, stage: str, max_bucket_size: int):
         self.stage, self.max_bucket_size = stage, max_bucket_size
 
     def process(self, element) -> Iterator:
         key, members = element
-        members = list(members)
+        members = sorted(members)
         if len(members) < 2:
             return
-        pairs, giant = bucket_pairs(members, self.max_bucket_size)
+        giant = len(set(members)) > self.max_bucket_size
         if giant:
             self._counts["giant_buckets"] += 1
             self._counts["giant_bucket_docs"] += len(members)
-        self._counts["bucket_pairs"] += len(pairs)
-        yield from pairs
+        n = 0
+        try:
+            for pair in iter_bucket_pairs(members, self.max_bucket_size):
+                n += 1
+                yield pair
+            return
+        except Exception as exc:  # noqa: BLE001 - dead-letter the culprits, not the bundle
+            first = exc
+        finally:
+            self._counts["bucket_pairs"] += n
+        m = self.max_bucket_size
+        rest, bad = split_failing(lambda ms: _consume(iter_bucket_pairs(ms, m)), members, first)
+        for node, reason in bad:
+            self._counts[f"bucket_{reason}"] += 1
+            yield beam.pvalue.TaggedOutput(ERRORS_TAG, (node, reason))
+        for pair in iter_bucket_pairs(rest, m):
+            self._counts["bucket_pairs"] += 1
+            yield pair
 
 
 def _half_join(element) -> Iterator:
@@ -331,7 +378,9 @@ class _Verify(CountingDoFn):
 
 
 class CandidateEdges(beam.PTransform):
-    """Documents → (keyed docs, verified near-duplicate edges, node metadata, stats)."""
+    """Documents → (keyed docs, verified near-duplicate edges, node metadata, stats). After expansion,
+    ``.rejects`` holds ``Rejection``s of documents signing raised on and ``.errors`` ``(node id, reason)`` of
+    members that made bucket pairing raise (dead letters; see ``_Sign`` and ``_BucketPairs``)."""
 
     def __init__(self, signer: Signer, source_rank: Sequence[str], signal: Optional[str], jaccard_threshold: float,
                  max_bucket_size: int, stage: str = "dedup.near"):
@@ -345,11 +394,12 @@ class CandidateEdges(beam.PTransform):
         st = self.stage
         signed = docs | "near sign" >> beam.ParDo(
             _Sign(st, self.signer, self.source_rank, self.signal)).with_outputs(
-                BANDS_TAG, SIGS_TAG, META_TAG, STATS, main="docs")
+                BANDS_TAG, SIGS_TAG, META_TAG, ERRORS_TAG, STATS, main="docs")
         pairs = (signed[BANDS_TAG]
                  | "near band group" >> beam.GroupByKey()
                  | "near bucket pairs" >> beam.ParDo(_BucketPairs(st, self.max_bucket_size)).with_outputs(
-                     STATS, main="pairs"))
+                     ERRORS_TAG, STATS, main="pairs"))
+        self.rejects, self.errors = signed[ERRORS_TAG], pairs[ERRORS_TAG]
         unique_pairs = pairs.pairs | "near distinct pairs" >> beam.Distinct()
         halves = ({"sig": signed[SIGS_TAG], "pair": unique_pairs}
                   | "near join u" >> beam.CoGroupByKey()

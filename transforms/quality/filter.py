@@ -9,6 +9,10 @@
   five failing rule names (never text).
 * ``unrated_languages`` (ja, th, …: no spaces, no segmenter here) get character signals and no decision.
 * ``annotate_only`` drops nothing and counts ``would_reject/<reason>`` instead.
+* Learned score (``quality.model``): ``quality_score`` (P(reference-like), ``model.py``) and
+  ``quality_model_crc32`` (which model file) are text signals too, stored by the annotate phase;
+  ``decision.decide`` combines them with the rule failures (soft failures rescued by a high score,
+  passing documents dropped by a very low one).
 * Bad words: per-language lists, pruned by corpus frequency through a Beam side input (``stage``).
 """
 from __future__ import annotations
@@ -17,6 +21,8 @@ from typing import Iterable, Iterator, Optional, Sequence
 
 from schemas.document import Document
 from transforms.quality import badwords as bw
+from transforms.quality.decision import decide
+from transforms.quality.model import QualityScorer
 from transforms.quality.rules import space_failures, space_signals
 from transforms.quality.zh import needs_words, zh_failures, zh_signals
 from transforms.contract import Count, Rejection
@@ -33,6 +39,7 @@ class Quality:
         self.pruned: frozenset[tuple[str, str]] = frozenset()
         self._prep: dict = {}
         self._static_pruned = frozenset((lang, t.lower()) for lang, ts in cfg.badwords.pruned_terms.items() for t in ts)
+        self.scorer = QualityScorer(cfg.model.models, cfg.zh_languages) if cfg.model.enabled else None
 
     # ------------------------------------------------------------ configuration per language
     def is_zh(self, doc: Document) -> bool:
@@ -60,6 +67,8 @@ class Quality:
         if self.cfg.badwords.enabled:
             for lang in self.cfg.badwords.lists:
                 self.matcher(lang)
+        if self.scorer is not None:
+            self.scorer.setup()
 
     # ------------------------------------------------------------ signals and decision
     def _prepared(self, lang: Optional[str], zh: bool):
@@ -93,6 +102,11 @@ class Quality:
         else:
             _, args = self._prepared(doc.lang, False)
             sig = space_signals(doc.text, *args)
+        key = self.scorer.model_key(doc.lang, self.is_zh(doc)) if self.scorer is not None else None
+        if key is not None:
+            model = self.scorer.get(key)
+            sig["quality_score"] = model.score([doc.text])[0]
+            sig["quality_model_crc32"] = float(model.crc32)
         return {k: round(float(v), SIGNAL_DIGITS) for k, v in sig.items()}
 
     def failures(self, doc: Document, sig: dict[str, float]) -> list[str]:
@@ -135,16 +149,13 @@ class Quality:
         for doc in docs:
             sig, fails = self.signals(doc)
             out = doc._replace(signals=sig)
-            if not fails:
-                yield out
-            elif self.cfg.annotate_only:
-                yield Count(f"would_reject/{fails[0]}")
-                yield out
-            elif doc.source in self.cfg.exempt_sources:
-                yield Count(f"exempt/{fails[0]}")
-                yield out
+            verdict = decide(sig, fails, doc.source, doc.lang, doc.id, self.cfg)
+            for name in verdict.counts:
+                yield Count(name)
+            if verdict.drop:
+                yield Rejection(out, verdict.reason, verdict.detail)
             else:
-                yield Rejection(out, fails[0], ",".join(fails[:5]))
+                yield out
 
     # ------------------------------------------------------------ corpus-level pruning
     def term_doc_keys(self, doc: Document) -> Iterator[tuple[str, str]]:

@@ -25,6 +25,7 @@ from typing import Iterator, NamedTuple, Optional, Sequence, Union
 
 from schemas.document import Document, doc_id
 from transforms.sources.raw import SourceReject
+from transforms.sources.split import Split, as_split
 from transforms.contract import Count
 
 KIND = "books"
@@ -459,12 +460,15 @@ def read_bounded(stream, limit: int) -> Optional[bytes]:
     return None if len(data) > limit else data
 
 
-def read(path: str, recipe) -> Iterator[Union[Document, SourceReject, Count]]:
-    """READERS entry point (``kind = books``): ``.txt``, ``.txt.gz``, ``.epub``."""
+def read(split: Split | str, recipe) -> Iterator[Union[Document, SourceReject, Count]]:
+    """READERS entry point (``kind = books``): ``.txt``, ``.txt.gz``, ``.epub``; one split per file, ids and
+    origins from ``split.name``."""
     from apache_beam.io.filesystems import FileSystems
 
+    split = as_split(split, "books")
+    path = split.name
     cfg = recipe.sources.books
-    with FileSystems.open(path, compression_type="uncompressed") as raw:
+    with FileSystems.open(split.path, compression_type="uncompressed") as raw:
         data = read_bounded(raw, cfg.max_file_bytes)
     if data is None:
         yield SourceReject(path, None, "file_too_large")

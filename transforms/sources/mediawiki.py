@@ -17,7 +17,6 @@ download) yields every complete page before the cut and one counted ``xml_trunca
 from __future__ import annotations
 
 import bz2
-import gzip
 import html
 import io
 import lzma
@@ -29,6 +28,8 @@ from urllib.parse import quote
 from schemas.document import Document, doc_id
 from transforms.sources.raw import SourceReject
 from transforms.contract import Count
+from transforms.sources.compressed import open_decompressed  # noqa: F401 - also used by tests
+from transforms.sources.split import Split, as_split
 
 KIND = "mediawiki"
 
@@ -377,19 +378,6 @@ class DumpError(Exception):
         self.reason = reason
 
 
-def open_decompressed(raw: IO[bytes]) -> IO[bytes]:
-    """Wrap ``raw`` in the decompressor its magic bytes call for (bz2, xz, gzip) or return it buffered."""
-    buf = raw if hasattr(raw, "peek") else io.BufferedReader(raw)
-    head = buf.peek(6)[:6]
-    if head[:3] == b"BZh":
-        return bz2.BZ2File(buf)
-    if head[:6] == b"\xfd7zXZ\x00":
-        return lzma.LZMAFile(buf)
-    if head[:2] == b"\x1f\x8b":
-        return gzip.GzipFile(fileobj=buf)
-    return buf
-
-
 def _local(tag) -> str:
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
@@ -529,9 +517,9 @@ def dump_name(path: str) -> str:
     return posixpath.basename(path.replace("\\", "/"))
 
 
-def pages_to_documents(items: Iterable[Union[SiteInfo, Page]], path: str, cfg) -> Iterator[Union[Document, SourceReject, Count]]:
-    """Turn parsed dump items into documents, counted skips and rejects (Beam-free; see ``read``)."""
-    name = dump_name(path)
+def pages_to_documents(items: Iterable[Union[SiteInfo, Page]], name: str, cfg) -> Iterator[Union[Document, SourceReject, Count]]:
+    """Turn parsed dump items into documents, counted skips and rejects (Beam-free; see ``read``). ``name``
+    (the dump's path relative to its input root) keys ids and origins."""
     resolver = VariantResolver(cfg.variant, cfg.convert_fallback) if cfg.resolve_variants else None
     site = SiteInfo(None, None, None, {})
     wiki = WikiText(resolver, (), cfg.template_text)
@@ -551,8 +539,8 @@ def pages_to_documents(items: Iterable[Union[SiteInfo, Page]], path: str, cfg) -
         if page.redirect or _REDIRECT_RE.match(page.text):
             yield Count("skipped/redirect")
             continue
-        origin = f"{path}#{page.id}"
-        base = cfg.site_url or site.base or site_from_name(site.dbname or "") or site_from_name(name)
+        origin = f"{name}#{page.id}"
+        base = cfg.site_url or site.base or site_from_name(site.dbname or "") or site_from_name(dump_name(name))
         url = page_url(base, page.title)
         if len(page.text.encode("utf-8", "surrogatepass")) > cfg.max_page_bytes:
             yield SourceReject(origin, url, "page_too_large")
@@ -580,9 +568,13 @@ def pages_to_documents(items: Iterable[Union[SiteInfo, Page]], path: str, cfg) -
         )
 
 
-def read_stream(raw: IO[bytes], path: str, cfg) -> Iterator[Union[Document, SourceReject, Count]]:
+def read_stream(raw: IO[bytes], name: str, cfg) -> Iterator[Union[Document, SourceReject, Count]]:
     """Documents of one dump stream; a truncated/malformed dump ends with one counted reject."""
-    stream = open_decompressed(raw)
+    yield from _documents(open_decompressed(raw), name, cfg)
+
+
+def _documents(stream: IO[bytes], name: str, cfg, where: Optional[str] = None
+               ) -> Iterator[Union[Document, SourceReject, Count]]:
     holder: list[str] = []
 
     def items() -> Iterator[Union[SiteInfo, Page]]:
@@ -591,14 +583,133 @@ def read_stream(raw: IO[bytes], path: str, cfg) -> Iterator[Union[Document, Sour
         except DumpError as exc:
             holder.append(exc.reason)
 
-    yield from pages_to_documents(items(), path, cfg)
+    yield from pages_to_documents(items(), name, cfg)
     if holder:
-        yield SourceReject(path, None, holder[0])
+        yield SourceReject(where or name, None, holder[0])
 
 
-def read(path: str, recipe) -> Iterator[Union[Document, SourceReject, Count]]:
-    """READERS entry point (``kind = mediawiki``)."""
+# ---------------------------------------------------------------- multistream dumps
+# ``*-pages-articles-multistream.xml.bz2`` is a series of bz2 streams: the first holds ``<mediawiki>`` and
+# ``<siteinfo>``, each next one 100 ``<page>``s, the last ``</mediawiki>``; ``*-multistream-index.txt.bz2``
+# lists ``offset:page_id:title`` with the byte offset of each page's stream. A split is a run of streams read
+# by seeking to its first offset; every split but the first reads the header stream again (a few kB) for the
+# siteinfo, and every split but the last ends with a closing ``</mediawiki>`` of its own.
+
+_INDEX_NAMES = [(re.compile(r"-multistream\.xml\.bz2$"), "-multistream-index.txt.bz2"),
+                (re.compile(r"-multistream(\d*)\.xml-(p\d+p\d+)\.bz2$"), r"-multistream-index\1.txt-\2.bz2")]
+INDEX_RE = re.compile(r"-multistream-index\d*\.txt(?:-p\d+p\d+)?\.bz2$")
+
+
+def index_path(path: str) -> Optional[str]:
+    """The multistream index Wikimedia publishes beside ``path``, by its naming convention (None: not multistream)."""
+    for pattern, repl in _INDEX_NAMES:
+        if pattern.search(path):
+            return pattern.sub(repl, path)
+    return None
+
+
+def stream_offsets(index: IO[bytes]) -> list[int]:
+    """Distinct stream offsets of a (bz2) index file, ascending; one int per 100 pages, read streaming."""
+    offsets: list[int] = []
+    with bz2.BZ2File(index) as f:
+        for line in f:
+            head = line.split(b":", 1)[0]
+            if head.isdigit():
+                off = int(head)
+                if not offsets or off != offsets[-1]:
+                    offsets.append(off)
+    return sorted(set(offsets))
+
+
+def plan(path: str, kind: str, name: str, size: int, recipe) -> list[Split]:
+    """One split per ``sources.wiki_streams_per_split`` streams when the dump's index exists; else one split."""
     from apache_beam.io.filesystems import FileSystems
 
-    with FileSystems.open(path, compression_type="uncompressed") as raw:
-        yield from read_stream(raw, path, recipe.sources.mediawiki)
+    whole = [Split(path, kind, name, size)]
+    idx = index_path(path)
+    if idx is None or not FileSystems.exists(idx):
+        return whole
+    with FileSystems.open(idx, compression_type="uncompressed") as f:
+        offsets = [o for o in stream_offsets(f) if 0 < o < size]
+    step = recipe.sources.wiki_streams_per_split
+    if len(offsets) <= step:
+        return whole
+    starts = [0, *offsets[step::step]]  # the first split also reads the header stream (bytes before offsets[0])
+    return [Split(path, kind, name, size, i, start, starts[i + 1] if i + 1 < len(starts) else None)
+            for i, start in enumerate(starts)]
+
+
+class _Limited(io.RawIOBase):
+    """At most ``n`` bytes of ``raw`` from its current position."""
+
+    def __init__(self, raw: IO[bytes], n: Optional[int]):
+        self.raw, self.left = raw, n
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        want = len(b) if self.left is None else min(len(b), self.left)
+        data = self.raw.read(want) if want else b""
+        b[:len(data)] = data
+        if self.left is not None:
+            self.left -= len(data)
+        return len(data)
+
+
+class _Chain(io.RawIOBase):
+    """Byte streams read one after another (header stream + page streams + closing tag) as one XML stream."""
+
+    def __init__(self, *parts: IO[bytes]):
+        self.parts = list(parts)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        while self.parts:
+            data = self.parts[0].read(len(b))
+            if data:
+                b[:len(data)] = data
+                return len(data)
+            self.parts.pop(0)
+        return 0
+
+
+def _header(raw: IO[bytes]) -> bytes:
+    """The decompressed first bz2 stream of a multistream dump (``<mediawiki …><siteinfo>…</siteinfo>``)."""
+    d, out = bz2.BZ2Decompressor(), []
+    raw.seek(0)
+    while not d.eof:
+        chunk = raw.read(65536)
+        if not chunk:
+            raise DumpError("xml_truncated")
+        out.append(d.decompress(chunk, 1 << 24))
+        if sum(map(len, out)) >= 1 << 24:  # a header is a few kB; this is not a multistream dump
+            raise DumpError("multistream_header_too_large")
+    return b"".join(out)
+
+
+def read(split: Split | str, recipe) -> Iterator[Union[Document, SourceReject, Count]]:
+    """READERS entry point (``kind = mediawiki``): a whole dump, or one run of streams of a multistream dump."""
+    from apache_beam.io.filesystems import FileSystems
+
+    split = as_split(split, KIND)
+    cfg = recipe.sources.mediawiki
+    with FileSystems.open(split.path, compression_type="uncompressed") as raw:
+        if split.start == 0 and split.stop is None:
+            yield from read_stream(raw, split.name, cfg)
+            return
+        where = f"{split.name}@{split.start}"
+        head = b""
+        if split.start > 0:  # the first split starts at 0 and holds the header stream itself
+            try:
+                head = _header(raw)
+            except DumpError as exc:
+                yield SourceReject(where, None, exc.reason)
+                return
+            raw.seek(split.start)
+        pages = io.BufferedReader(_Limited(raw, None if split.stop is None else split.stop - split.start))
+        tail = io.BytesIO(b"" if split.stop is None else b"</mediawiki>")
+        stream = io.BufferedReader(_Chain(io.BytesIO(head), bz2.BZ2File(pages), tail))
+        yield from _documents(stream, split.name, cfg, where)

@@ -7,7 +7,6 @@ still need extraction), ``Document``, ``SourceReject`` or ``Count``.
 """
 from __future__ import annotations
 
-import importlib
 from collections import Counter
 import re
 from typing import Callable, Iterator, NamedTuple, Optional
@@ -18,23 +17,27 @@ from apache_beam.transforms.window import GlobalWindows
 
 from schemas.document import Document, doc_id
 from schemas.outputs import Reject
+from transforms.sources import books, documents, mediawiki, warc
 from transforms.sources.raw import RawPage, SourceReject
+from transforms.sources.split import Split  # noqa: F401 - re-exported: the annotate phase's unit
 from transforms.progress import Ticker
 from transforms.stage import REJECTS, STATS, Count, stats_key
 
 # kind → "module:function"
-READERS: dict[str, str] = {
-    "warc": "transforms.sources.warc:read_file",
-    "jsonl": "transforms.sources.documents:read_jsonl",
-    "parquet": "transforms.sources.documents:read_parquet",
-    "mediawiki": "transforms.sources.mediawiki:read",
-    "books": "transforms.sources.books:read",
+# kind → reader: a generator over one split yielding RawPage, Document, SourceReject or Count
+READERS: dict[str, Callable[..., Iterator]] = {
+    "warc": warc.read_file,
+    "jsonl": documents.read_jsonl,
+    "parquet": documents.read_parquet,
+    "mediawiki": mediawiki.read,
+    "books": books.read,
 }
 
 # longest suffix first wins
 SUFFIXES: dict[str, str] = {
     ".warc": "warc", ".warc.gz": "warc", ".arc": "warc", ".arc.gz": "warc", ".wet.gz": "warc", ".warc.wet.gz": "warc",
     ".jsonl": "jsonl", ".jsonl.gz": "jsonl", ".json.gz": "jsonl", ".jsonl.bz2": "jsonl", ".jsonl.zst": "jsonl",
+    ".jsonl.xz": "jsonl", ".json.bz2": "jsonl", ".json.zst": "jsonl", ".json.xz": "jsonl",
     ".parquet": "parquet",
     ".xml": "mediawiki", ".xml.bz2": "mediawiki", ".xml.xz": "mediawiki", ".xml.gz": "mediawiki",
     ".txt": "books", ".txt.gz": "books", ".epub": "books",
@@ -42,6 +45,9 @@ SUFFIXES: dict[str, str] = {
 
 # names suffixes cannot tell: Wikimedia's split dumps are `…pages-articles1.xml-p10p30302.bz2`
 PATTERNS: list[tuple[str, str]] = [(r"\.xml-p\d+p\d+[^/]*\.(?:bz2|xz|gz)$", "mediawiki")]
+
+# files a glob may match beside the inputs that are not inputs: a multistream dump's index (read by its planner)
+SKIP: list[str] = [r"-multistream-index\d*\.txt(?:-p\d+p\d+)?\.bz2$"]
 
 RAW = "raw"
 
@@ -64,23 +70,26 @@ class InputFile(NamedTuple):
         return self.path[len(root):] if root and self.path.startswith(root) else self.path.rsplit("/", 1)[-1]
 
 
-class Split(NamedTuple):
-    """A unit of annotate work: a whole file, or a reader-specific range of one (``start``/``stop``:
-    byte offsets, row groups or dump streams, as the kind's reader defines). ``index`` numbers the
-    splits of one file."""
-
-    path: str
-    kind: str
-    name: str
-    size: int
-    index: int = 0
-    start: int = 0
-    stop: Optional[int] = None
+# kinds whose files split into several units: "module:function" (path, kind, name, size, recipe) -> [Split]
+# kind → split planner (cheap metadata only); kinds without one are read one file per split
+PLANNERS: dict[str, Callable[..., list]] = {
+    "jsonl": documents.plan_jsonl,
+    "parquet": documents.plan_parquet,
+    "mediawiki": mediawiki.plan,
+}
 
 
 def plan_splits(f: InputFile, recipe) -> list[Split]:
-    """The splits of one input file, from cheap metadata only (today: one split per file)."""
-    return [Split(f.path, f.kind, f.name, f.size)]
+    """The splits of one input file, from cheap metadata only (a Parquet footer, a dump's multistream index,
+    a file's first bytes): plain JSONL by byte range, Parquet by row groups, multistream dumps by streams;
+    everything else (WARC, books, compressed JSONL) is one split."""
+    whole = [Split(f.path, f.kind, f.name, f.size)]
+    if f.kind not in PLANNERS:
+        return whole
+    try:
+        return PLANNERS[f.kind](f.path, f.kind, f.name, f.size, recipe)
+    except Exception:  # noqa: BLE001 - unreadable metadata (a cut Parquet footer …): the reader of the whole
+        return whole   # file reports it as a counted reject instead of the planner failing the job
 
 
 def pattern_root(pattern: str) -> str:
@@ -109,6 +118,8 @@ def expand_inputs(patterns: list[str], kind: str | None = None) -> list[InputFil
         if not result.metadata_list:
             raise FileNotFoundError(f"--input {pattern!r} matched no files")
         for meta in result.metadata_list:
+            if any(re.search(rx, meta.path.lower()) for rx in SKIP):
+                continue
             k = kind or kind_of(meta.path)
             if k is None:
                 raise ValueError(f"cannot tell the input kind of {meta.path!r} from its extension; pass --kind")
@@ -130,23 +141,25 @@ def _root_for(pattern: str, path: str) -> str:
 
 
 def reader_for(kind: str) -> Callable[..., Iterator]:
-    module, func = READERS[kind].split(":")
-    return getattr(importlib.import_module(module), func)
+    return READERS[kind]
 
 
 def read_split(split: Split, recipe) -> Iterator:
-    """The kind's reader over one split (today: the whole file)."""
-    return reader_for(split.kind)(split.path, recipe)
+    """The kind's reader over one split."""
+    return reader_for(split.kind)(split, recipe)
 
 
 def read_unit(split: Split, recipe, counts: Counter) -> Iterator[RawPage | Document | Reject]:
     """Every record of one split: documents, raw web pages, or ``Reject`` rows; ``counts`` gets the
     ``source.<kind>`` counters. A split that cannot be read is a dead letter, not a crash: records before the
-    failure are kept, and a split that yields nothing at all is counted as ``empty_input``."""
-    kind, path = split.kind, split.path
+    failure are kept, and a file whose first split yields nothing at all is counted as ``empty_input``
+    (a later range split may legitimately hold no record start)."""
+    kind = split.kind
     stage = f"source.{kind}"
     source = KIND_SOURCE.get(kind, recipe.sources.default_source)
     counts["files"] += 1 if split.index == 0 else 0
+    counts["splits"] += 1
+    where = split.name if split.index == 0 else f"{split.name}:split{split.index}"
     seen = False
 
     def reject(origin: str, reason: str, id_key: str, url: str | None = None) -> Reject:
@@ -168,22 +181,30 @@ def read_unit(split: Split, recipe, counts: Counter) -> Iterator[RawPage | Docum
                 yield rec
     except Exception as exc:  # noqa: BLE001 - unreadable file: counted dead letter; records before it kept
         seen = True
-        yield reject(path, f"file_error:{type(exc).__name__}", "file")
-    if not seen:  # nothing at all came out of the file: say so rather than lose it silently
-        yield reject(path, "empty_input", "file")
+        yield reject(where, f"file_error:{type(exc).__name__}", "file")
+    if not seen and split.index == 0:  # nothing at all came out of the file: say so rather than lose it silently
+        yield reject(where, "empty_input", "file")
 
 
-class ReadFiles(beam.DoFn):
-    """Runs ``read_unit`` for each input file inside a Beam pipeline."""
+class PlanSplits(beam.DoFn):
+    """``plan_splits`` on a worker: reading footers and dump indexes never happens on the launcher."""
 
     def __init__(self, recipe):
         self.recipe = recipe
 
-    def process(self, item: tuple[str, str]) -> Iterator:
-        path, kind = item
-        stage = f"source.{kind}"
+    def process(self, f: InputFile) -> Iterator[Split]:
+        yield from plan_splits(f, self.recipe)
+
+
+class ReadFiles(beam.DoFn):
+    """Runs ``read_unit`` for each split inside a Beam pipeline."""
+
+    def __init__(self, recipe):
+        self.recipe = recipe
+
+    def process(self, split: Split) -> Iterator:
+        stage = f"source.{split.kind}"
         counts: Counter = Counter()
-        split = Split(path, kind, path.rsplit("/", 1)[-1], 0)
         for rec in read_unit(split, self.recipe, counts):
             if isinstance(rec, Reject):
                 yield beam.pvalue.TaggedOutput(REJECTS, rec)
@@ -206,10 +227,17 @@ class SourceOutputs(NamedTuple):
 
 
 def read_sources(p: beam.Pipeline, files: list[InputFile], recipe) -> SourceOutputs:
+    """Files → splits (planned on workers) → ``Reshuffle`` → readers: the splits of one large file spread
+    over every worker, and the per-document stages after the readers run where the splits were read."""
     res = (
         p
-        | "Input files" >> beam.Create([(f.path, f.kind) for f in files])
-        | "Spread files" >> beam.Reshuffle()
+        | "Input files" >> beam.Create(files)
+        | "Plan splits" >> beam.ParDo(PlanSplits(recipe))
+        | "Spread splits" >> beam.Reshuffle()
         | "Read" >> beam.ParDo(ReadFiles(recipe)).with_outputs(RAW, REJECTS, STATS, main="docs")
     )
-    return SourceOutputs(res.docs, res[RAW], res[REJECTS], res[STATS])
+    # a split holds many records (a WARC file: thousands of pages): break fusion so extraction and the
+    # per-document stages spread over all workers instead of running where the split was read
+    docs = res.docs | "Spread documents" >> beam.Reshuffle()
+    raw = res[RAW] | "Spread pages" >> beam.Reshuffle()
+    return SourceOutputs(docs, raw, res[REJECTS], res[STATS])

@@ -16,6 +16,7 @@ from warcio.exceptions import ArchiveLoadFailed
 from schemas.document import doc_id
 from transforms.sources.raw import RawPage, SourceReject, source_for_url
 from transforms.contract import Count
+from transforms.sources.split import Split, as_split
 
 _CT_RE = re.compile(r"^\s*([^;\s]+)(?:.*?charset\s*=\s*[\"']?([A-Za-z0-9_\-:.]+))?", re.I | re.S)
 
@@ -114,12 +115,14 @@ def read_warc(
         yield SourceReject(f"{name}@{it.offset}", None, f"warc_truncated:{type(exc).__name__}")
 
 
-def read_file(path: str, recipe) -> Iterator[Union[RawPage, SourceReject, Skipped]]:
+def read_file(split: Split | str, recipe) -> Iterator[Union[RawPage, SourceReject, Skipped]]:
+    """READERS entry point (``kind = warc``): one split per file; ids and origins use ``split.name``."""
     from apache_beam.io.filesystems import FileSystems
 
+    split = as_split(split, "warc")
     w = recipe.sources.warc
-    with FileSystems.open(path, compression_type="uncompressed") as f:
-        yield from read_warc(f, path, record_types=w.record_types, html_types=w.html_types,
+    with FileSystems.open(split.path, compression_type="uncompressed") as f:
+        yield from read_warc(f, split.name, record_types=w.record_types, html_types=w.html_types,
                              max_record_bytes=w.max_record_bytes,
                              domain_categories=recipe.sources.domain_categories,
                              default_source=recipe.sources.default_source)

