@@ -47,4 +47,4 @@ bench: $(DT_STAMP)
 	$(PY) bench/micro_lid.py --runs 3
 
 clean:
-	rm -rf demo-output .pytest_cache
+	rm -rf demo-output demo-output.input demo-output.annotations .pytest_cache

@@ -63,16 +63,32 @@ def write_demo_jsonl(path: str) -> None:
         f.write("{not json\n")
 
 
+def _write_if_changed(path: str, write) -> None:
+    """Rewrite an input only when its bytes change: an unchanged file keeps its mtime, so a second
+    ``make demo`` finds its annotations in the store instead of annotating again."""
+    tmp = path + ".new"
+    write(tmp)
+    with open(tmp, "rb") as new:
+        data = new.read()
+    if os.path.exists(path):
+        with open(path, "rb") as old:
+            if old.read() == data:
+                os.unlink(tmp)
+                return
+    os.replace(tmp, path)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m pipelines.demo", description=__doc__)
     ap.add_argument("--output", default="demo-output")
     ap.add_argument("--inputs-only", action="store_true", help="write the demo inputs and stop")
     args, beam_args = ap.parse_known_args(argv)
-    inp = os.path.join(args.output, "input")
+    # inputs beside the output, not in it: the output folder holds only what the build publishes
+    inp = args.output.rstrip("/") + ".input"
     os.makedirs(inp, exist_ok=True)
     warc, jsonl = os.path.join(inp, "demo.warc.gz"), os.path.join(inp, "demo-qa.jsonl")
-    write_demo_warc(warc)
-    write_demo_jsonl(jsonl)
+    _write_if_changed(warc, write_demo_warc)
+    _write_if_changed(jsonl, write_demo_jsonl)
     if args.inputs_only:
         return 0
     from pipelines.cli import main as cli
