@@ -548,7 +548,7 @@ class SinkConfig(Section):
 class DecontamConfig(Section):
     """Benchmark decontamination (transforms/decontam): off until ``benchmarks`` lists files."""
 
-    enabled: bool = True
+    enabled: bool = Field(True, description="run the stage when benchmarks are listed (off without them)")
     benchmarks: tuple[str, ...] = Field((), description="benchmark files or globs (.jsonl/.parquet/.csv, optionally "
                                                         ".gz; local or gs://); empty: the stage does not run")
     text_fields: tuple[str, ...] = Field(("question",), description="fields joined (newline) into an item's text")
@@ -565,14 +565,14 @@ class DecontamConfig(Section):
     cut_max_pieces: int = Field(10, ge=1, description="GPT-3: a document cut into more pieces is rejected whole")
     max_ngrams: int = Field(50_000_000, gt=0, description="index cap (12 bytes each on every worker); the build "
                                                           "stops with an error above it")
-    batch_size: int = Field(256, gt=0)
+    batch_size: int = Field(256, gt=0, description="documents matched per batch")
 
 
 # ---------------------------------------------------------------- boilerplate
 class BoilerplateConfig(Section):
     """Cross-document boilerplate removal (transforms/boilerplate): lines repeated over many documents."""
 
-    enabled: bool = True
+    enabled: bool = Field(True, description="remove lines repeated across many documents (select phase)")
     unit: Literal["line", "paragraph"] = Field("line", description="paragraph: blank-line separated blocks")
     scope: Literal["host", "global"] = Field("host", description="host: counted per URL host (documents without a "
                                                                  "URL per source); global: over the whole corpus")
