@@ -16,6 +16,7 @@ from schemas.document import Document, annotation_row
 from schemas.outputs import Reject, reject_to_row
 from transforms.contract import Count, Rejection, Stage, run_batch
 from transforms.progress import Ticker
+from transforms.stage import to_reject
 from transforms.sources.raw import RawPage
 from transforms.sources.read import Split, read_unit
 from transforms.store import SplitWriter
@@ -49,12 +50,6 @@ class Signals:
         yield from (self.tokenize.encode_all(out) if self.tokenize is not None else out)
 
 
-def _to_reject(stage: str, r: Rejection, keep_text: bool) -> Reject:
-    d = r.doc
-    return Reject(id=d.id, source=d.source, origin=d.origin, stage=stage, reason=r.reason, url=d.url, lang=d.lang,
-                  signals=dict(d.signals or {}), detail=r.detail, text=d.text if keep_text else None)
-
-
 class SplitAnnotator:
     """Runs ``extract`` (raw web pages only) and then ``stages`` (every document) over one split."""
 
@@ -80,7 +75,7 @@ class SplitAnnotator:
             for item in run_batch(stage, docs[i:i + step], counts):
                 if isinstance(item, Rejection):
                     rejected += 1
-                    writer.add("rejects", reject_to_row(_to_reject(stage.name, item, self.keep_text)))
+                    writer.add("rejects", reject_to_row(to_reject(stage.name, item, self.keep_text)))
                 else:
                     kept.append(item)
         ms[stage.name] += time.perf_counter() - t0
