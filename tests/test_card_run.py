@@ -123,3 +123,31 @@ def test_mixture_legend_never_covers_bars(n_buckets):
     assert bars and not any(legend.overlaps(b) for b in bars)
     if n_buckets == 1:  # one bucket: the bars are not stretched across the plot
         assert max(b.width for b in bars) < 0.4 * ax.get_window_extent(renderer).width
+
+
+def test_card_reports_boilerplate_and_decontamination_of_a_real_build(tmp_path):
+    """A benchmark item pasted from a demo encyclopedia page: the build drops that page as contaminated and the
+    card's cleaning section reports the same count stats.json holds."""
+    import json as _json
+
+    from pipelines.cli import main as yuliao
+    from pipelines.demo.make import write_demo_jsonl, write_demo_warc
+    from pipelines.demo.pages import ZH_CANAL
+
+    inp = tmp_path / "in"
+    inp.mkdir()
+    write_demo_warc(str(inp / "demo.warc.gz"))
+    write_demo_jsonl(str(inp / "demo-qa.jsonl"))
+    bench = tmp_path / "leaky-bench.jsonl"
+    item = ZH_CANAL[1]  # one paragraph of the page, verbatim
+    bench.write_text(_json.dumps({"question": item}, ensure_ascii=False) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert yuliao(["build", "--recipe", "demo", "--input", str(inp / "demo.warc.gz"), str(inp / "demo-qa.jsonl"),
+                   "--output", str(out), "--set", f"decontam.benchmarks=[{bench}]", "-q", "--no-progress"]) == 0
+    stats = _json.loads((out / "stats.json").read_text())
+    dropped = stats["stages"]["decontam"]["rejected"]
+    assert dropped == {"contaminated:leaky-bench": 1}
+    card = (out / "README.md").read_text(encoding="utf-8")
+    assert "| leaky-bench | 1 | 0 | 1 | 0 |" in card
+    b = stats["stages"]["boilerplate"]
+    assert f"from {b['counters'].get('docs_changed', 0)} of {b['in']} documents" in card

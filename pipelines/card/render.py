@@ -9,7 +9,8 @@ import yaml
 
 from pipelines.card.charts import chart_funnel, chart_lengths, chart_mixture
 from pipelines.card.files import join, read_json, write_bytes
-from pipelines.card.sections import (MAX_INPUT_ROWS, Partition, bin_label, dedup_section, funnel, lang_source_table,
+from pipelines.card.sections import (MAX_INPUT_ROWS, Partition, bin_label, cleaning_section, dedup_section, funnel,
+                                     lang_source_table,
                                      length_histograms, mixture_notes, mixture_rows, mixture_unit, partitions,
                                      pii_section, scan_data, script_split, sink_counters, size_category, top_reasons)
 
@@ -105,6 +106,7 @@ def card_context(inputs: CardInputs, charts: Mapping[str, bool]) -> dict:
         "scan_note": need_scan,
         "lengths": length_histograms(stats, scan),
         "dedup": dedup_section(stats),
+        "cleaning": cleaning_section(stats),
         "pii": pii_section(stats),
         "mixture": mixture_rows(inputs.mixture),
         "has_mixture": inputs.mixture is not None,

@@ -175,6 +175,35 @@ def dedup_section(stats: Mapping) -> dict:
     return {"stages": stages, "cluster_bins": bins}
 
 
+def cleaning_section(stats: Mapping) -> dict:
+    """Cross-document boilerplate removal and benchmark decontamination, from their stats counters."""
+    st = stats.get("stages", {})
+    b = st.get("boilerplate")
+    boiler = None
+    if b is not None:
+        c = b.get("counters", {})
+        boiler = {"in": b.get("in", 0), "docs_changed": c.get("docs_changed", 0),
+                  "lines_removed": c.get("lines_removed", 0), "chars_removed": c.get("chars_removed", 0),
+                  "frequent_lines": c.get("frequent_lines", 0),
+                  "too_short": b.get("rejected", {}).get("boilerplate_too_short", 0)}
+    d = st.get("decontam")
+    tasks: dict[str, dict[str, int]] = {}
+    if d is not None:
+        c = d.get("counters", {})
+        for reason, n in d.get("rejected", {}).items():
+            kind, _, task = reason.partition(":")
+            tasks.setdefault(task or reason, {})[kind] = n
+        for key, n in c.items():
+            kind, _, task = key.partition("/")
+            if task and kind in ("cut", "benchmark_items", "benchmark_items_unmatchable"):
+                tasks.setdefault(task, {})[kind] = n
+    rows = [{"task": t, "n_items": v.get("benchmark_items", 0), "unmatchable": v.get("benchmark_items_unmatchable", 0),
+             "dropped": v.get("contaminated", 0) + v.get("contaminated_short", 0), "cut": v.get("cut", 0)}
+            for t, v in sorted(tasks.items())]
+    return {"boilerplate": boiler, "decontam_ran": d is not None, "decontam_in": (d or {}).get("in", 0),
+            "tasks": rows}
+
+
 def pii_section(stats: Mapping) -> dict:
     """``replaced/<TYPE>`` counters (stage ``pii``, or any stage that reports them)."""
     by_type: dict[str, int] = {}
