@@ -6,6 +6,8 @@ quality signals) plus ``minhash``: the near-dedup signature as little-endian uin
 (``dedup.near.num_perm`` values; null when the text has no shingles), ``token_ids``/``n_tokens`` as the
 output has them, and ``tokenizer``: the fingerprint of the tokenizer settings that made them (select reuses
 the ids only under the same fingerprint; null when tokenize is off). Rejects use the ``rejects/`` schema.
+``signals`` also holds ``ldnoobw_term/<term>`` = count for each listed bad word a document contains (select
+prunes bad words by corpus frequency from these, and drops the keys from its output).
 Readable as is by DuckDB (``read_parquet('cache/*/*/*.docs.parquet')``), polars and ``datasets``.
 
 Bump ``STORE_VERSION`` when a column changes meaning or type: a store of another version is refused

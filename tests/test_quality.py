@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.recipe import ExtractConfig, load_recipe
+from pipelines.recipe import DedupNearConfig, ExtractConfig, load_recipe
 from schemas.document import Document
+from transforms.dedup import signer_from_recipe
 from transforms.extract import Extractor
 from transforms.normalize import normalize_text
 from transforms.quality.badwords import TermMatcher, matcher_for
@@ -221,3 +222,22 @@ def test_curated_sources_are_scored_not_dropped(data_dir):
     assert not any(isinstance(r, Rejection) for r in as_book)  # … but a book is kept,
     assert sum(isinstance(r, Count) and r.name.startswith("exempt/") for r in as_book) == dropped_as_web  # counted
     assert all(r.signals for r in as_book if isinstance(r, Document))  # and scored
+
+
+def test_select_decides_bad_words_from_what_annotate_stored(gne):
+    """The annotate phase stores each listed bad word found (``ldnoobw_term/<term>``); select must then reach the
+    same signals and verdict as matching the text itself, and the term keys never reach the output."""
+    from transforms.annotate import Signals
+
+    base = _spam(gne["tests__ifeng__1"], 0)
+    q = Quality(load_recipe().quality)
+    annotated = next(iter(Signals(q, signer_from_recipe(DedupNearConfig()), None, 64).apply([base])))
+    stored = {k for k in annotated.signals if k.startswith("ldnoobw_term/")}
+    assert stored == {"ldnoobw_term/网上赌场", "ldnoobw_term/百家乐", "ldnoobw_term/老虎机", "ldnoobw_term/真人荷官"}
+    from_store = list(q.apply([annotated]))[0]
+    from_text = list(q.apply([base]))[0]
+    assert isinstance(from_store, Rejection) and from_store.reason == from_text.reason == "badwords"
+    assert from_store.doc.signals == from_text.doc.signals
+    assert not any(k.startswith("ldnoobw_term/") for k in from_store.doc.signals)
+    # a term pruned corpus-wide is scored from the stored counts as it is from the text
+    assert sorted(q.term_doc_keys(annotated)) == sorted(q.term_doc_keys(base))

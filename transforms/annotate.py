@@ -44,6 +44,7 @@ class Signals:
         out = []
         for doc in docs:
             sig = self.quality.text_signals(doc, all_words=True)
+            sig.update(self.quality.badword_terms(doc))
             minhash, _ = self.signer.sign(doc.text, doc.lang)
             out.append(doc._replace(signals=sig,
                                     minhash=None if minhash is None else minhash.astype("<u4").tobytes()))

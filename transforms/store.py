@@ -80,8 +80,8 @@ def annotate_settings(recipe, sampler=None) -> dict:
     """The recipe keys whose values change what annotate stores (JSON-able, canonical).
 
     Sources, extraction, normalisation and language ID whole; of quality, only what shapes the signals
-    (languages' rule groups, stop-word lists, n-gram sizes, C4 line handling); of near dedup, only what shapes
-    the signature. Quality thresholds, bad words (pruned against the whole corpus), dedup, PII, tokenizer,
+    (languages' rule groups, stop-word lists, n-gram sizes, C4 line handling, the bad-word lists matched); of
+    near dedup, only what shapes the signature. Quality thresholds, bad-word pruning, dedup, PII, tokenizer,
     balance and sinks are applied by ``select`` and never invalidate the store."""
     r = recipe.model_dump(mode="json")
     q = r["quality"]
@@ -99,6 +99,8 @@ def annotate_settings(recipe, sampler=None) -> dict:
             "space": _space_signal_settings(q["space"]),
             "space_by_lang": {k: _space_signal_settings(v) for k, v in sorted(q["space_by_lang"].items())},
             "model": _model_settings(q["model"]),
+            # which bad words annotate looks for (their pruning and thresholds are select's)
+            "badwords": {k: q["badwords"][k] for k in ("enabled", "lists", "substring_languages")},
         },
         "minhash": {k: r["dedup"]["near"][k] for k in _NEAR_SIGNATURE_KEYS},
         # a sampled store (--sample/--limit) must never pass for a full one

@@ -28,6 +28,9 @@ from transforms.quality.zh import needs_words, zh_failures, zh_signals
 from transforms.contract import Count, Rejection
 
 SIGNAL_DIGITS = 6  # signals are rounded so Parquet stays compact and readable
+# the annotate phase stores each listed bad word a document contains as signal "ldnoobw_term/<term>" = count, so
+# select prunes and scores bad words without matching text again; select removes these keys from the output
+BW_TERM = "ldnoobw_term/"
 
 
 class Quality:
@@ -122,13 +125,26 @@ class Quality:
             fails = [f for f in fails if f != "gopher_few_stop_words"]
         return fails
 
+    def badword_terms(self, doc: Document) -> dict[str, float]:
+        """Annotate: the listed bad words in the document, as ``BW_TERM`` signals (most documents: none)."""
+        lang = self.badword_lang(doc) if self.cfg.badwords.enabled else None
+        if lang is None:
+            return {}
+        return {BW_TERM + t: float(n) for t, n in self.matcher(lang).find(doc.text).items()}
+
+    def _found(self, doc: Document, lang: str) -> dict[str, int]:
+        """Bad words of a document: stored by annotate when it has signals, else matched now (changed text)."""
+        if doc.signals:
+            return {k[len(BW_TERM):]: int(v) for k, v in doc.signals.items() if k.startswith(BW_TERM)}
+        return self.matcher(lang).find(doc.text)
+
     def badword_signals(self, doc: Document) -> tuple[dict[str, float], bool]:
         """Bad-word hit counts (terms pruned by corpus frequency excluded) and whether they fail the document."""
         b = self.cfg.badwords
         lang = self.badword_lang(doc) if b.enabled else None
         if lang is None:
             return {}, False
-        found = self.matcher(lang).find(doc.text)
+        found = self._found(doc, lang)
         pruned = {t for t in found if (lang, t) in self.pruned or (lang, t) in self._static_pruned}
         distinct, hits = bw.score(found, frozenset(pruned))
         sig = {"rps_doc_ldnoobw_words": float(hits), "rps_doc_ldnoobw_distinct": float(distinct),
@@ -137,7 +153,8 @@ class Quality:
 
     def signals(self, doc: Document) -> tuple[dict[str, float], list[str]]:
         """All signals (stored ones reused: the annotate phase computed them) and the failing rules."""
-        sig = dict(doc.signals) if doc.signals else self.text_signals(doc)
+        sig = {k: v for k, v in doc.signals.items() if not k.startswith(BW_TERM)} if doc.signals else \
+            self.text_signals(doc)
         fails = self.failures(doc, sig)
         bsig, bad = self.badword_signals(doc)
         sig.update(bsig)
@@ -165,7 +182,7 @@ class Quality:
         if lang is None:
             return
         yield lang, ""
-        for t in sorted(self.matcher(lang).find(doc.text)):
+        for t in sorted(self._found(doc, lang)):
             yield lang, t
 
     def compute_pruned(self, counts: Iterable[tuple[tuple[str, str], int]]) -> frozenset[tuple[str, str]]:
