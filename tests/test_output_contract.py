@@ -114,7 +114,7 @@ def test_failed_rebuild_leaves_the_previous_corpus(tmp_path, corpus, demo_inputs
         calls.append(path)
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(transforms.sinks, "write_table_atomic", disk_full)
+    monkeypatch.setattr(transforms.sinks, "write_groups_atomic", disk_full)  # every shard writer ends here
     with pytest.raises(Exception, match="No space left"):
         build(demo_inputs, out)
     assert calls and ".yuliao-staging-" in calls[0]  # it was writing into staging, not into out/

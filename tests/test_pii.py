@@ -197,11 +197,15 @@ def test_build_scrubs_documents_and_kept_reject_text(tmp_path):
               overrides=["sink.rejects_keep_text=true", "langid.languages=[zh, en]"])
     data = [r for f in sorted((out / "data").rglob("*.parquet")) for r in pq.read_table(f).to_pylist()]
     rejects = [r for f in sorted((out / "rejects").rglob("*.parquet")) for r in pq.read_table(f).to_pylist()]
-    assert [r["id"] for r in data] == ["zh"], [(r["id"], r["stage"], r["reason"]) for r in rejects]
+    # user ids are not document ids (they need not be unique); the reader keeps them in origin as "#id=<id>"
+    def user_id(row):
+        return row["origin"].rsplit("#id=", 1)[-1]
+
+    assert [user_id(r) for r in data] == ["zh"], [(user_id(r), r["stage"], r["reason"]) for r in rejects]
     doc = data[0]
     assert "13812345678" not in doc["text"] and "<PHONE>" in doc["text"] and "<EMAIL>" in doc["text"]
     assert {kv["key"]: kv["value"] for kv in doc["pii"]} == {"EMAIL": 1, "PHONE": 1}
-    rej = {r["id"]: r for r in rejects}["fr"]
+    rej = {user_id(r): r for r in rejects}["fr"]
     assert rej["text"] and "marie.dupont" not in rej["text"] and "<EMAIL>" in rej["text"] and "<PHONE>" in rej["text"]
     stats = json.loads((out / "stats.json").read_text())["stages"]["pii"]
     assert stats["counters"] == {"docs_with_pii": 1, "replaced/EMAIL": 1, "replaced/PHONE": 1}
