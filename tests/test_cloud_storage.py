@@ -155,7 +155,11 @@ def test_build_from_s3_into_s3_equals_local_build(s3, inputs, local_build):
     assert {k: v for k, v in remote.items() if k.startswith(("data/", "rejects/"))} == local  # byte for byte
     assert stages(remote["stats.json"]) == stages((local_build / "stats.json").read_bytes())
     run = json.loads(remote["run.json"])
-    assert sorted(i["path"] for i in run["inputs"]) == ["s3://yuliao-in/corpus/a.jsonl", "s3://yuliao-in/corpus/b.jsonl.gz"]
+    # inputs by their name under the --input root (no bucket paths published), with the sha256 a worker took
+    import hashlib
+
+    assert {i["name"]: i["sha256"] for i in run["inputs"]} == {
+        name: hashlib.sha256((inputs / name).read_bytes()).hexdigest() for name in ("a.jsonl", "b.jsonl.gz")}
 
 
 def test_build_into_gcs_equals_local_build(gcs, inputs, local_build):
