@@ -69,3 +69,41 @@ def test_beam_slice_matches_the_plain_predicate_and_counts_every_drop(real_ids):
             (stats_key("sample", "rejected/not_sampled"), n_not_sampled),
             (stats_key("sample", "rejected/over_limit"), n_sampled - 40),
             (stats_key("sample", "out"), 40)]), label="stats")
+
+
+def test_build_with_sample_and_limit_on_real_inputs(tmp_path):
+    """`yuliao build --sample/--limit` on the demo inputs: unsampled records are counted, never extracted; the limit
+    holds; a sampled store is never reused for a full build."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    from pipelines.cli import main as yuliao
+    from pipelines.demo.make import write_demo_jsonl, write_demo_warc
+
+    warc, jsonl = tmp_path / "demo.warc.gz", tmp_path / "demo-qa.jsonl"
+    write_demo_warc(str(warc))
+    write_demo_jsonl(str(jsonl))
+    cache = tmp_path / "cache"
+
+    def build(out, *flags):
+        assert yuliao(["build", "--recipe", "demo", "--input", str(warc), str(jsonl), "--output", str(tmp_path / out),
+                       "--cache", str(cache), "--set", "balance.enabled=false", "-q", "--no-progress", "--no-card",
+                       *flags]) == 0
+        stats = json.loads((tmp_path / out / "stats.json").read_text())
+        ids = [r["id"] for p in (tmp_path / out / "data").rglob("*.parquet") for r in pq.read_table(p).to_pylist()]
+        return stats, ids
+
+    half, half_ids = build("half", "--sample", "0.5")
+    s = half["stages"]["sample"]
+    assert s["in"] == s["out"] + s["rejected"]["not_sampled"] and s["rejected"]["not_sampled"] > 0
+    kept_before_extract = half["stages"]["extract"]["in"] + half["stages"]["normalize"]["in"] - half["stages"][
+        "extract"]["out"]
+    assert kept_before_extract <= s["out"]  # only sampled records reach extraction
+    again, again_ids = build("half-again", "--sample", "0.5")
+    assert sorted(again_ids) == sorted(half_ids) and again["timing"]["annotate"] == {"splits_reused": 2}
+    limited, limited_ids = build("limited", "--limit", "3")
+    assert 0 < len(limited_ids) <= 3 and limited["stages"]["sample.limit"]["out"] == 3
+    full, full_ids = build("full")
+    assert full["timing"]["annotate"] == {"splits_annotated": 2}  # the sampled stores are not a full one
+    assert set(half_ids) <= set(full_ids) and len(half_ids) < len(full_ids)
