@@ -21,7 +21,7 @@ import apache_beam as beam
 from pipelines.recipe import Recipe
 from schemas.document import Document, from_arrow_row
 from schemas.outputs import Reject
-from transforms import balance, dedup, store
+from transforms import balance, boilerplate, decontam, dedup, store
 from transforms.annotate import Signals, SplitAnnotator, annotate_split
 from transforms.contract import Stage
 from transforms.dedup import signer_from_recipe
@@ -33,11 +33,12 @@ from transforms.pii import PiiStage
 from transforms.progress import report_bytes
 from transforms.sample import Sampler
 from transforms.sample_beam import SampleDocs
-from transforms.quality.filter import Quality, QualityStep
+from transforms.quality.filter import Quality
+from transforms.quality.filter import stage as quality_stage
 from transforms.sinks import write_documents, write_rejects
-from transforms.sources.checksum import file_fingerprint
+from transforms.sources.checksum import BYTE_RANGED, file_fingerprint
 from transforms.sources.read import InputFile, Split, plan_splits
-from transforms.stage import StageOutputs, apply_stage
+from transforms.stage import RecipeStep, StageOutputs, apply_stage
 from transforms.stats import WriteStats
 from transforms.tokenize import Tokenize
 
@@ -66,20 +67,15 @@ def annotate_stages(recipe: Recipe) -> tuple[Stage, list[Stage]]:
 
 def select_stages(recipe: Recipe, output: str) -> list[SelectStage]:
     """Corpus-wide decisions from stored annotations, in order."""
-    keep_text = recipe.sink.rejects_keep_text
     stages: list[SelectStage] = []
     if enabled(recipe, "boilerplate"):  # first: quality and dedup see the text without repeated lines
-        from transforms.boilerplate import BoilerplateStep
-
-        stages.append(BoilerplateStep(recipe))
+        stages.append(RecipeStep("boilerplate", boilerplate.stage, recipe))
     if enabled(recipe, "quality"):
-        stages.append(QualityStep(Quality(recipe.quality), keep_text))
-    if enabled(recipe, "dedup"):
-        stages.append(dedup.Dedup(recipe))  # after quality (survivor priority uses its signals), before pii
+        stages.append(RecipeStep("quality", quality_stage, recipe))
+    if enabled(recipe, "dedup"):  # after quality (survivor priority uses its signals), before pii
+        stages.append(RecipeStep("dedup", dedup.stage, recipe))
     if enabled(recipe, "decontam") and recipe.decontam.benchmarks:  # after dedup (fewer documents), before pii
-        from transforms.decontam import DecontamStep
-
-        stages.append(DecontamStep(recipe))
+        stages.append(RecipeStep("decontam", decontam.stage, recipe))
     if enabled(recipe, "pii"):
         stages.append(PiiStage(recipe.pii))
     # tokenize before balance: balance allocates in tokens (DESIGN), and repeated copies reuse the ids
@@ -137,8 +133,18 @@ class _AnnotateSplits(beam.DoFn):
             if split.index == 0:  # the input's checksum, computed here on a worker, never on the launcher
                 base["fingerprint"] = file_fingerprint(f.path, self.checksum_max_bytes)
             marker = annotate_split(self.annotator, split, n_splits, entry, base, self.recipe.sink, self.sampler)
-        report_bytes(split.size if split.stop is None else split.stop - split.start)  # progress: % and ETA
+        report_bytes(_split_bytes(split, n_splits))  # progress: % of input bytes and ETA
         yield entry, marker, computed
+
+
+def _split_bytes(split: Split, n_splits: int) -> int:
+    """Input bytes a split stands for: its byte range where start/stop are byte offsets, else an even share of
+    the file (Parquet splits are row-group runs)."""
+    if split.stop is None and split.start == 0:
+        return split.size
+    if split.kind in BYTE_RANGED:
+        return (split.size if split.stop is None else split.stop) - split.start
+    return split.size // n_splits
 
 
 def annotate_phase(p: beam.Pipeline, recipe: Recipe, files: list[InputFile], cache: str,

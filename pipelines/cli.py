@@ -110,12 +110,11 @@ def _filesystems(beam_args: list[str]) -> None:
     FileSystems.set_options(PipelineOptions(beam_args or []))
 
 
-def _input_records(cache: str, recipe, files, sampler) -> list[dict]:
+def _input_records(entries: list, files) -> list[dict]:
     """run.json's inputs: name, kind, size and the sha256 a worker computed while annotating (split 0's marker);
     the launcher reads only those small markers, never the inputs."""
     from pipelines.card.run import input_record
 
-    _, entries, _ = _store_summary(cache, recipe, files, sampler)
     by_name = {e.ident.name: (e.markers[0].get("fingerprint") or {}) for e in entries}
     return [input_record(f, by_name.get(f.name, {}).get("sha256")) for f in files]
 
@@ -194,7 +193,9 @@ def cmd_build(args: argparse.Namespace, beam_args: list[str]) -> int:
         else:
             build_pipeline(p, recipe, files, out, cache, sampler, max_bytes)
         _run_with_progress(p, args.progress and not args.quiet, None if selecting else sum(f.size for f in files))
-        inputs = _input_records(cache, recipe, files, sampler)
+        if not selecting:  # the store entries this build just completed (select found them before running)
+            _, entries, _ = _store_summary(cache, recipe, files, sampler)
+        inputs = _input_records(entries, files)
         write_json_atomic(join(out, "run.json"), {
             "recipe": recipe.model_dump(mode="json"),
             "recipe_yaml": recipe_to_yaml(recipe),

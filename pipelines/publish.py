@@ -97,7 +97,8 @@ def manifest_bytes(files: dict[str, int]) -> bytes:
     return (json.dumps(body, indent=1, sort_keys=True) + "\n").encode()
 
 
-def _write(path: str, data: bytes) -> None:
+def write_bytes_atomic(path: str, data: bytes) -> None:
+    """Temp name + rename (fsync first locally), so a reader never sees half a file."""
     tmp = f"{path}.tmp-{uuid.uuid4().hex}"
     if is_remote(path):
         from apache_beam.io.filesystems import FileSystems
@@ -120,7 +121,7 @@ def write_manifest(root: str, files: dict[str, int] | None = None) -> dict[str, 
     """Write ``root/manifest.json`` listing ``files`` (default: every file now under ``root``)."""
     if files is None:
         files = {k: v for k, v in list_files(root).items() if k != MANIFEST}
-    _write(_join(root, MANIFEST), manifest_bytes(files))
+    write_bytes_atomic(_join(root, MANIFEST), manifest_bytes(files))
     return files
 
 

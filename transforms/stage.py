@@ -116,6 +116,18 @@ class CountingDoFn(beam.DoFn):
                 yield beam.pvalue.TaggedOutput(STATS, GlobalWindows.windowed_value((stats_key(self.stage, counter), n)))
 
 
+class RecipeStep(beam.PTransform):
+    """A whole-collection stage ``fn(pcoll, recipe) -> StageOutputs`` as one labelled step, so a phase can list it
+    beside per-document stage objects (``pipelines/build.py``)."""
+
+    def __init__(self, label: str, fn, recipe):
+        super().__init__(label=label)
+        self.fn, self.recipe = fn, recipe
+
+    def expand(self, pcoll):
+        return self.fn(pcoll, self.recipe)
+
+
 class StageOutputs(NamedTuple):
     main: beam.PCollection
     rejects: beam.PCollection

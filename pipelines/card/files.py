@@ -35,25 +35,10 @@ def read_bytes(path: str) -> bytes:
 
 
 def write_bytes(path: str, data: bytes) -> None:
-    """Write via a temp name + rename so a reader never sees half a file."""
-    import uuid
+    """Write via a temp name + rename so a reader never sees half a file (the publisher's own writer)."""
+    from pipelines.publish import write_bytes_atomic
 
-    tmp = f"{path}.tmp-{uuid.uuid4().hex}"
-    if "://" in path:
-        from apache_beam.io.filesystems import FileSystems
-
-        with FileSystems.create(tmp, compression_type="uncompressed") as f:
-            f.write(data)
-        if FileSystems.exists(path):
-            FileSystems.delete([path])
-        FileSystems.rename([tmp], [path])
-        return
-    import os
-
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
+    write_bytes_atomic(path, data)
 
 
 def glob_files(pattern: str) -> list[str]:

@@ -70,17 +70,6 @@ class _Apply(_Counting):
             yield invalidated(doc, text)
 
 
-class BoilerplateStep(beam.PTransform):
-    """Whole-collection select stage ``boilerplate``."""
-
-    def __init__(self, recipe):
-        super().__init__(label=NAME)
-        self.recipe = recipe
-
-    def expand(self, pcoll):
-        return stage(pcoll, self.recipe)
-
-
 def stage(pcoll: beam.PCollection, recipe) -> StageOutputs:
     cfg = recipe.boilerplate
     bp = Boilerplate(cfg)

@@ -73,17 +73,6 @@ class _RunWithIndex(RunStage):
         yield from super().process(doc)
 
 
-class DecontamStep(beam.PTransform):
-    """Whole-collection select stage ``decontam`` (documents plus the benchmark index side input)."""
-
-    def __init__(self, recipe):
-        super().__init__(label=NAME)
-        self.recipe = recipe
-
-    def expand(self, pcoll):
-        return stage(pcoll, self.recipe)
-
-
 def stage(pcoll: beam.PCollection, recipe) -> StageOutputs:
     cfg = recipe.decontam
     p = pcoll.pipeline

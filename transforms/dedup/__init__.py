@@ -154,18 +154,6 @@ def near_dedup(docs, recipe, keep_text: bool = False):
     return applied.main, rejects, stats
 
 
-class Dedup(beam.PTransform):
-    """Whole-collection stage: both dedup steps as enabled in ``recipe.dedup``."""
-
-
-    def __init__(self, recipe):
-        super().__init__(label="dedup")
-        self.recipe = recipe
-
-    def expand(self, pcoll):
-        return stage(pcoll, self.recipe)
-
-
 def stage(pcoll: beam.PCollection, recipe) -> StageOutputs:
     """Both dedup steps as enabled in ``recipe.dedup``."""
     cfg = recipe.dedup

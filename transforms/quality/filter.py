@@ -221,24 +221,11 @@ class TermDocKeys(beam.DoFn):
         yield from self.quality.term_doc_keys(doc)
 
 
-class QualityStep(beam.PTransform):
-    """Whole-collection stage ``quality``: decisions from stored signals, bad words pruned by corpus frequency."""
-
-
-    def __init__(self, quality: Quality, keep_text: bool):
-        super().__init__(label="quality")
-        self.quality, self.keep_text = quality, keep_text
-
-    def expand(self, pcoll):
-        return _quality(pcoll, self.quality, self.keep_text)
-
-
 def stage(pcoll, recipe):
-    return _quality(pcoll, Quality(recipe.quality), recipe.sink.rejects_keep_text)
-
-
-def _quality(pcoll, q: Quality, keep_text: bool):
-    cfg = q.cfg
+    """Whole-collection stage ``quality``: decisions from stored signals, bad words pruned by corpus frequency."""
+    cfg = recipe.quality
+    q = Quality(cfg)
+    keep_text = recipe.sink.rejects_keep_text
     if not (cfg.badwords.enabled and cfg.badwords.prune == "corpus"):
         return apply_stage(pcoll, q, keep_text)
     pruned = (
