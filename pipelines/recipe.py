@@ -306,19 +306,20 @@ class QualityModelConfig(Section):
     # Languages without an entry get no order signal (and no rescue); the Chinese group falls back to zh's.
     order_models: dict[str, Optional[str]] = Field({"zh": None, "en": None},
         description="lang → word-order bigram table (.npz), None = shipped; scores order_odd_pairs")
-    # rules a real article can fail (layout, length, vocabulary, repeated lines/n-grams); overridden when the
-    # score is >= keep_threshold AND order_odd_pairs <= max_odd_pairs. Bad words, Han share, lorem ipsum, character
-    # repetition etc. stay hard; zh_few_sentences stays hard (generated link lists fail it and have real word
-    # order). bench/QUALITY_MODEL.md measured the list.
+    # rules a real article can fail (layout, vocabulary, repeated lines/n-grams); overridden when the score is
+    # >= keep_threshold AND order_odd_pairs <= max_odd_pairs. Bad words, Han share, lorem ipsum, character
+    # repetition etc. stay hard; so do gopher_short_doc / zh_short (too little text for the score and the order
+    # signal to judge) and zh_few_sentences (generated link lists fail it and have real word order).
+    # bench/QUALITY_MODEL.md measured the list.
     soft_rules: tuple[str, ...] = Field(
         ("fineweb_line_punct_ratio", "fineweb_short_line_ratio", "fineweb_list_ratio", "fineweb_char_dup_ratio",
-         "c4_too_few_sentences", "c4_curly_bracket", "gopher_few_stop_words", "gopher_short_doc",
+         "c4_too_few_sentences", "c4_curly_bracket", "gopher_few_stop_words",
          "gopher_below_alpha_threshold", "gopher_too_many_bullets",
          "gopher_rep_dup_line_frac", "gopher_rep_dup_line_char_frac", "gopher_rep_top_4_gram",
          "gopher_rep_dup_5_grams", "gopher_rep_dup_6_grams", "gopher_rep_dup_7_grams", "gopher_rep_dup_8_grams",
          "gopher_rep_dup_9_grams", "gopher_rep_dup_10_grams",
          "zh_line_punct_char_ratio", "zh_line_punct_ratio", "zh_short_lines", "zh_few_stop_words",
-         "zh_few_words", "zh_below_alpha_threshold", "zh_list_ratio", "zh_short", "zh_too_many_bullets",
+         "zh_few_words", "zh_below_alpha_threshold", "zh_list_ratio", "zh_too_many_bullets",
          "zh_char_dup_ratio", "zh_dup_line_frac"),
         description="rule failures the model may override (with keep_threshold and max_odd_pairs)")
     # chosen on the dev half of bench/quality_model.py's labelled set (QUALITY_MODEL.md): 0.2 (ads and link lists

@@ -151,8 +151,8 @@ def test_soft_failure_with_good_score_and_word_order_is_kept():
     assert v.drop and v.reason == soft and "badwords" in v.detail
     # per-language override
     zh_max = cfg.model.max_odd_pairs_by_lang["zh"]
-    assert decide({"quality_score": 1.0, "order_odd_pairs": zh_max + 0.005}, ["zh_short"], "web", "zh", "d", cfg).drop
-    assert not decide({"quality_score": 1.0, "order_odd_pairs": zh_max}, ["zh_short"], "web", "zh", "d", cfg).drop
+    assert decide({"quality_score": 1.0, "order_odd_pairs": zh_max + 0.005}, ["zh_too_many_bullets"], "web", "zh", "d", cfg).drop
+    assert not decide({"quality_score": 1.0, "order_odd_pairs": zh_max}, ["zh_too_many_bullets"], "web", "zh", "d", cfg).drop
 
 
 def test_passing_document_with_shuffled_word_order_is_dropped():

@@ -175,15 +175,15 @@ class Quality:
             sig, fails = self.signals(doc)
             out = doc._replace(signals=sig)
             verdict = decide(sig, fails, doc.source, doc.lang, doc.id, self.cfg)
-            score = sig.get("quality_score")
-            if score is not None:  # the card's score histogram (tenths) per language
-                yield Count(f"score/{doc.lang or 'und'}/{min(9, int(score * 10))}")
             for name in verdict.counts:
                 yield Count(name)
             if verdict.drop:
                 yield Rejection(out, verdict.reason, verdict.detail)
             else:
                 yield out
+            score = sig.get("quality_score")
+            if score is not None:  # the card's score histogram (tenths) per language, after the document
+                yield Count(f"score/{doc.lang or 'und'}/{min(9, int(score * 10))}")
 
     # ------------------------------------------------------------ corpus-level pruning
     def term_doc_keys(self, doc: Document) -> Iterator[tuple[str, str]]:

@@ -36,6 +36,16 @@ def shipped_order_path(lang: str) -> str:
     return packaged_file("transforms", "quality", "models", f"order_{lang}.npz")
 
 
+def _text(text: str, tokenizer: str) -> str:
+    """Chinese is read with Traditional characters folded to Simplified (character-level OpenCC, as dedup's key):
+    the table is mostly Simplified text, and a page must not score otherwise for being written in Traditional."""
+    if tokenizer.startswith("zh"):
+        from transforms.normalize import to_simplified_chars
+
+        return to_simplified_chars(text)
+    return text
+
+
 def _mapped(toks: Sequence[str], keep: dict[str, int], classes: dict[str, int]) -> list[int]:
     """Token ids; ``-1`` at line breaks (no pair spans a line)."""
     out = []
@@ -54,7 +64,7 @@ CLASSES = ("HAN", "LAT", "NUM", "SYM")
 def count_table(texts: Iterable[str], tokenizer: str, max_chars: int, vocab: int, min_pair: int) -> dict:
     """Counts of the reference ``texts`` as arrays: ``vocab`` tokens (the most frequent, ties by token, then the
     four classes), unigram counts, and pair keys ``a * V + b`` with ``min_pair`` or more occurrences."""
-    docs = [tokens(t, tokenizer, max_chars, True) for t in texts]  # type: ignore[arg-type]
+    docs = [tokens(_text(t, tokenizer), tokenizer, max_chars, True) for t in texts]  # type: ignore[arg-type]
     freq = Counter(t for ts in docs for t in ts if t != NEWLINE)
     top = [t for t, _ in sorted(freq.items(), key=lambda kv: (-kv[1], kv[0]))[:vocab]]
     words = top + list(CLASSES)
@@ -124,8 +134,8 @@ class OrderModel:
 
     def pair_values(self, text: str) -> np.ndarray:
         """PMI of each adjacent in-line token pair of the scored prefix."""
-        ids = np.array(_mapped(tokens(text, self.tokenizer, self.max_chars, True), self.keep, self.classes),  # type: ignore[arg-type]
-                       dtype=np.int64)
+        toks = tokens(_text(text, self.tokenizer), self.tokenizer, self.max_chars, True)  # type: ignore[arg-type]
+        ids = np.array(_mapped(toks, self.keep, self.classes), dtype=np.int64)
         if len(ids) < 2:
             return np.zeros(0)
         a, b = ids[:-1], ids[1:]
