@@ -408,21 +408,22 @@ def default_corpus(data: Path, lang: str, cache_dir: Path, seed: int = 1) -> tup
 ZH_GROUP = ("zh", "yue", "wuu")
 
 # the shipped word-order tables (transforms/quality/order.py): Chinese as jieba words (chunk-shuffled Chinese keeps
-# most character pairs but breaks words), others as lowercased words; every pair seen once kept
+# most character pairs but breaks words), others as lowercased words; every pair seen once kept. Counted over
+# 3,000-character prefixes; Chinese documents are scored on 1,500 (jieba is the cost: bench/QUALITY_MODEL.md)
 ORDER_TABLE = {
-    "zh": dict(tokenizer="zh_jieba", vocab=30000, min_pair=1, max_chars=3000),
+    "zh": dict(tokenizer="zh_jieba", vocab=30000, min_pair=1, max_chars=3000, score_chars=1500),
     "en": dict(tokenizer="words", vocab=20000, min_pair=1, max_chars=3000),
 }
 
 
 def build_order_table(texts: Sequence[str], output: str, tokenizer: str, vocab: int, min_pair: int,
-                      max_chars: int, log=print) -> dict:
+                      max_chars: int, score_chars: Optional[int] = None, log=print) -> dict:
     """Count the bigram table of reference ``texts`` (duplicates counted once) and write it (``.npz``).
     Counting is exact: the same texts give the same table."""
     from transforms.quality.order import count_table, save_table
 
     texts = list(dict.fromkeys(texts))
-    table = count_table(texts, tokenizer, max_chars, vocab, min_pair)
+    table = count_table(texts, tokenizer, max_chars, vocab, min_pair, score_chars)
     Path(output).parent.mkdir(parents=True, exist_ok=True)
     save_table(table, output)
     rep = {"documents": len(texts), "tokens": int(table["unigram"].sum()), "pairs": int(len(table["pair_keys"])),

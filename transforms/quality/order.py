@@ -61,10 +61,12 @@ def _mapped(toks: Sequence[str], keep: dict[str, int], classes: dict[str, int]) 
 CLASSES = ("HAN", "LAT", "NUM", "SYM")
 
 
-def count_table(texts: Iterable[str], tokenizer: str, max_chars: int, vocab: int, min_pair: int) -> dict:
-    """Counts of the reference ``texts`` as arrays: ``vocab`` tokens (the most frequent, ties by token, then the
-    four classes), unigram counts, and pair keys ``a * V + b`` with ``min_pair`` or more occurrences."""
-    docs = [tokens(_text(t, tokenizer), tokenizer, max_chars, True) for t in texts]  # type: ignore[arg-type]
+def count_table(texts: Iterable[str], tokenizer: str, max_chars: int, vocab: int, min_pair: int,
+                score_chars: Optional[int] = None) -> dict:
+    """Counts of the reference ``texts`` (each one's first ``max_chars``) as arrays: ``vocab`` tokens (the most
+    frequent, ties by token, then the four classes), unigram counts, and pair keys ``a * V + b`` with ``min_pair``
+    or more occurrences. ``score_chars`` (default ``max_chars``): the prefix of a document that is scored."""
+    docs = [tokens(_text(t[:max_chars], tokenizer), tokenizer, max_chars, True) for t in texts]  # type: ignore[arg-type]
     freq = Counter(t for ts in docs for t in ts if t != NEWLINE)
     top = [t for t, _ in sorted(freq.items(), key=lambda kv: (-kv[1], kv[0]))[:vocab]]
     words = top + list(CLASSES)
@@ -84,7 +86,7 @@ def count_table(texts: Iterable[str], tokenizer: str, max_chars: int, vocab: int
     keys = np.array(sorted(k for k, n in pairs.items() if n >= min_pair), dtype=np.int64)
     counts = np.array([pairs[int(k)] for k in keys], dtype=np.int64)
     return {"words": np.array(words), "unigram": uni, "pair_keys": keys, "pair_counts": counts,
-            "tokenizer": np.array(tokenizer), "max_chars": np.array(max_chars)}
+            "tokenizer": np.array(tokenizer), "max_chars": np.array(score_chars or max_chars)}
 
 
 def save_table(table: dict, path: str) -> None:
@@ -134,7 +136,7 @@ class OrderModel:
 
     def pair_values(self, text: str) -> np.ndarray:
         """PMI of each adjacent in-line token pair of the scored prefix."""
-        toks = tokens(_text(text, self.tokenizer), self.tokenizer, self.max_chars, True)  # type: ignore[arg-type]
+        toks = tokens(_text(text[:self.max_chars], self.tokenizer), self.tokenizer, self.max_chars, True)  # type: ignore[arg-type]
         ids = np.array(_mapped(toks, self.keep, self.classes), dtype=np.int64)
         if len(ids) < 2:
             return np.zeros(0)
