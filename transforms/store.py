@@ -228,6 +228,17 @@ class SplitWriter:
 
 
 # ---------------------------------------------------------------- reading and validation
+def read_rows(entry: str, marker: Mapping, kind: str, batch_rows: int = 1000) -> Iterable[dict]:
+    """The rows of one split's ``docs`` or ``rejects`` file, ``batch_rows`` at a time (bounded memory whatever the
+    split's size). Select reads each split where it was annotated, so no extra shuffle is needed between them."""
+    info = marker["files"][kind]
+    if not info["rows"]:
+        return
+    with FileSystems.open(join(entry, info["file"]), compression_type="uncompressed") as f:
+        for batch in pq.ParquetFile(f).iter_batches(batch_size=batch_rows):
+            yield from batch.to_pylist()
+
+
 def read_marker(path: str) -> Optional[dict]:
     try:
         with FileSystems.open(path, compression_type="uncompressed") as f:
