@@ -407,11 +407,11 @@ def default_corpus(data: Path, lang: str, cache_dir: Path, seed: int = 1) -> tup
 
 ZH_GROUP = ("zh", "yue", "wuu")
 
-# the shipped word-order tables (transforms/quality/order.py): Chinese as jieba words (chunk-shuffled Chinese keeps
+# the shipped word-order tables (transforms/quality/order.py): Chinese as rjieba words (chunk-shuffled Chinese keeps
 # most character pairs but breaks words), others as lowercased words; every pair seen once kept. Counted over
-# 3,000-character prefixes; Chinese documents are scored on 1,500 (jieba is the cost: bench/QUALITY_MODEL.md)
+# 3,000-character prefixes; Chinese documents are scored on 1,500 (segmentation is the cost: bench/QUALITY_MODEL.md)
 ORDER_TABLE = {
-    "zh": dict(tokenizer="zh_jieba", vocab=30000, min_pair=1, max_chars=3000, score_chars=1500),
+    "zh": dict(tokenizer="zh_words", vocab=30000, min_pair=1, max_chars=3000, score_chars=1500),
     "en": dict(tokenizer="words", vocab=20000, min_pair=1, max_chars=3000),
 }
 
@@ -444,7 +444,7 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--cache", default="bench/work/quality_model", help="extracted-page cache for --default")
     ap.add_argument("--output", required=True, help="model path (.ftz); its input spec goes to <name>.json")
     ap.add_argument("--text-column", default="text")
-    ap.add_argument("--tokenizer", choices=("words", "zh_chars", "zh_jieba"), default=None,
+    ap.add_argument("--tokenizer", choices=("words", "zh_chars", "zh_jieba", "zh_words"), default=None,
                     help="default: zh_chars for zh/yue/wuu, words otherwise")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--heldout", type=float, default=0.1)

@@ -7,12 +7,13 @@ second *less* likely than chance). Real prose, and code-heavy technical posts to
 follow each other as usual); text whose words or character chunks were shuffled has many, whatever its topic
 and vocabulary, because the unigram term cancels topic. That is why it is the signal that lets soft rules
 (layout, symbol ratios, repetition) be overridden safely: a fastText bag of n-grams scored real code-heavy posts
-and word salad alike (bench/QUALITY_MODEL.md). Chinese is read as jieba words: chunk-shuffled Chinese keeps most
-character bigrams but breaks words, which a word table sees.
+and word salad alike (bench/QUALITY_MODEL.md). Chinese is read as dictionary words (``zh_words``: jieba-rs without
+its HMM, which would glue shuffled chunks into "new words"): chunk-shuffled Chinese keeps most character bigrams but breaks words, which a word
+table sees.
 
 The table (``order_<lang>.npz`` beside the fastText models) is built by ``pipelines/train_quality.py``
 (``build_order_table``) from the same reference text as the fastText positives: the ``vocab`` most frequent
-tokens (characters for Chinese, lowercased words and symbols otherwise), other tokens as their class
+tokens (words and symbols, lowercased), other tokens as their class
 (HAN/LAT/NUM/SYM), pair counts with ``min_pair`` or more occurrences, Dirichlet-smoothed at scoring time
 (``P(b|a) = (c(ab) + k P(b)) / (c(a) + k)``). Counting is exact integer arithmetic on a sorted token list, so
 the same inputs give the same file. Plain functions and NumPy; no Beam here.
