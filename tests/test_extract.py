@@ -64,3 +64,24 @@ def test_readability_gate_changes_no_text(data_dir, monkeypatch):
     pages = [decode_html(gzip.decompress(p.read_bytes()), None) for _, _, p in eval_pages(data_dir)[::8]]
     assert [gated.extract_html(h) for h in pages] == [plain.extract_html(h) for h in pages]
     assert 0.2 * len(pages) < sum(fired) < len(fired)  # it fires on part of the pages, not all
+
+
+def test_visible_text_cut_is_exact_and_the_gate_sees_text_past_its_bound():
+    """Issue #20: visible_text stopped one character short when the parts filled the limit exactly, so the
+    readability gate read a page of 2*len(text)+1 characters or more as <= 2*len(text) and skipped readability."""
+    from lxml import html as lxml_html
+
+    import transforms.extract as E
+
+    tree = lxml_html.fromstring("<html><body><p>aaaa</p><p>bbbbb</p><p>cccc</p></body></html>")
+    full = "aaaa bbbbb cccc"
+    assert [E.visible_text(tree, n) for n in range(1, 20)] == [full[:n] for n in range(1, 20)]
+
+    class Options:
+        focus = "balanced"
+
+    body = lxml_html.fromstring("<div><p>xxxxx</p></div>")
+    # own text 5 chars: readability cannot win only if the whole page is <= 10 chars; this page has 15
+    assert not E._readability_cannot_win(tree, body, "xxxxx", Options())
+    small = lxml_html.fromstring("<html><body><p>aaaa</p><p>bbbbb</p></body></html>")  # exactly 10 chars
+    assert E._readability_cannot_win(small, body, "xxxxx", Options())

@@ -111,8 +111,8 @@ def visible_text(tree, limit: int = 10_000, skip: frozenset[str] = _INVISIBLE, b
             chunk = el.tail if el is not root else None
         if chunk and not chunk.isspace():
             parts.append(" ".join(chunk.split()))
-            size += len(parts[-1]) + 1
-            if size >= limit:
+            size += len(parts[-1]) + 1  # the joined text is size - 1 long (no separator after the last part)
+            if size > limit:  # joined text >= limit: enough (``>=`` here stopped one character short, issue #20)
                 break
     return " ".join(parts)[:limit]
 
