@@ -46,7 +46,8 @@ METHODS: dict[str, dict] = {
     "today": {"prune": "off", "zh_trim": False},
     "today_fast": {"prune": "off", "zh_trim": False, "fast": True},
     "new": {},  # the recipe defaults
-    "new_route": {"main_share": 0.97, "fast_route_share": 0.6},  # + main-element cut and fast-mode router
+    "new_links": {"prune": "links"},  # + link-block pruning
+    "new_route": {"prune": "links", "main_share": 0.97, "fast_route_share": 0.6},  # + main-element cut, fast router
 }
 _CJK = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
 _TOKEN = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+")

@@ -117,7 +117,7 @@ class ExtractConfig(Section):
     readability_gate: bool = Field(True,
         description="skip trafilatura's readability comparison where its result cannot win (same text, about half the readability runs; bench/RESULTS.md)")
     # issue #20: delete never-text subtrees once, before trafilatura copies and walks the tree (bench/EXTRACT.md)
-    prune: Literal["off", "inert", "layout", "links"] = Field("links",
+    prune: Literal["off", "inert", "layout", "links"] = Field("layout",
         description="pre-prune the parsed page before trafilatura: off; inert (scripts, styles, embeds, buttons, "
                     "inputs); layout (also nav/footer/aside/menu); links (also link blocks: link_block_min_links, "
                     "link_block_share) (bench/EXTRACT.md)")
@@ -133,6 +133,9 @@ class ExtractConfig(Section):
     zh_trim: bool = Field(True,
         description="drop credit lines (责任编辑/本文来源/免责声明…) and link-list tails (相关推荐/热点新闻/上一篇…, "
                     "runs of short list items) from mostly-Chinese extractions (bench/EXTRACT.md)")
+    prune_max_share: float = Field(0.3, ge=0.0, le=1.0,
+        description="prune=layout/links: a nav/footer/aside/menu element or link block holding more than this "
+                    "share of the page's text is kept (markup misuse, unclosed tags, link-list pages)")
     link_block_min_links: int = Field(10, ge=1, description="prune=links: a block needs at least this many links")
     link_block_share: float = Field(0.8, ge=0.0, le=1.0,
         description="prune=links: ... and at least this share of its text inside links to be pruned")

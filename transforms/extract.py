@@ -147,7 +147,7 @@ def _chars(el) -> int:
     return sum(len(t.strip()) for t in el.itertext())
 
 
-def _prune_link_blocks(tree, min_links: int, share: float) -> None:
+def _prune_link_blocks(tree, min_links: int, share: float, max_share: float) -> None:
     """Delete blocks that are nearly all link text (menus, headline lists, tag clouds).
 
     One walk over the body: each element's text size, link-text size and link count are summed bottom-up on
@@ -169,13 +169,15 @@ def _prune_link_blocks(tree, min_links: int, share: float) -> None:
         if tag == "a":
             linked, links = chars, links + 1
         elif tag in _LINK_BLOCKS and links >= min_links and chars and linked >= share * chars:
-            doomed.append(el)
+            doomed.append((el, chars))
         top = stack[-1]
         top[0] += chars + (len(el.tail.strip()) if el.tail else 0)
         top[1] += linked
         top[2] += links
-    for el in doomed:  # inner ones first: dropping them inside an outer doomed block is harmless
-        _drop(el)
+    total = stack[0][0]
+    for el, chars in doomed:  # inner ones first: dropping them inside an outer doomed block is harmless
+        if chars <= max_share * total:  # a link list that is most of the page may be its content
+            _drop(el)
 
 
 _PARA = ("p", "pre", "blockquote")
@@ -225,23 +227,34 @@ def keep_main_subtree(tree, share: float):
     return main, main_chars
 
 
-def prune_tree(tree, level: str, min_links: int, link_share: float) -> None:
+def prune_tree(tree, level: str, min_links: int, link_share: float, max_share: float) -> None:
     """Delete subtrees that cannot be main text before trafilatura runs (in place, tails kept).
 
     ``inert``: scripts (JSON-LD kept: trafilatura reads it), styles, embedded objects, buttons and inputs;
-    ``layout``: also nav/footer/aside/menu elements; ``links``: also blocks of ``min_links`` links or more
-    whose text is at least ``link_share`` link text (menus, headline lists, tag clouds).
+    ``layout``: also nav/footer/aside/menu elements holding at most ``max_share`` of the page's text;
+    ``links``: also blocks of ``min_links`` links or more whose text is at least ``link_share`` link text
+    (menus, headline lists, tag clouds), again only up to ``max_share`` of the page's text.
     Done once on the parsed page, so every copy trafilatura makes and every XPath pass and fallback
     extractor it runs sees the smaller tree.
     """
     if level == "off":
         return
-    for el in list(tree.iter(*(_INERT if level == "inert" else _INERT + _LAYOUT))):
+    for el in list(tree.iter(*_INERT)):
         if el.tag == "script" and el.get("type") == "application/ld+json":
             continue
         _drop(el)
+    if level == "inert":
+        return
+    layout = list(tree.iter(*_LAYOUT))
+    if layout:
+        # a nav/aside/footer holding much of the page is markup misuse (or an unclosed tag swallowing the
+        # article): trafilatura's fallbacks would still find that text on the raw tree, so it stays
+        total = _chars(tree)
+        for el in layout:
+            if _chars(el) <= max_share * total:
+                _drop(el)
     if level == "links":
-        _prune_link_blocks(tree, min_links, link_share)
+        _prune_link_blocks(tree, min_links, link_share, max_share)
 
 
 # ------------------------------------------------------------------ Chinese boilerplate post-filter
@@ -309,9 +322,9 @@ def _install_readability_gate() -> None:
     import trafilatura.core as core
     from lxml.html import HtmlElement
 
-    original = core.compare_extraction
-    if getattr(original, "yuliao_gate", False):
-        return
+    original = getattr(core, "compare_extraction", None)
+    if original is None or getattr(original, "yuliao_gate", False):
+        return  # not there (another trafilatura than pyproject pins): no gate, readability always runs
 
     def compare_extraction(cleaned_tree, raw_tree, body, text, options):
         gate = _GATE.get()
@@ -332,7 +345,8 @@ class Extractor:
     def __init__(self, max_html_bytes: int, include_comments: bool, include_tables: bool, favor_precision: bool,
                  favor_recall: bool, deduplicate: bool, min_extracted_chars: int, passthrough: bool, fast: bool,
                  prefilter: Optional[LangPrefilter], readability_gate: bool, prune: str, readability: bool,
-                 zh_trim: bool, link_block_min_links: int, link_block_share: float, main_share: float,
+                 zh_trim: bool, link_block_min_links: int, link_block_share: float, prune_max_share: float,
+                 main_share: float,
                  fast_route_share: float, fast_route_recheck: float):
         """Values come from the recipe's ``extract`` section (``from_recipe``); defaults live only there."""
         self.max_html_bytes = max_html_bytes
@@ -346,6 +360,7 @@ class Extractor:
         self.prune = prune  # "off" | "inert" | "layout" | "links": prune_tree before trafilatura
         self.zh_trim = zh_trim  # zh_trim on mostly-Chinese results
         self.link_block_min_links, self.link_block_share = link_block_min_links, link_block_share
+        self.prune_max_share = prune_max_share
         self.main_share = main_share  # > 0: keep_main_subtree before trafilatura
         self.fast_route_share = fast_route_share  # > 0: trafilatura fast on pages whose main element is this dense
         self.fast_route_recheck = fast_route_recheck  # ... and full if the fast text < this x its paragraph text
@@ -360,6 +375,7 @@ class Extractor:
                    fast=cfg.fast, prefilter=prefilter, readability_gate=cfg.readability_gate, prune=cfg.prune,
                    readability=cfg.readability, zh_trim=cfg.zh_trim,
                    link_block_min_links=cfg.link_block_min_links, link_block_share=cfg.link_block_share,
+                   prune_max_share=cfg.prune_max_share,
                    main_share=cfg.main_share, fast_route_share=cfg.fast_route_share,
                    fast_route_recheck=cfg.fast_route_recheck)
 
@@ -383,7 +399,7 @@ class Extractor:
         if tree is None:
             return None, None
         title = page_title(tree)  # on the pristine tree; bare_extraction prunes a copy
-        prune_tree(tree, self.prune, self.link_block_min_links, self.link_block_share)
+        prune_tree(tree, self.prune, self.link_block_min_links, self.link_block_share, self.prune_max_share)
         main = keep_main_subtree(tree, self.main_share)
         # router: a page whose main element is mostly paragraphs is an article trafilatura's fallbacks rarely
         # change; it runs in fast mode, and again in full mode if the fast text is short for that element
