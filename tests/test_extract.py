@@ -103,9 +103,9 @@ def test_prune_tree_levels_keep_text_tails_and_json_ld():
             f'{_block("ul", 12, True)}{_block("ol", 12, False)}{_block("ul", 4, True)}'
             '<p>Text with <a href=/a>one</a> and <a href=/b>two</a> links stays.</p></body></html>')
 
-    def text(level: str) -> str:
+    def text(level: str, max_share: float = 0.5) -> str:
         tree = lxml_html.fromstring(page)
-        prune_tree(tree, level, min_links=10, link_share=0.8)
+        prune_tree(tree, level, min_links=10, link_share=0.8, max_share=max_share)
         return " ".join(tree.itertext())
 
     inert, layout, links = text("inert"), text("layout"), text("links")
@@ -116,6 +116,9 @@ def test_prune_tree_levels_keep_text_tails_and_json_ld():
     assert "Home News" in inert and "Home News" not in layout
     assert links.count("entry number 3") == 2  # the 12-link list went; the plain list and the 4-link list stayed
     assert layout.count("entry number 3") == 3
+    # the guard: a link block or nav holding more than max_share of the page's text stays (about 35% here)
+    assert text("links", max_share=0.3).count("entry number 3") == 3
+    assert "Home News" in text("layout", max_share=0.01)
 
 
 def test_zh_trim_drops_credits_and_headline_tails_on_real_pages(data_dir):
