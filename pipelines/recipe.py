@@ -116,6 +116,32 @@ class ExtractConfig(Section):
     # same text on all 1,258 benchmark pages, readability runs on about half as many pages (bench/RESULTS.md)
     readability_gate: bool = Field(True,
         description="skip trafilatura's readability comparison where its result cannot win (same text, about half the readability runs; bench/RESULTS.md)")
+    # issue #20: delete never-text subtrees once, before trafilatura copies and walks the tree (bench/EXTRACT.md)
+    prune: Literal["off", "inert", "layout", "links"] = Field("layout",
+        description="pre-prune the parsed page before trafilatura: off; inert (scripts, styles, embeds, buttons, "
+                    "inputs); layout (also nav/footer/aside/menu); links (also link blocks: link_block_min_links, "
+                    "link_block_share) (bench/EXTRACT.md)")
+    main_share: float = Field(0.0, ge=0.0, le=1.0,
+        description="before trafilatura, cut the page down to the smallest element holding this share of its "
+                    "paragraph text (0: off) (bench/EXTRACT.md)")
+    fast_route_share: float = Field(0.0, ge=0.0, le=1.0,
+        description="with main_share: run trafilatura in fast mode (no fallback extractors) on pages whose main "
+                    "element's text is at least this share paragraphs (0: never) (bench/EXTRACT.md)")
+    fast_route_recheck: float = Field(0.5, ge=0.0,
+        description="a fast-routed page whose text is shorter than this x its main element's paragraph text is "
+                    "extracted again in full mode (bench/EXTRACT.md)")
+    zh_trim: bool = Field(True,
+        description="drop credit lines (责任编辑/本文来源/免责声明…) and link-list tails (相关推荐/热点新闻/上一篇…, "
+                    "runs of short list items) from mostly-Chinese extractions (bench/EXTRACT.md)")
+    prune_max_share: float = Field(0.3, ge=0.0, le=1.0,
+        description="prune=layout/links: a nav/footer/aside/menu element or link block holding more than this "
+                    "share of the page's text is kept (markup misuse, unclosed tags, link-list pages)")
+    link_block_min_links: int = Field(10, ge=1, description="prune=links: a block needs at least this many links")
+    link_block_share: float = Field(0.8, ge=0.0, le=1.0,
+        description="prune=links: ... and at least this share of its text inside links to be pruned")
+    readability: bool = Field(True,
+        description="let trafilatura compare its text with readability's (off: never run readability; justext "
+                    "fallbacks still run unless fast) (bench/EXTRACT.md)")
 
 
 # ---------------------------------------------------------------- langid
