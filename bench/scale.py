@@ -24,6 +24,15 @@ exposed by this runner; ``bench/DEDUP_SCALE.md`` has a per-document estimate. ``
 ``sink.shard_bytes``: this runner hands a worker each shard's whole group as one decoded list (Dataflow pages
 a group's values lazily), so a worker's peak follows the shard size up to that cap, not the corpus.
 Results are appended to ``bench/work/results/scale.jsonl``; ``bench/SCALE.md`` holds the figures.
+
+Why a worker's RSS grows with the corpus on this runner, and the A/B that shows it (``bench/SCALE.md``):
+
+* ``--bounded-input`` patches Beam's FnApiRunner in the pipeline process (``bench/bounded_runner.py``) so a
+  bundle's input is streamed in ≤ 8 MB chunks after the ProcessBundleRequest, as cluster runners do, instead of
+  one message holding the worker's whole share of the stage input (rows say ``runner_input``);
+* ``--probe DIR`` arms ``bench/memprobe`` in the SDK workers (RSS / step / data-plane queues / live Python blocks
+  every 0.5 s, stacks at each +20% RSS; ``--probe-frames N`` adds tracemalloc snapshots, ``--probe-grpc`` extra
+  gRPC channel options). glibc tunables (``MALLOC_*``) set around the command reach the workers and are recorded.
 """
 from __future__ import annotations
 
@@ -172,6 +181,9 @@ def main(argv: list[str] | None = None) -> int:
                    "runner_input": "bounded" if args.bounded_input else "stock", **{k: (round(v, 1) if isinstance(v, float) else v)
                                                        for k, v in m.items()}}
             row["cpu_ms_per_doc"] = round(1000 * m["cpu_s"] / n, 2)
+            malloc = {k: v for k, v in os.environ.items() if k.startswith("MALLOC_")}  # glibc tunables, inherited
+            if malloc:
+                row["malloc_env"] = malloc
             if args.probe:  # probed runs are slower and (with tracemalloc) larger: never compare with plain rows
                 row["probe_frames"] = args.probe_frames
                 row["probe_grpc"] = args.probe_grpc

@@ -5,8 +5,10 @@ given; Python imports ``sitecustomize`` at start-up in every process that inheri
 in SDK workers (the multi-process runner sets ``WORKER_ID`` in their environment). Nothing in the product
 imports this file.
 
-Every 0.5 s a thread appends ``t, rss, traced, traced_peak, stage`` to ``DIR/w<pid>.tsv``, where ``stage`` is the
-user step name and innermost project frame (``transforms/``, ``bench/``) of the bundle-processing thread. When the
+Every 0.5 s a thread appends ``t, rss, traced, traced_peak, where, out_q, in_q, py_blocks_k`` to ``DIR/w<pid>.tsv``:
+``where`` is the user step name and innermost project frame (``transforms/``, ``bench/``) of the bundle-processing
+thread, ``out_q``/``in_q`` the bytes waiting in the worker's data-plane queues, ``py_blocks_k`` the live blocks of
+Python's object allocator (``sys.getallocatedblocks``, thousands: live Python objects, free of charge). When the
 RSS passes the last dump's by 20% (and 300 MB), it also writes ``DIR/w<pid>-<n>.txt`` (resident memory by mapping
 kind, every thread's stack) and, with ``YULIAO_MEMPROBE_FRAMES`` > 0, a tracemalloc snapshot of that many frames
 (``DIR/w<pid>-<n>.tracemalloc``, read by ``bench/memprobe/report.py``). Tracemalloc costs CPU and inflates RSS (≈ 60 bytes per live block),
@@ -67,6 +69,36 @@ def _maps() -> str:
         f"{kb / 1024:.0f}/{sz / 2**20:.0f}" for kb, sz in big) + f"; {len(anon)} anon mappings\n"
 
 
+_CHANNELS: list = []  # the worker's data channels (weak references), for the queue columns
+
+
+def _track_data_channels() -> None:
+    """Record every Beam data channel this worker creates, so the log can show the bytes waiting in its
+    queues: ``out_q`` = outputs not yet taken by the runner (``_pending_send`` + ``_to_send``, bounded at
+    100 MB each), ``in_q`` = received input chunks not yet processed (bounded at 5 chunks)."""
+    import weakref
+
+    from apache_beam.runners.worker import data_plane
+
+    init = data_plane._GrpcDataChannel.__init__
+
+    def __init__(self, *a, **kw):
+        init(self, *a, **kw)
+        _CHANNELS.append(weakref.ref(self))
+
+    data_plane._GrpcDataChannel.__init__ = __init__
+
+
+def _queued() -> tuple[int, int]:
+    out_q = in_q = 0
+    for ref in _CHANNELS:
+        ch = ref()
+        if ch is not None:
+            out_q += ch._pending_send._byte_size + ch._to_send._byte_size
+            in_q += sum(q._byte_size for q in list(ch._received.values()))
+    return out_q, in_q
+
+
 def _run(out_dir: str, frames: int) -> None:
     import threading
     import time
@@ -81,14 +113,19 @@ def _run(out_dir: str, frames: int) -> None:
     t0 = time.time()
     last_dump, n = 0, 0
     log = open(os.path.join(out_dir, f"w{pid}.tsv"), "a", buffering=1)
-    log.write("t\trss_mb\ttraced_mb\ttraced_peak_mb\twhere\n")
+    log.write("t\trss_mb\ttraced_mb\ttraced_peak_mb\twhere\tout_q_mb\tin_q_mb\tpy_blocks_k\n")
     while True:
         time.sleep(0.5)
         rss = _rss()
         cur, peak = tm.get_traced_memory() if tm else (0, 0)
         stacks = {tid: f for tid, f in sys._current_frames().items() if tid != me}
         where = ";".join(sorted({w for w in (_where(f) for f in stacks.values()) if w})) or "-"
-        log.write(f"{time.time() - t0:.1f}\t{rss / 2**20:.0f}\t{cur / 2**20:.0f}\t{peak / 2**20:.0f}\t{where}\n")
+        try:
+            out_q, in_q = _queued()
+        except Exception:  # noqa: BLE001 - a probe never breaks the worker
+            out_q = in_q = -2**20
+        log.write(f"{time.time() - t0:.1f}\t{rss / 2**20:.0f}\t{cur / 2**20:.0f}\t{peak / 2**20:.0f}\t{where}"
+                  f"\t{out_q / 2**20:.0f}\t{in_q / 2**20:.0f}\t{sys.getallocatedblocks() // 1000}\n")
         if rss > max(300 * 2**20, last_dump * 1.2):
             last_dump, n = rss, n + 1
             with open(os.path.join(out_dir, f"w{pid}-{n:02d}.txt"), "w") as f:
@@ -120,5 +157,6 @@ if _DIR and os.environ.get("WORKER_ID"):
     if os.environ.get("YULIAO_MEMPROBE_GRPC"):
         _grpc_options(os.environ["YULIAO_MEMPROBE_GRPC"])
     os.makedirs(_DIR, exist_ok=True)
+    _track_data_channels()
     threading.Thread(target=_run, args=(_DIR, int(os.environ.get("YULIAO_MEMPROBE_FRAMES", "0"))),
                      daemon=True, name="yuliao-memprobe").start()
