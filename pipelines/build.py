@@ -23,7 +23,7 @@ from schemas.document import Document, from_arrow_row
 from schemas.outputs import Reject
 from transforms import balance, boilerplate, decontam, dedup, store
 from transforms.annotate import Signals, SplitAnnotator, annotate_split
-from transforms.contract import Stage
+from transforms.contract import Stage, stats_key
 from transforms.dedup import signer_from_recipe
 from transforms.dedup.prior import write_index
 from transforms.extract import Extractor
@@ -38,7 +38,7 @@ from transforms.quality.filter import stage as quality_stage
 from transforms.sinks import write_documents, write_rejects
 from transforms.sources.checksum import BYTE_RANGED, file_fingerprint
 from transforms.sources.read import InputFile, Split, plan_splits
-from transforms.stage import RecipeStep, StageOutputs, apply_stage
+from transforms.stage import REJECTS, STATS, RecipeStep, StageOutputs, apply_stage
 from transforms.stats import WriteStats
 from transforms.tokenize import Tokenize
 
@@ -153,10 +153,10 @@ def annotate_phase(p: beam.Pipeline, recipe: Recipe, files: list[InputFile], cac
     settings = store.annotate_settings(recipe, sampler)
     shash = store.settings_hash(settings)
     # written by the pipeline, not while building the graph: the launcher never touches the store's filesystem
-    _ = (p | "Store settings" >> beam.Create([settings])
+    _ = (p | "Store settings" >> beam.Create([settings], reshuffle=False)
          | "Write store settings" >> beam.Map(lambda s: store.write_settings(cache, shash, s)))
     return (p
-            | "Input files" >> beam.Create(files)
+            | "Input files" >> beam.Create(files, reshuffle=False)  # spread by the next step
             | "Spread files" >> beam.Reshuffle()
             | "Plan splits" >> beam.ParDo(_PlanSplits(recipe))
             | "Spread splits" >> beam.Reshuffle()
@@ -164,20 +164,28 @@ def annotate_phase(p: beam.Pipeline, recipe: Recipe, files: list[InputFile], cac
 
 
 # ---------------------------------------------------------------- select
-def _files_of(kind: str):
-    def files(em: tuple[str, dict, bool]) -> Iterator[str]:
-        entry, marker, _ = em
-        if marker["files"][kind]["rows"]:
-            yield f"{entry}/{marker['files'][kind]['file']}"
-    return files
+class _ReadStore(beam.DoFn):
+    """One split's stored documents (main), rejects and stage counters, read where the split was annotated.
+
+    One step instead of Beam's ``ReadAllFromParquet`` per file kind: select's fixed cost is Beam's per-step
+    overhead (bench/RESULTS.md), and splits are already spread over workers by annotate's ``Reshuffle``."""
+
+    def __init__(self, tokenizer: str | None):
+        self.tokenizer = tokenizer
+
+    def process(self, em: tuple[str, dict, bool]) -> Iterator:
+        entry, marker, computed = em
+        for row in store.read_rows(entry, marker, "docs"):
+            yield _document_from_store(row, self.tokenizer)
+        for row in store.read_rows(entry, marker, "rejects"):
+            yield beam.pvalue.TaggedOutput(REJECTS, _reject_from_row(row))
+        for pair in _counts_of(marker, computed):
+            yield beam.pvalue.TaggedOutput(STATS, pair)
 
 
-def _counts_of(em: tuple[str, dict, bool]) -> Iterator[tuple[str, int]]:
+def _counts_of(marker: dict, computed: bool) -> Iterator[tuple[str, int]]:
     """The split's stage counters, and (under ``timing``, which may differ between runs) whether this run
     annotated it or found it in the store."""
-    from transforms.contract import stats_key
-
-    _, marker, computed = em
     for stage, counters in sorted(marker["counts"].items()):
         for name, n in sorted(counters.items()):
             yield stats_key(stage, name), int(n)
@@ -212,15 +220,11 @@ def select_phase(p: beam.Pipeline, recipe: Recipe, entries: beam.PCollection, ou
                  sampler: Optional[Sampler] = None) -> dict:
     """Every corpus-wide decision, from the store entries ``(entry dir, marker, computed)``; writes the output."""
     keep_text = recipe.sink.rejects_keep_text
-    docs = (entries
-            | "Store doc files" >> beam.FlatMap(_files_of("docs"))
-            | "Read store" >> beam.io.ReadAllFromParquet()
-            | "To documents" >> beam.Map(_document_from_store, _tokenizer_of(recipe)).with_output_types(Document))
-    rejects = [entries
-               | "Store reject files" >> beam.FlatMap(_files_of("rejects"))
-               | "Read store rejects" >> beam.io.ReadAllFromParquet()
-               | "To rejects" >> beam.Map(_reject_from_row).with_output_types(Reject)]
-    stats = [entries | "Annotate stats" >> beam.FlatMap(_counts_of)]
+    read = entries | "Read store" >> beam.ParDo(_ReadStore(_tokenizer_of(recipe))).with_outputs(
+        REJECTS, STATS, main="docs")
+    docs = read.docs
+    rejects = [read[REJECTS]]
+    stats = [read[STATS]]
     if sampler is not None and sampler.limit is not None:  # annotate capped each split; this is the global cut
         docs, limit_stats = docs | "Limit" >> SampleDocs(Sampler(1.0, sampler.limit, sampler.seed), "sample.limit")
         stats.append(limit_stats)

@@ -174,9 +174,10 @@ def cmd_build(args: argparse.Namespace, beam_args: list[str]) -> int:
     files = expand_inputs(args.input, args.kind)
     selecting = args.command == "select"
     cache = args.cache or default_cache(args.output)
-    entries = []
+    # markers only: when the store already holds every input (a re-select), ``build`` runs select alone and
+    # its graph carries no annotate steps
+    shash, entries, missing = _store_summary(cache, recipe, files, sampler)
     if selecting:
-        shash, entries, missing = _store_summary(cache, recipe, files, sampler)
         if missing:
             names = ", ".join(f.name for f in missing[:5]) + (" …" if len(missing) > 5 else "")
             raise ValueError(f"{len(missing)} input(s) are not (completely) in the annotation store {cache} for "
@@ -188,12 +189,12 @@ def cmd_build(args: argparse.Namespace, beam_args: list[str]) -> int:
     with staged_output(args.output, args.force) as staging:
         out = staging.path
         p = _pipeline(beam_args)
-        if selecting:
+        if not missing:
             select_pipeline(p, recipe, entries, out, sampler)
         else:
             build_pipeline(p, recipe, files, out, cache, sampler, max_bytes)
-        _run_with_progress(p, args.progress and not args.quiet, None if selecting else sum(f.size for f in files))
-        if not selecting:  # the store entries this build just completed (select found them before running)
+        _run_with_progress(p, args.progress and not args.quiet, sum(f.size for f in files) if missing else None)
+        if missing:  # the store entries this build just completed (select found them before running)
             _, entries, _ = _store_summary(cache, recipe, files, sampler)
         inputs = _input_records(entries, files)
         write_json_atomic(join(out, "run.json"), {

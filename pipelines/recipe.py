@@ -244,7 +244,7 @@ class ZhQualityConfig(Section):
     char_ngram: int = Field(13, ge=2, description="ChineseWebText repetition n-gram (chars)")
     max_char_ngram_dup_frac: Optional[float] = Field(0.5, description="ChineseWebText: dup char 13-gram share")
     min_words: Optional[int] = Field(50, description="FineWeb-2 cmn_Hani min_doc_words (jieba words)")
-    word_max_chars: Optional[int] = Field(20_000, description="ours: jieba word signals on this prefix (~100 KB/s)")
+    word_max_chars: Optional[int] = Field(20_000, description="ours: jieba word signals on this prefix (bounded cost on huge documents)")
     max_words: Optional[int] = Field(100_000, description="FineWeb-2 cmn_Hani max_doc_words")
     min_avg_word_length: Optional[float] = Field(1, description="FineWeb-2 cmn_Hani")
     max_avg_word_length: Optional[float] = Field(5, description="FineWeb-2 cmn_Hani")

@@ -21,7 +21,9 @@ from transforms.sources.raw import RawPage
 from transforms.sources.read import Split, read_unit
 from transforms.store import SplitWriter
 
-READ_BATCH = 256  # records gathered from the reader before they go through the stages together
+# records gathered from the reader before they go through the stages together: enough for batched LID and
+# tokenizer calls, few enough that a batch of raw pages and their documents stays small in memory
+READ_BATCH = 64
 
 
 class Signals:

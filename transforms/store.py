@@ -146,7 +146,10 @@ def split_paths(entry: str, index: int) -> dict[str, str]:
 # ---------------------------------------------------------------- writing
 class SplitWriter:
     """Streams one split's documents and rejects to temporary Parquet files; ``commit`` renames them into place
-    and writes the completion marker last. Holds at most ``row_group_rows`` rows of each in memory."""
+    and writes the completion marker last. Holds at most ``row_group_rows`` rows (and about ``max_buffer_bytes``)
+    of each in memory."""
+
+    max_buffer_bytes = 32 << 20
 
     def __init__(self, entry: str, index: int, compression: str = "zstd", row_group_rows: int = 2000):
         self.paths = split_paths(entry, index)
@@ -155,6 +158,7 @@ class SplitWriter:
         tag = uuid.uuid4().hex
         self._tmp = {k: f"{self.paths[k]}.tmp-{tag}" for k in ("docs", "rejects")}
         self._rows: dict[str, list[dict]] = {"docs": [], "rejects": []}
+        self._bytes = {"docs": 0, "rejects": 0}
         self._count = {"docs": 0, "rejects": 0}
         self._files: dict[str, Any] = {}
         self._writers: dict[str, pq.ParquetWriter] = {}
@@ -176,11 +180,15 @@ class SplitWriter:
                                                    use_dictionary=["source", "lang", "script", "stage", "reason"])
         self._writers[kind].write_table(pa.Table.from_pylist(rows, schema=self._schema(kind)))
         self._rows[kind] = []
+        self._bytes[kind] = 0
 
     def add(self, kind: str, row: dict) -> None:
         self._rows[kind].append(row)
         self._count[kind] += 1
-        if len(self._rows[kind]) >= self.row_group_rows:
+        # rows also flush by size: a row of a long document (text plus token ids as Python ints, ~36 bytes each)
+        # can weigh megabytes, so ``row_group_rows`` alone would not bound the buffer
+        self._bytes[kind] += len(row.get("text") or "") + 36 * len(row.get("token_ids") or ())
+        if len(self._rows[kind]) >= self.row_group_rows or self._bytes[kind] >= self.max_buffer_bytes:
             self._flush(kind)
 
     def commit(self, marker: dict) -> dict:
@@ -217,6 +225,17 @@ class SplitWriter:
 
 
 # ---------------------------------------------------------------- reading and validation
+def read_rows(entry: str, marker: Mapping, kind: str, batch_rows: int = 1000) -> Iterable[dict]:
+    """The rows of one split's ``docs`` or ``rejects`` file, ``batch_rows`` at a time (bounded memory whatever the
+    split's size). Select reads each split where it was annotated, so no extra shuffle is needed between them."""
+    info = marker["files"][kind]
+    if not info["rows"]:
+        return
+    with FileSystems.open(join(entry, info["file"]), compression_type="uncompressed") as f:
+        for batch in pq.ParquetFile(f).iter_batches(batch_size=batch_rows):
+            yield from batch.to_pylist()
+
+
 def read_marker(path: str) -> Optional[dict]:
     try:
         with FileSystems.open(path, compression_type="uncompressed") as f:
