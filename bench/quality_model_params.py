@@ -52,21 +52,28 @@ VARIANTS = {
 
 
 def sweep(items: list[dict], res: dict, recipe, lang: str) -> list[dict]:
-    """Real kept / junk dropped for a grid of keep/drop thresholds (decide() on the stored signals; the
-    per-language overrides are cleared so the grid applies to every language)."""
+    """Real kept / junk dropped on the ``dev`` half for a grid of ``keep_threshold`` x ``max_odd_pairs``
+    (``decide()`` on the stored signals; the per-language overrides are cleared so the grid applies to every
+    language). The recipe defaults were read off this grid; the ``test`` half is reported apart."""
+    from quality_model import half
     from transforms.quality.decision import decide
 
     grid = []
-    for keep in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
-        for drop in (0.0, 0.01, 0.03, 0.1):
+    dev = [d for d in items if half(d) == "dev"]
+    for keep in (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.7, 0.9):
+        for max_odd in (0.2, 0.22, 0.24, 0.26, 0.28, 0.3, 0.35):
+            drop = recipe.quality.model.drop_threshold
             cfg = recipe.quality.model_copy(update={"model": recipe.quality.model.model_copy(
-                update={"keep_threshold": keep, "drop_threshold": drop, "keep_threshold_by_lang": {},
-                        "drop_threshold_by_lang": {}})})
-            kept = {d["id"]: not decide({"quality_score": res[d["id"]][2]}, res[d["id"]][3], "web", lang, d["id"],
-                                        cfg).drop for d in items}
-            real = [kept[d["id"]] for d in items if d["kind"] == "real"]
-            junk = [not kept[d["id"]] for d in items if d["kind"] == "junk"]
-            grid.append({"keep": keep, "drop": drop, "real_kept": round(sum(real) / len(real), 4),
+                update={"keep_threshold": keep, "max_odd_pairs": max_odd, "keep_threshold_by_lang": {},
+                        "max_odd_pairs_by_lang": {}, "drop_threshold_by_lang": {}})})
+            kept = {}
+            for d in dev:
+                _, _, score, fails, odd = res[d["id"]]
+                sig = {"quality_score": score, **({} if odd is None else {"order_odd_pairs": odd})}
+                kept[d["id"]] = not decide(sig, fails, "web", lang, d["id"], cfg).drop
+            real = [kept[d["id"]] for d in dev if d["kind"] == "real"]
+            junk = [not kept[d["id"]] for d in dev if d["kind"] == "junk"]
+            grid.append({"keep": keep, "max_odd": max_odd, "drop": drop, "real_kept": round(sum(real) / len(real), 4),
                          "junk_dropped": round(sum(junk) / len(junk), 4)})
     return grid
 

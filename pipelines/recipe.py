@@ -302,23 +302,43 @@ class QualityModelConfig(Section):
     # lang → model path (.ftz with its .json spec beside it); None = the model shipped in transforms/quality/models.
     # Documents of the Chinese group (zh_languages) without an entry use zh's; other languages are not scored.
     models: dict[str, Optional[str]] = Field({"zh": None, "en": None}, description="lang → model path, None = shipped")
-    # rules a real article can fail (layout, length, vocabulary); a score >= keep_threshold overrides them.
-    # Repetition, bad words, Han share, lorem ipsum etc. stay hard. bench/QUALITY_MODEL.md measured the list.
+    # lang → word-order bigram table (.npz, transforms/quality/order.py), None = shipped; gives `order_odd_pairs`.
+    # Languages without an entry get no order signal (and no rescue); the Chinese group falls back to zh's.
+    order_models: dict[str, Optional[str]] = Field({"zh": None, "en": None},
+        description="lang → word-order bigram table (.npz), None = shipped; scores order_odd_pairs")
+    # rules a real article can fail (layout, vocabulary, repeated lines/n-grams); overridden when the score is
+    # >= keep_threshold AND order_odd_pairs <= max_odd_pairs. Bad words, Han share, lorem ipsum, character
+    # repetition etc. stay hard; so do gopher_short_doc / zh_short (too little text for the score and the order
+    # signal to judge) and zh_few_sentences (generated link lists fail it and have real word order).
+    # bench/QUALITY_MODEL.md measured the list.
     soft_rules: tuple[str, ...] = Field(
         ("fineweb_line_punct_ratio", "fineweb_short_line_ratio", "fineweb_list_ratio", "fineweb_char_dup_ratio",
-         "c4_too_few_sentences", "c4_curly_bracket", "gopher_few_stop_words", "gopher_short_doc",
+         "c4_too_few_sentences", "c4_curly_bracket", "gopher_few_stop_words",
          "gopher_below_alpha_threshold", "gopher_too_many_bullets",
-         "zh_line_punct_char_ratio", "zh_line_punct_ratio", "zh_short_lines", "zh_few_sentences", "zh_few_stop_words",
-         "zh_few_words", "zh_below_alpha_threshold", "zh_list_ratio", "zh_short", "zh_too_many_bullets"),
-        description="rule failures the model may override")
-    keep_threshold: float = Field(0.9, ge=0.0, le=1.0, description="failing only soft rules, kept at this score")
+         "gopher_rep_dup_line_frac", "gopher_rep_dup_line_char_frac", "gopher_rep_top_4_gram",
+         "gopher_rep_dup_5_grams", "gopher_rep_dup_6_grams", "gopher_rep_dup_7_grams", "gopher_rep_dup_8_grams",
+         "gopher_rep_dup_9_grams", "gopher_rep_dup_10_grams",
+         "zh_line_punct_char_ratio", "zh_line_punct_ratio", "zh_short_lines", "zh_few_stop_words",
+         "zh_few_words", "zh_below_alpha_threshold", "zh_list_ratio", "zh_too_many_bullets",
+         "zh_char_dup_ratio", "zh_dup_line_frac"),
+        description="rule failures the model may override (with keep_threshold and max_odd_pairs)")
+    # chosen on the dev half of bench/quality_model.py's labelled set (QUALITY_MODEL.md): 0.2 (ads and link lists
+    # score below); zh 0.05 (the zh fastText model separates little; the order signal does the work)
+    keep_threshold: float = Field(0.2, ge=0.0, le=1.0,
+                                  description="failing only soft rules, kept at this score (and max_odd_pairs)")
     drop_threshold: float = Field(0.02, ge=0.0, le=1.0,
                                   description="passing the rules, dropped below this score: low_quality_score")
-    # per-language overrides (language label). Chinese 1.0: the shipped zh model rescues only a score of 1, since at 0.9 it
-    # let word salad through and kept no more real articles (bench/QUALITY_MODEL.md); its score is still stored.
-    keep_threshold_by_lang: dict[str, float] = Field({"zh": 1.0, "yue": 1.0, "wuu": 1.0},
+    keep_threshold_by_lang: dict[str, float] = Field({"zh": 0.05, "yue": 0.05, "wuu": 0.05},
                                                      description="per-language override of keep_threshold")
     drop_threshold_by_lang: dict[str, float] = Field({}, description="per-language override of drop_threshold")
+    # 95th percentile of real articles 0.25 (en), 0.34 (zh); 5th of word salad 0.31 (en), 0.36 (zh); real articles
+    # the rules drop (code-heavy, list-like) sit lower: bench/QUALITY_MODEL.md
+    max_odd_pairs: float = Field(0.28, ge=0.0, le=1.0,
+        description="failing only soft rules, kept only when order_odd_pairs is at most this (no word salad)")
+    max_odd_pairs_by_lang: dict[str, float] = Field({"zh": 0.26, "yue": 0.26, "wuu": 0.26},
+                                                    description="per-language override of max_odd_pairs")
+    drop_odd_pairs: float = Field(0.45, ge=0.0, le=1.0,
+        description="passing the rules, dropped above this order_odd_pairs: word_order (shuffled text)")
     pareto: ParetoConfig = ParetoConfig()
 
 
@@ -489,6 +509,27 @@ def _check_shares(shares: dict[str, float], what: str) -> dict[str, float]:
     return shares
 
 
+class QualityTiersConfig(Section):
+    """Weight documents by quality tier inside their balance bucket (Nemotron-CC, Dolma 3: higher-scoring crawl
+    repeated more, lower-scoring less). Tiers are percentile buckets of ``signal`` per language; a tier's weight
+    multiplies the document's balance rate, normalised so a language's amount is unchanged in expectation.
+    Documents without the signal weigh 1. The extra copies are a hash lottery per document (Bernoulli), not the
+    exact selection of the plain plan: achieved shares carry that noise (mixture.json reports them as measured)."""
+
+    enabled: bool = Field(False, description="multiply each document's balance rate by its quality tier's weight")
+    signal: str = Field("quality_score", description="the stored signal whose per-language percentiles make the tiers")
+    # quintiles, lowest first: the bottom fifth half as often, the top fifth twice (before normalisation)
+    weights: tuple[float, ...] = Field((0.5, 1.0, 1.0, 1.5, 2.0), min_length=1,
+        description="one weight per equal-count percentile tier, lowest scores first (5 weights = quintiles)")
+
+    @field_validator("weights")
+    @classmethod
+    def _weights(cls, v: tuple[float, ...]) -> tuple[float, ...]:
+        if any(w < 0 for w in v) or not any(w > 0 for w in v):
+            raise ValueError("quality_tiers.weights: non-negative, at least one positive")
+        return v
+
+
 class BalanceConfig(Section):
     enabled: bool = Field(True, description="rebalance the mixture (UniMax-style up/down-sampling)")
     # tokens = n_tokens from the tokenize stage (which runs before balance); chars = UniMax's unit;
@@ -512,6 +553,7 @@ class BalanceConfig(Section):
     fit: Literal["redistribute", "exact"] = Field("redistribute",
         description="redistribute: capped buckets' shortfall goes to the others; exact: shrink the total to meet every share")
     weights_only: bool = Field(False, description="write mixture.json weights; leave documents unrepeated/unsampled")
+    quality_tiers: QualityTiersConfig = QualityTiersConfig()
 
     @field_validator("languages")
     @classmethod

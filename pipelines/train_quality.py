@@ -2,6 +2,7 @@
 
     yuliao train-quality --lang zh --positive books.txt wiki.jsonl --negative crawl.parquet --output q_zh.ftz
     yuliao train-quality --default --lang zh --output transforms/quality/models/quality_zh.ftz
+    yuliao train-quality --default --lang zh --order-table --output transforms/quality/models/order_zh.npz
 
 Inputs: ``.txt[.gz]`` (one document per blank-line-separated block), ``.jsonl[.gz]`` and ``.parquet`` (the
 ``--text-column``, default ``text``). Documents are shuffled with ``--seed`` and ``--heldout`` of each class
@@ -406,6 +407,30 @@ def default_corpus(data: Path, lang: str, cache_dir: Path, seed: int = 1) -> tup
 
 ZH_GROUP = ("zh", "yue", "wuu")
 
+# the shipped word-order tables (transforms/quality/order.py): Chinese as rjieba words (chunk-shuffled Chinese keeps
+# most character pairs but breaks words), others as lowercased words; every pair seen once kept. Counted over
+# 3,000-character prefixes; Chinese documents are scored on 1,500 (segmentation is the cost: bench/QUALITY_MODEL.md)
+ORDER_TABLE = {
+    "zh": dict(tokenizer="zh_words", vocab=30000, min_pair=1, max_chars=3000, score_chars=1500),
+    "en": dict(tokenizer="words", vocab=20000, min_pair=1, max_chars=3000),
+}
+
+
+def build_order_table(texts: Sequence[str], output: str, tokenizer: str, vocab: int, min_pair: int,
+                      max_chars: int, score_chars: Optional[int] = None, log=print) -> dict:
+    """Count the bigram table of reference ``texts`` (duplicates counted once) and write it (``.npz``).
+    Counting is exact: the same texts give the same table."""
+    from transforms.quality.order import count_table, save_table
+
+    texts = list(dict.fromkeys(texts))
+    table = count_table(texts, tokenizer, max_chars, vocab, min_pair, score_chars)
+    Path(output).parent.mkdir(parents=True, exist_ok=True)
+    save_table(table, output)
+    rep = {"documents": len(texts), "tokens": int(table["unigram"].sum()), "pairs": int(len(table["pair_keys"])),
+           "bytes": os.path.getsize(output)}
+    log(f"{output}: {rep}")
+    return rep
+
 
 # ---------------------------------------------------------------- command line
 
@@ -419,7 +444,7 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--cache", default="bench/work/quality_model", help="extracted-page cache for --default")
     ap.add_argument("--output", required=True, help="model path (.ftz); its input spec goes to <name>.json")
     ap.add_argument("--text-column", default="text")
-    ap.add_argument("--tokenizer", choices=("words", "zh_chars", "zh_jieba"), default=None,
+    ap.add_argument("--tokenizer", choices=("words", "zh_chars", "zh_jieba", "zh_words"), default=None,
                     help="default: zh_chars for zh/yue/wuu, words otherwise")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--heldout", type=float, default=0.1)
@@ -438,16 +463,24 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--newlines", dest="newlines", action="store_true")
     ap.set_defaults(newlines=None)
     ap.add_argument("--no-quantize", dest="quantize", action="store_false")
+    ap.add_argument("--order-table", action="store_true",
+                    help="write the word-order bigram table (.npz) of the positives to --output instead of a model")
 
 
 def cmd_train_quality(args: argparse.Namespace) -> int:
     if args.default:
         pos, neg = default_corpus(Path(args.data), args.lang, Path(args.cache), args.seed)
     else:
-        if not args.positive or not args.negative:
+        if not args.positive or (not args.negative and not args.order_table):
             raise ValueError("train-quality needs --positive and --negative files (or --default)")
         pos = [t for p in args.positive for t in read_texts(p, args.text_column)]
         neg = [t for p in args.negative for t in read_texts(p, args.text_column)]
+    if args.order_table:
+        params = dict(ORDER_TABLE.get(args.lang) or ORDER_TABLE["zh" if args.lang in ZH_GROUP else "en"])
+        if args.tokenizer:
+            params["tokenizer"] = args.tokenizer
+        build_order_table(pos, args.output, **params)
+        return 0
     shipped = DEFAULT_TRAINING.get(args.lang, {}) if args.default else {}
     tok = args.tokenizer or shipped.get("tokenizer") or ("zh_chars" if args.lang in ZH_GROUP else "words")
     keep_top = args.keep_top if args.keep_top is not None else shipped.get("keep_top", 0)

@@ -22,6 +22,9 @@ from transforms.balance import (
     hist_bin,
     mixture_report,
     plan_mixture,
+    signal_bin,
+    tier_plan,
+    tier_weight,
     unit_hash,
     water_fill,
 )
@@ -265,3 +268,61 @@ def test_weights_only_passes_documents_through(tmp_path):
     assert mix["mode"] == "weights_only"
     assert mix["languages"]["other"]["rate"] == pytest.approx(4.0)  # the weights are still computed
     assert mix["total_achieved"] == mix["total_available"]
+
+
+# ---------------------------------------------------------------- quality tiers
+def _scored(docs: list[Document]) -> list[Document]:
+    """Each document gets a quality_score from its id's hash (uniform in [0, 1))."""
+    return [d._replace(signals={"quality_score": unit_hash(d.id, 99) / 2.0 ** 64}) for d in docs]
+
+
+def _tier_hists(docs, unit):
+    hists: dict[str, dict[int, list[int]]] = {}
+    for d in docs:
+        h = hists.setdefault(d.lang or "und", {}).setdefault(signal_bin(d.signals["quality_score"]), [0, 0])
+        h[0] += 1
+        h[1] += doc_amount(d, unit)
+    return {lang: {b: tuple(v) for b, v in h.items()} for lang, h in hists.items()}
+
+
+def test_tier_plan_cuts_percentiles_and_keeps_the_amount():
+    docs = _scored(synthetic()[::2])
+    weights = (0.5, 1.0, 1.0, 1.5, 2.0)
+    tiers = tier_plan(_tier_hists(docs, "chars"), weights)
+    for lang in ("en", "zh"):
+        mine = [d for d in docs if d.lang == lang]
+        by_tier = Counter(tier_weight(d, tiers, "quality_score") for d in mine)
+        # five equal-count tiers (to within a histogram bin's documents)
+        assert sorted(by_tier.values())[0] >= len(mine) / 5 * 0.9
+        w = tiers[lang][1]
+        assert w[0] < w[1] == w[2] < w[3] < w[4] and w[4] / w[0] == pytest.approx(4.0)
+        # normalised: sum(amount x weight) = amount
+        assert sum(doc_amount(d, "chars") * tier_weight(d, tiers, "quality_score") for d in mine) == pytest.approx(
+            sum(doc_amount(d, "chars") for d in mine))
+    no_signal = docs[0]._replace(signals={})
+    assert tier_weight(no_signal, tiers, "quality_score") == 1.0
+
+
+def test_quality_tiers_favour_high_scores_and_are_off_by_default(tmp_path):
+    assert BalanceConfig().quality_tiers.enabled is False
+    docs = _scored(synthetic()[::6])
+    cfg = BalanceConfig(**ZH_HEAVY, quality_tiers={"enabled": True, "weights": (0.0, 1.0, 3.0)})
+    plan = plan_mixture(totals_of(docs, "chars"), cfg, "chars", SEED)
+    tiers = tier_plan(_tier_hists(docs, "chars"), (0.0, 1.0, 3.0))
+    copies = {d.id: copies_for(d, plan["plans"][bucket_of(d)], SEED, tier_weight(d, tiers, "quality_score"),
+                               cfg.max_epochs) for d in docs}
+    low = [d for d in docs if tier_weight(d, tiers, "quality_score") == 0.0]
+    high = [d for d in docs if tier_weight(d, tiers, "quality_score") > 1.0]
+    assert low and all(copies[d.id] == 0 for d in low)  # weight 0: the bottom third is dropped
+    mean = lambda ds: sum(copies[d.id] for d in ds) / len(ds)  # noqa: E731
+    assert mean(high) > 1.5 * mean(docs)
+    # the Beam stage applies the same decisions
+    out_dir = tmp_path / "beam"
+    out_dir.mkdir()
+    with BeamTestPipeline(runner="DirectRunner") as p:
+        res = (p | beam.Create([0]) | beam.FlatMap(lambda _: _scored(synthetic()[::6]))
+               | Balance(cfg, "chars", SEED, str(out_dir)))
+        (res.main | beam.Map(lambda d: d.id) | beam.combiners.Count.PerElement() | beam.combiners.ToList()
+         | beam.Map(_dump, str(out_dir / "kept.json")))
+    kept = dict(tuple(x) for x in json.loads((out_dir / "kept.json").read_text()))
+    assert kept == {i: n for i, n in copies.items() if n}

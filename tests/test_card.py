@@ -114,6 +114,13 @@ def test_card_numbers_equal_stats(built: Path):
     langid_rej = stats["stages"]["langid"]["rejected"]
     assert {r[1].strip("`") for r in reasons if r[0] == "langid"} == set(langid_rej)
 
+    q = stats["stages"]["quality"]
+    qrows = {r[0].removeprefix("model: ").strip("`"): r for r in _table(readme, "### Quality: rules and learned score")}
+    assert {k: _num(r[1]) for k, r in qrows.items() if _num(r[1])} == {k: n for k, n in q["rejected"].items() if n}
+    hist_total = sum(n for k, n in q["counters"].items() if k.startswith("score/"))
+    assert hist_total > 0
+    assert hist_total == sum(_num(m) for m in re.findall(r"of the ([\d,]+) \*\*", readme))
+
     if "pii" in stats["stages"]:
         pii = {r[0]: _num(r[1]) for r in _table(readme, "### Personal information") if not r[0].startswith("**")}
         expected = {k.split("/", 1)[1]: v for k, v in stats["stages"]["pii"]["counters"].items()
@@ -266,6 +273,34 @@ def test_synthetic_card_has_every_section(tmp_path: Path):
     assert "not computed" in readme and "ab" * 32 in readme
     assert "quality-filtered, deduplicated, PII-scrubbed, balanced, tokenised" in readme
     assert {p.name for p in (out / "charts").glob("*.png")} == {"funnel.png", "mixture.png", "lengths.png"}
+
+
+def test_quality_section_histogram_and_drops_per_rule(tmp_path: Path):
+    stats = _synthetic_stats()
+    stats["stages"]["quality"]["rejected"] = {"zh_short": 30, "gopher_short_doc": 5, "low_quality_score": 7,
+                                              "word_order": 3}
+    stats["stages"]["quality"]["counters"] = {
+        "score/zh/0": 10, "score/zh/9": 30, "score/zh/5": 60, "score/en/3": 4,
+        "rescued/zh_line_punct_char_ratio": 6, "rescued/zh_short": 2, "exempt/zh_short": 1}
+    out = _write_output(tmp_path / "o", stats)
+    card.render_card(str(out))
+    readme = (out / "README.md").read_text(encoding="utf-8")
+    rules = {r[0]: r for r in _table(readme, "### Quality: rules and learned score")}
+    assert [_num(c) for c in rules["`zh_short`"][1:]] == [30, 2, 1]
+    assert [_num(c) for c in rules["`zh_line_punct_char_ratio`"][1:]] == [0, 6, 0]
+    assert _num(rules["model: `low_quality_score`"][1]) == 7 and _num(rules["model: `word_order`"][1]) == 3
+    assert "`low_quality_score`" not in [r[0] for r in rules.values()]  # model reasons are not listed as rules
+    after = readme.split("**zh** documents the quality stage judged", 1)[1]
+    rows = []
+    for line in after.splitlines()[1:]:
+        if line.startswith("| 0.") or line.startswith("| 1."):
+            rows.append([c.strip() for c in line.strip("|").split("|")])
+        elif rows:
+            break
+    assert [r[0] for r in rows] == [f"{i / 10:.1f}–{(i + 1) / 10:.1f}" for i in range(10)]
+    assert [_num(r[1]) for r in rows] == [10, 0, 0, 0, 0, 60, 0, 0, 0, 30]
+    assert rows[5][2] == "60.0%"
+    assert "100 **zh** documents" in readme and "4 **en** documents" in readme
 
 
 def test_minimal_output_renders_without_run_json_or_sink_counters(tmp_path: Path):

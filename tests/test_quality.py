@@ -102,7 +102,12 @@ def test_traditional_and_simplified_pages_same_decision(quality, data_dir: Path)
         if isinstance(cn, Rejection):
             assert cn.reason == tw.reason, page
     assert not isinstance(out["ch08.cn"], Rejection)  # prose chapters are kept
-    assert isinstance(out["index.cn"], Rejection)  # the table of contents is not
+    # the table of contents fails soft layout rules only; its word order is real, so the learned score keeps it
+    # (bench/QUALITY_MODEL.md counts it as a real page); the rules alone drop it, both scripts alike
+    assert not isinstance(out["index.cn"], Rejection) and not isinstance(out["index.tw"], Rejection)
+    rules = Quality(load_recipe("default", ["quality.model.enabled=false"]).quality)
+    alone = _decide(rules, [d for d in docs if d.origin == "index"])
+    assert isinstance(alone["index.cn"], Rejection) and alone["index.cn"].reason == alone["index.tw"].reason
 
 
 def test_english_pages(quality, data_dir: Path):
@@ -111,13 +116,17 @@ def test_english_pages(quality, data_dir: Path):
     docs = [Document(id=name, text=_extract(base / name / "source.html.gz", ex), source="web", origin=name, lang="en")
             for name in ("bbc-1", "nytimes-1", "ol", "breitbart")]
     out = _decide(quality, docs)
+    alone = _decide(Quality(load_recipe("default", ["quality.model.enabled=false"]).quality), docs)
     for name in ("bbc-1", "nytimes-1"):  # news articles
         assert not isinstance(out[name], Rejection), out[name]
         assert out[name].signals["rps_doc_word_count"] > 500
-    # a bare list: fails the repetition rules first (datatrove order) and is too short
-    assert isinstance(out["ol"], Rejection) and out["ol"].reason == "gopher_rep_top_4_gram"
-    assert "gopher_short_doc" in out["ol"].detail
-    assert isinstance(out["breitbart"], Rejection) and out["breitbart"].reason == "c4_too_few_sentences"
+    # a bare list fragment: fails the repetition rules first (datatrove order) and is too short, which is a hard rule
+    for res in (out, alone):
+        assert isinstance(res["ol"], Rejection) and res["ol"].reason == "gopher_rep_top_4_gram"
+        assert "gopher_short_doc" in res["ol"].detail
+    # a news article of long one-sentence paragraphs: the rules drop it, the learned score and word order keep it
+    assert isinstance(alone["breitbart"], Rejection) and alone["breitbart"].reason == "c4_too_few_sentences"
+    assert not isinstance(out["breitbart"], Rejection)
 
 
 def test_words_follow_datatrove_spacy_english():
@@ -158,7 +167,7 @@ def test_badwords_drop_annotate_and_static_prune(gne):
 def test_annotate_only_keeps_everything_and_counts(gne):
     q = Quality(load_recipe(None, ["quality.annotate_only=true"]).quality)
     docs = [gne["test_list_page__163__1"], gne["tests__163__1"]]
-    res = list(q.apply(docs))
+    res = [r for r in q.apply(docs) if not (isinstance(r, Count) and r.name.startswith("score/"))]
     assert [type(r) for r in res] == [Count, Document, Document]
     assert res[0].name == "would_reject/zh_short_lines"
 
@@ -210,7 +219,8 @@ def test_curated_sources_are_scored_not_dropped(data_dir):
     from transforms.sources.books import read
     from transforms.stage import Count, Rejection
 
-    recipe = load_recipe("default")
+    # rules alone: with the learned score on, these novel chunks fail only soft rules and are rescued even as web
+    recipe = load_recipe("default", ["quality.model.enabled=false"])
     chunks = [d._replace(lang="en") for d in read(str(data_dir / "books/gutenberg-en/pg11-0.txt"), recipe)
               if isinstance(d, Document)]
     q = Quality(recipe.quality)

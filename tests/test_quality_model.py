@@ -11,9 +11,10 @@ import pytest
 from pipelines.recipe import load_recipe
 from schemas.document import Document
 from transforms.contract import Count, Rejection
-from transforms.quality.decision import LOW_SCORE, PARETO, decide, pareto_keep
+from transforms.quality.decision import LOW_SCORE, PARETO, WORD_ORDER, decide, pareto_keep
 from transforms.quality.filter import Quality
 from transforms.quality.model import QualityModel, shipped_model_path
+from transforms.quality.order import OrderModel, count_table, shipped_order_path
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -51,6 +52,34 @@ def test_shipped_model_loads_offline_and_scores_real_above_junk(lang, data_dir, 
     for r, s, k in zip(s_real, s_salad, s_links):
         assert 0.0 <= min(r, s, k) and max(r, s, k) <= 1.0
         assert r > s and r > k, (r, s, k)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_shipped_order_table_separates_real_text_from_its_shuffles(lang, data_dir):
+    """Real book text has fewer odd word pairs than the same text with words (en) or 3-character chunks (zh)
+    shuffled within lines. The books are in the table's reference text, so this checks that the shipped table
+    loads offline and reads word order, not that it generalises (bench/quality_model.py measures that)."""
+    path = shipped_order_path(lang)
+    assert Path(path).stat().st_size < 4_000_000
+    m = OrderModel(path)
+    real = _books_chunks(data_dir, "gutenberg-zh" if lang == "zh" else "gutenberg-en", 3)
+    for i, t in enumerate(real):
+        odd_real, odd_salad = m.odd_pairs(t), m.odd_pairs(_salad(t, i, lang == "zh"))
+        assert 0.0 <= odd_real < odd_salad <= 1.0, (odd_real, odd_salad)
+        assert odd_real == m.odd_pairs(t)  # deterministic
+
+
+def test_order_table_counts_are_a_function_of_the_texts():
+    texts = ["the cat sat on the mat.\nthe dog sat on the log.", "a cat and a dog."] * 3
+    a, b = count_table(texts, "words", 3000, 50, 1), count_table(list(texts), "words", 3000, 50, 1)
+    assert all((a[k] == b[k]).all() for k in a)
+    words = [str(w) for w in a["words"]]
+    assert words[:2] == ["the", "."] and words[-4:] == ["HAN", "LAT", "NUM", "SYM"]
+    V = len(words)
+    pairs = dict(zip(a["pair_keys"].tolist(), a["pair_counts"].tolist()))
+    assert pairs[words.index("the") * V + words.index("cat")] == 3
+    # no pair spans a line break
+    assert (words.index(".") * V + words.index("the")) not in pairs
 
 
 # ---------------------------------------------------------------- training
@@ -96,6 +125,31 @@ def test_train_quality_cli_reads_txt_and_jsonl(tmp_path, data_dir):
     assert "AUC" in r.stdout and out.exists() and (tmp_path / "q.json").exists()
     report = json.loads(r.stdout[r.stdout.index("{"):])
     assert report["train"]["positive"] == 54 and report["heldout"]["negative"] == 6
+    # --order-table: the word-order table of the positives, usable as quality.model.order_models.en
+    table = tmp_path / "order_en.npz"
+    r = subprocess.run([sys.executable, "-m", "pipelines.cli", "train-quality", "--lang", "en", "--order-table",
+                        "--positive", str(tmp_path / "pos.txt"), "--output", str(table)],
+                       capture_output=True, text=True, cwd=REPO)
+    assert r.returncode == 0, r.stderr
+    m = OrderModel(str(table))
+    assert m.tokenizer == "words" and m.odd_pairs(pos[0]) < m.odd_pairs(neg[0])
+    cfg = load_recipe("default", [f"quality.model.order_models={{en: {table}}}"]).quality
+    doc = Document(id="d", text=pos[0], source="web", origin="t", lang="en")
+    assert Quality(cfg).text_signals(doc)["order_odd_pairs"] == round(m.odd_pairs(pos[0]), 6)
+
+
+def test_annotation_store_key_covers_the_order_tables(tmp_path):
+    """A different order table (path, or the shipped file's size) must re-annotate: it changes a stored signal."""
+    from transforms.store import annotate_settings
+
+    base = annotate_settings(load_recipe("default"))
+    assert base["quality"]["model"]["order_models"]["zh"][1] == [Path(shipped_order_path("zh")).stat().st_size]
+    other = tmp_path / "o.npz"
+    other.write_bytes(Path(shipped_order_path("en")).read_bytes())
+    moved = annotate_settings(load_recipe("default", [f"quality.model.order_models={{en: {other}}}"]))
+    assert moved != base and moved["quality"]["model"]["order_models"]["en"][0] == str(other)
+    # thresholds are select's: no re-annotation
+    assert annotate_settings(load_recipe("default", ["quality.model.max_odd_pairs=0.1"])) == base
 
 
 # ---------------------------------------------------------------- decision
@@ -104,16 +158,33 @@ def _cfg(*overrides):
     return load_recipe("default", list(overrides)).quality
 
 
-def test_soft_failure_with_high_score_is_kept():
+def test_soft_failure_with_good_score_and_word_order_is_kept():
     cfg = _cfg()
     soft = cfg.model.soft_rules[0]
-    v = decide({"quality_score": 0.99}, [soft], "web", "en", "d1", cfg)
+    good = {"quality_score": 0.99, "order_odd_pairs": 0.1}
+    v = decide(good, [soft], "web", "en", "d1", cfg)
     assert not v.drop and v.reason is None and v.counts == (f"rescued/{soft}",)
-    v = decide({"quality_score": 0.2}, [soft], "web", "en", "d1", cfg)
+    # a low score (ads, link lists) or shuffled word order (salad) is not rescued
+    v = decide({**good, "quality_score": cfg.model.keep_threshold / 2}, [soft], "web", "en", "d1", cfg)
     assert v.drop and v.reason == soft
+    v = decide({**good, "order_odd_pairs": cfg.model.max_odd_pairs + 0.01}, [soft], "web", "en", "d1", cfg)
+    assert v.drop and v.reason == soft
+    # no order signal (no table for the language): nothing is rescued
+    assert decide({"quality_score": 1.0}, [soft], "web", "en", "d1", cfg).drop
     # a hard failure is never rescued
-    v = decide({"quality_score": 1.0}, [soft, "gopher_rep_dup_line_frac"], "web", "en", "d1", cfg)
-    assert v.drop and v.reason == soft and "gopher_rep_dup_line_frac" in v.detail
+    v = decide({"quality_score": 1.0, "order_odd_pairs": 0.0}, [soft, "badwords"], "web", "en", "d1", cfg)
+    assert v.drop and v.reason == soft and "badwords" in v.detail
+    # per-language override
+    zh_max = cfg.model.max_odd_pairs_by_lang["zh"]
+    assert decide({"quality_score": 1.0, "order_odd_pairs": zh_max + 0.005}, ["zh_too_many_bullets"], "web", "zh", "d", cfg).drop
+    assert not decide({"quality_score": 1.0, "order_odd_pairs": zh_max}, ["zh_too_many_bullets"], "web", "zh", "d", cfg).drop
+
+
+def test_passing_document_with_shuffled_word_order_is_dropped():
+    cfg = _cfg()
+    v = decide({"quality_score": 0.9, "order_odd_pairs": cfg.model.drop_odd_pairs + 0.01}, [], "web", "en", "d", cfg)
+    assert v.drop and v.reason == WORD_ORDER
+    assert not decide({"quality_score": 0.9, "order_odd_pairs": cfg.model.drop_odd_pairs}, [], "web", "en", "d", cfg).drop
 
 
 def test_passing_document_with_very_low_score_is_dropped():
@@ -166,8 +237,12 @@ def test_quality_stage_stores_score_and_counts_model_drops(data_dir):
     kept = [d for d in out if isinstance(d, Document)]
     rejected = [r for r in out if isinstance(r, Rejection)]
     assert all(0 <= d.signals["quality_score"] <= 1 and d.signals["quality_model_crc32"] > 0 for d in kept)
+    assert all(0 <= d.signals["order_odd_pairs"] <= 1 for d in kept)
     reasons = {r.doc.id: r.reason for r in rejected}
     assert "salad" in reasons  # by a rule, or by the score when it fails none
     assert LOW_SCORE not in (reasons.get("r0"), reasons.get("r1"))
     assert any(d.id.startswith("r") for d in kept)
-    assert all(isinstance(c, Count) for c in out if not isinstance(c, (Document, Rejection)))
+    counts = [c for c in out if not isinstance(c, (Document, Rejection))]
+    assert all(isinstance(c, Count) for c in counts)
+    # the card's score histogram: one score/<lang>/<tenth> count per scored document
+    assert sum(c.value for c in counts if c.name.startswith("score/en/")) == len(docs)

@@ -23,6 +23,12 @@ instead of carrying Bernoulli noise — that is what keeps achieved shares withi
 point on small buckets (see ``extra_selection``). Down-sampled documents become ``balance_downsampled`` rejects. ``weights_only``
 computes and writes the same plan but passes documents through unchanged.
 
+Quality tiers (``balance.quality_tiers``, off by default; Nemotron-CC / Dolma 3): documents are put in
+equal-count percentile tiers of a stored signal (``quality_score``) per language, from a histogram of the
+signal (``TIER_BINS`` bins over [0, 1], a CombinePerKey); a tier's weight, normalised so the language's amount
+is unchanged in expectation, multiplies the document's rate, and ``copies_for`` draws its extra copy from the
+document's hash (Bernoulli) — see ``tier_plan``.
+
 Everything is a pure function of (documents, recipe): the plan is built by one ``Map`` over the
 single dict of bucket totals (a side input), and ``mixture.json`` reports supply, target,
 allocation, rate and the achieved amounts measured on the stage's real output.
@@ -353,10 +359,62 @@ def plan_mixture(totals: Mapping[str, BucketTotals], cfg: Any, unit: str, seed: 
     }
 
 
-def copies_for(doc: Document, plan: Optional[BucketPlan], seed: int) -> int:
-    """How many times ``doc`` appears in the balanced corpus (0 = down-sampled)."""
+TIER_BINS = 1000  # signal histogram resolution for the tier cut points
+
+
+def signal_bin(value: float) -> int:
+    """Histogram bin of a signal value in [0, 1] (values outside are clipped)."""
+    return min(TIER_BINS - 1, max(0, int(float(value) * TIER_BINS)))
+
+
+def tier_plan(hists: Mapping[str, Mapping[int, tuple[int, int]]], weights: tuple[float, ...]) -> dict:
+    """Per language: ``(cuts, weights)``. ``hists``: lang → {signal bin: (docs, amount)}. ``cuts[i]`` is the first
+    bin of tier ``i + 1`` (equal document counts per tier, as far as bins allow); the weights are divided by
+    their amount-weighted mean, so sum(amount × weight) over the language equals its amount."""
+    k = len(weights)
+    out = {}
+    for lang, hist in sorted(hists.items()):
+        n_docs = sum(d for d, _ in hist.values())
+        cuts, seen, tier = [], 0, 1
+        amount_in = [0.0] * k
+        for b in sorted(hist):
+            while tier < k and seen >= tier * n_docs / k:
+                cuts.append(b)
+                tier += 1
+            d, a = hist[b]
+            amount_in[len(cuts)] += a
+            seen += d
+        cuts += [TIER_BINS] * (k - 1 - len(cuts))
+        total = sum(amount_in)
+        mean = sum(a * w for a, w in zip(amount_in, weights)) / total if total else 1.0
+        out[lang] = (tuple(cuts), tuple(w / mean if mean else 1.0 for w in weights))
+    return out
+
+
+def tier_weight(doc: Document, tiers: Optional[Mapping], signal: str) -> float:
+    """The document's tier weight (1 without tiers, without the signal, or for a language without a histogram)."""
+    if not tiers:
+        return 1.0
+    value = (doc.signals or {}).get(signal)
+    entry = tiers.get(doc.lang or "und")
+    if value is None or entry is None:
+        return 1.0
+    cuts, weights = entry
+    b = signal_bin(value)
+    return weights[sum(1 for c in cuts if b >= c)]
+
+
+def copies_for(doc: Document, plan: Optional[BucketPlan], seed: int, weight: float = 1.0,
+               max_epochs: float = math.inf) -> int:
+    """How many times ``doc`` appears in the balanced corpus (0 = down-sampled). A tier ``weight`` other than 1
+    scales the bucket rate (capped at ``max_epochs``) and draws the fractional copy from the document's hash."""
     if plan is None:
         return 1
+    if weight != 1.0:
+        rate = min(plan.rate * weight, max_epochs)
+        copies = int(math.floor(rate + _EPS))
+        u = unit_hash(doc.id, seed) / 2.0 ** 64
+        return copies + (1 if u < rate - copies - _EPS else 0)
     extra = 0
     if plan.prefix_end or plan.extras:
         b = hist_bin(unit_hash(doc.id, seed))
@@ -447,14 +505,17 @@ class _Decide(CountingDoFn):
 
     stage = "balance"
 
-    def __init__(self, seed: int, weights_only: bool, keep_text: bool):
+    def __init__(self, seed: int, weights_only: bool, keep_text: bool, signal: str = "quality_score",
+                 max_epochs: float = math.inf):
         self.seed, self.weights_only, self.keep_text = seed, weights_only, keep_text
+        self.signal, self.max_epochs = signal, max_epochs
 
-    def process(self, doc: Document, plan: Mapping) -> Iterator:
+    def process(self, doc: Document, plan: Mapping, tiers: Optional[Mapping] = None) -> Iterator:
         self._counts["in"] += 1
         try:
             bplan = plan["plans"].get(bucket_of(doc))
-            n = 1 if self.weights_only else copies_for(doc, bplan, self.seed)
+            w = tier_weight(doc, tiers, self.signal)
+            n = 1 if self.weights_only else copies_for(doc, bplan, self.seed, w, self.max_epochs)
         except Exception as exc:  # noqa: BLE001 - dead-letter this document, not the bundle
             reason = error_reason(exc)
             self._counts[f"rejected/{reason}"] += 1
@@ -480,6 +541,13 @@ def _write_mixture(achieved_list, plan, path: str) -> dict:
     return data
 
 
+def _by_lang(kvs) -> dict[str, dict[int, tuple[int, int]]]:
+    out: dict[str, dict[int, tuple[int, int]]] = {}
+    for (lang, b), v in kvs:
+        out.setdefault(lang, {})[b] = tuple(v)
+    return out
+
+
 class Balance(beam.PTransform):
     """docs → StageOutputs(balanced docs, rejects, stats); writes ``<output>/mixture.json`` when given."""
 
@@ -497,8 +565,21 @@ class Balance(beam.PTransform):
             | "All totals" >> beam.combiners.ToList()
         )
         plan = totals | "Plan" >> beam.Map(lambda kvs: plan_mixture(dict(kvs), cfg, unit, seed))
+        side = {"plan": beam.pvalue.AsSingleton(plan)}
+        qt = cfg.quality_tiers
+        if qt.enabled:
+            signal, weights = qt.signal, tuple(qt.weights)
+            tiers = (
+                docs
+                | "Tier signal" >> beam.FlatMap(lambda d: [] if (d.signals or {}).get(signal) is None else [
+                    ((d.lang or "und", signal_bin(d.signals[signal])), (1, doc_amount(d, unit)))])
+                | "Tier bins" >> beam.CombinePerKey(beam.combiners.TupleCombineFn(sum, sum))
+                | "Tier hist" >> beam.combiners.ToList()
+                | "Tier plan" >> beam.Map(lambda kvs: tier_plan(_by_lang(kvs), weights))
+            )
+            side["tiers"] = beam.pvalue.AsSingleton(tiers)
         res = docs | "Decide" >> beam.ParDo(
-            _Decide(seed, cfg.weights_only, self.keep_text), plan=beam.pvalue.AsSingleton(plan)
+            _Decide(seed, cfg.weights_only, self.keep_text, qt.signal, cfg.max_epochs), **side
         ).with_outputs(REJECTS, STATS, main="main")
         self.mixture = None
         if self.output is not None:

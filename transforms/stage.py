@@ -128,6 +128,21 @@ class RecipeStep(beam.PTransform):
         return self.fn(pcoll, self.recipe)
 
 
+class OneList(beam.PTransform):
+    """Every element of a small PCollection (counters, per-bucket totals, shard names: bounded by the recipe, not
+    by the corpus) as one list, through one key and one ``GroupByKey``.
+
+    ``combiners.ToList()`` is seven Beam steps; each step is fixed cost on every runner and the main part of a
+    re-select's CPU (bench/RESULTS.md). An empty input gives no element (``ToList`` gives ``[]``): consumers
+    read it as a side input with a default."""
+
+    def expand(self, pcoll):
+        return (pcoll
+                | "one key" >> beam.Map(lambda x: (None, x))
+                | "group" >> beam.GroupByKey()
+                | "list" >> beam.MapTuple(lambda _, xs: list(xs)))
+
+
 class StageOutputs(NamedTuple):
     main: beam.PCollection
     rejects: beam.PCollection

@@ -19,6 +19,7 @@ import apache_beam as beam
 from schemas.document import SCHEMA_VERSION
 from schemas.outputs import STATS_KEY_SEP
 from transforms.sinks import join, write_json_atomic
+from transforms.stage import OneList
 
 
 def fold_stats(pairs: Iterable[tuple[str, int]], order: list[str]) -> dict:
@@ -61,12 +62,9 @@ class WriteStats(beam.PTransform):
             write_json_atomic(path, data)
             return data
 
-        # one key and one GroupByKey rather than ``combiners.ToList()`` (seven steps): the summed counters are a
-        # few hundred pairs whatever the corpus size, and every step is fixed cost on every runner
         return (
             stats
             | "Sum counters" >> beam.CombinePerKey(sum)
-            | "One key" >> beam.Map(lambda kv: (None, kv))
-            | "All counters" >> beam.GroupByKey()
-            | "Write stats.json" >> beam.MapTuple(lambda _, pairs: write(pairs))
+            | "All counters" >> OneList()  # a few hundred counters whatever the corpus size
+            | "Write stats.json" >> beam.Map(write)
         )

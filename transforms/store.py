@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import re
 import uuid
 from typing import Any, Iterable, Mapping, NamedTuple, Optional
@@ -63,16 +64,26 @@ def _space_signal_settings(c: Mapping) -> dict:
 def _model_settings(m: Mapping) -> dict:
     """The quality model keys that change the stored score (thresholds are select's), with each model file's
     size and modification time, so a model replaced at the same path is not mistaken for the old one."""
-    out: dict = {"enabled": m["enabled"], "models": {}}
-    for lang, path in sorted(m["models"].items()):
+    out: dict = {"enabled": m["enabled"], "models": {}, "order_models": {}}
+    for key, lang, path in [("models", *kv) for kv in sorted(m["models"].items())] + [
+            ("order_models", *kv) for kv in sorted(m.get("order_models", {}).items())]:
         ident = None
-        if path is not None:
+        if path is None:  # the shipped file: its size, so a package with retrained models re-annotates
+            from transforms.quality.model import shipped_model_path
+            from transforms.quality.order import shipped_order_path
+
+            try:
+                shipped = shipped_model_path(lang) if key == "models" else shipped_order_path(lang)
+                ident = [os.path.getsize(shipped)]
+            except FileNotFoundError:  # no shipped file for this language: fails at load, with its own message
+                ident = None
+        else:
             try:
                 meta = FileSystems.match([path])[0].metadata_list[0]
                 ident = [meta.size_in_bytes, meta.last_updated_in_seconds]
             except Exception:  # noqa: BLE001 - a missing model fails when the stage loads it, with its own message
                 ident = None
-        out["models"][lang] = [path, ident]
+        out[key][lang] = [path, ident]
     return out
 
 

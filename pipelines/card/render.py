@@ -12,7 +12,7 @@ from pipelines.card.files import join, read_json, write_bytes
 from pipelines.card.sections import (MAX_INPUT_ROWS, Partition, bin_label, cleaning_section, dedup_section, funnel,
                                      lang_source_table,
                                      length_histograms, mixture_notes, mixture_rows, mixture_unit, partitions,
-                                     pii_section, scan_data, script_split, sink_counters, size_category, top_reasons)
+                                     pii_section, quality_section, scan_data, script_split, sink_counters, size_category, top_reasons)
 
 # what each column of the document Parquet means (schemas/document.py)
 FIELDS = {
@@ -107,6 +107,7 @@ def card_context(inputs: CardInputs, charts: Mapping[str, bool]) -> dict:
         "lengths": length_histograms(stats, scan),
         "dedup": dedup_section(stats),
         "cleaning": cleaning_section(stats),
+        "quality": quality_section(stats),
         "pii": pii_section(stats),
         "mixture": mixture_rows(inputs.mixture),
         "has_mixture": inputs.mixture is not None,

@@ -204,6 +204,43 @@ def cleaning_section(stats: Mapping) -> dict:
             "tasks": rows}
 
 
+SCORE_BINS = 10  # quality_score histogram: tenths, counted by the quality stage as ``score/<lang>/<bin>``
+MODEL_REASONS = ("low_quality_score", "word_order", "pareto_sample")
+
+
+def quality_section(stats: Mapping) -> dict:
+    """The quality stage: ``quality_score`` histogram per language (all documents it judged, from its
+    ``score/<lang>/<bin>`` counters), and per rule and for the model how many documents each dropped (the
+    rejection reason is the first failing rule) and how many failing rules the model overrode (``rescued/``)."""
+    q = stats.get("stages", {}).get("quality")
+    if q is None:
+        return {"ran": False, "histograms": [], "rules": [], "model": []}
+    c = q.get("counters", {})
+    rejected = q.get("rejected", {})
+    hists: dict[str, list[int]] = {}
+    for key, n in _prefixed(c, "score/").items():
+        lang, _, b = key.rpartition("/")
+        if lang and b.isdigit() and int(b) < SCORE_BINS:
+            hists.setdefault(lang, [0] * SCORE_BINS)[int(b)] += n
+    histograms = []
+    for lang, bins in sorted(hists.items()):
+        total = sum(bins)
+        histograms.append({"lang": lang, "total": total, "bins": [
+            {"label": f"{i / SCORE_BINS:.1f}–{(i + 1) / SCORE_BINS:.1f}", "n": n,
+             "pct": 100.0 * n / total if total else 0.0} for i, n in enumerate(bins)]})
+    rescued = _prefixed(c, "rescued/")
+    would = _prefixed(c, "would_reject/")
+    exempt = _prefixed(c, "exempt/")
+    names = sorted((set(rejected) | set(rescued) | set(would) | set(exempt)) - set(MODEL_REASONS))
+    rules = [{"rule": r, "dropped": rejected.get(r, 0), "rescued": rescued.get(r, 0),
+              "not_dropped": would.get(r, 0) + exempt.get(r, 0)} for r in names]
+    rules.sort(key=lambda x: (-x["dropped"], -x["rescued"], x["rule"]))
+    model = [{"reason": r, "dropped": rejected.get(r, 0), "not_dropped": would.get(r, 0) + exempt.get(r, 0)}
+             for r in MODEL_REASONS if r in rejected or r in would or r in exempt]
+    return {"ran": True, "in": q.get("in", 0), "histograms": histograms, "rules": rules, "model": model,
+            "rescued_total": sum(rescued.values())}
+
+
 def pii_section(stats: Mapping) -> dict:
     """``replaced/<TYPE>`` counters (stage ``pii``, or any stage that reports them)."""
     by_type: dict[str, int] = {}

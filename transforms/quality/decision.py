@@ -5,9 +5,13 @@
 recomputing anything.
 
 * no score (model off, or no model for the language): the rules decide, as before;
-* only *soft* rules fail (``quality.model.soft_rules``: layout, length, vocabulary) and the score is
-  ``>= keep_threshold``: kept, counted ``rescued/<first rule>`` — real articles that web heuristics misjudge;
-* the rules pass but the score is ``< drop_threshold``: dropped as ``low_quality_score``;
+* only *soft* rules fail (``quality.model.soft_rules``: layout, length, vocabulary, repetition), the score is
+  ``>= keep_threshold`` and the word-order signal ``order_odd_pairs`` (``order.py``) is ``<= max_odd_pairs``:
+  kept, counted ``rescued/<first rule>`` — real articles that web heuristics misjudge. The score rules out
+  ads and link lists, the order signal word salad; without an order signal (no table for the language) nothing
+  is rescued;
+* the rules pass but the score is ``< drop_threshold``: dropped as ``low_quality_score``; or the rules pass but
+  ``order_odd_pairs > drop_odd_pairs``: dropped as ``word_order`` (shuffled text that passes the rules);
 * ``pareto.enabled``: what would be kept is sampled GPT-3 style (keep when ``pareto(alpha) > 1 - score``),
   the draw a hash of (seed, document id), so the same input gives the same choice; dropped as ``pareto_sample``;
 * ``annotate_only`` drops nothing (counts ``would_reject/<reason>``); ``exempt_sources`` likewise (``exempt/…``).
@@ -19,7 +23,9 @@ import math
 from typing import Mapping, NamedTuple, Optional, Sequence
 
 SCORE = "quality_score"
+ORDER = "order_odd_pairs"
 LOW_SCORE = "low_quality_score"
+WORD_ORDER = "word_order"
 PARETO = "pareto_sample"
 
 
@@ -47,17 +53,21 @@ def decide(signals: Mapping[str, float], failures: Sequence[str], source: Option
     """``cfg`` is a ``QualityConfig``; see the module docstring for the order of the checks."""
     m = cfg.model
     score = signals.get(SCORE) if m.enabled else None
+    odd = signals.get(ORDER) if m.enabled else None
     reason = failures[0] if failures else None
     counts: list[str] = []
     detail = ",".join(failures[:5]) if failures else None
     if score is not None:
         if failures:
-            if all(f in m.soft_rules for f in failures) and score >= _threshold(
-                    m.keep_threshold_by_lang, lang, m.keep_threshold):
+            if odd is not None and all(f in m.soft_rules for f in failures) and score >= _threshold(
+                    m.keep_threshold_by_lang, lang, m.keep_threshold) and odd <= _threshold(
+                    m.max_odd_pairs_by_lang, lang, m.max_odd_pairs):
                 counts.append(f"rescued/{failures[0]}")
                 reason = None
         elif score < _threshold(m.drop_threshold_by_lang, lang, m.drop_threshold):
             reason, detail = LOW_SCORE, SCORE
+        elif odd is not None and odd > m.drop_odd_pairs:
+            reason, detail = WORD_ORDER, ORDER
         if reason is None and m.pareto.enabled and not pareto_keep(doc_id, score, m.pareto.alpha, m.pareto.seed):
             reason, detail = PARETO, SCORE
     if reason is None:

@@ -9,10 +9,11 @@
   five failing rule names (never text).
 * ``unrated_languages`` (ja, th, …: no spaces, no segmenter here) get character signals and no decision.
 * ``annotate_only`` drops nothing and counts ``would_reject/<reason>`` instead.
-* Learned score (``quality.model``): ``quality_score`` (P(reference-like), ``model.py``) and
-  ``quality_model_crc32`` (which model file) are text signals too, stored by the annotate phase;
-  ``decision.decide`` combines them with the rule failures (soft failures rescued by a high score,
-  passing documents dropped by a very low one).
+* Learned score (``quality.model``): ``quality_score`` (P(reference-like), ``model.py``),
+  ``quality_model_crc32`` (which model file) and ``order_odd_pairs`` (share of unlikely adjacent word pairs,
+  ``order.py``) are text signals too, stored by the annotate phase; ``decision.decide`` combines them with
+  the rule failures (soft failures rescued by a good score and word order, passing documents dropped by a
+  very low score or shuffled word order).
 * Bad words: per-language lists, pruned by corpus frequency through a Beam side input (``stage``).
 """
 from __future__ import annotations
@@ -23,6 +24,7 @@ from schemas.document import Document
 from transforms.quality import badwords as bw
 from transforms.quality.decision import decide
 from transforms.quality.model import QualityScorer
+from transforms.quality.order import OrderScorer
 from transforms.quality.rules import space_failures, space_signals
 from transforms.quality.zh import needs_words, zh_failures, zh_signals
 from transforms.contract import Count, Rejection
@@ -43,6 +45,7 @@ class Quality:
         self._prep: dict = {}
         self._static_pruned = frozenset((lang, t.lower()) for lang, ts in cfg.badwords.pruned_terms.items() for t in ts)
         self.scorer = QualityScorer(cfg.model.models, cfg.zh_languages) if cfg.model.enabled else None
+        self.order = OrderScorer(cfg.model.order_models, cfg.zh_languages) if cfg.model.enabled else None
 
     # ------------------------------------------------------------ configuration per language
     def is_zh(self, doc: Document) -> bool:
@@ -72,6 +75,8 @@ class Quality:
                 self.matcher(lang)
         if self.scorer is not None:
             self.scorer.setup()
+        if self.order is not None:
+            self.order.setup()
 
     # ------------------------------------------------------------ signals and decision
     def _prepared(self, lang: Optional[str], zh: bool):
@@ -110,6 +115,9 @@ class Quality:
             model = self.scorer.get(key)
             sig["quality_score"] = model.score([doc.text])[0]
             sig["quality_model_crc32"] = float(model.crc32)
+        key = self.order.model_key(doc.lang, self.is_zh(doc)) if self.order is not None else None
+        if key is not None:
+            sig["order_odd_pairs"] = self.order.get(key).odd_pairs(doc.text)
         return {k: round(float(v), SIGNAL_DIGITS) for k, v in sig.items()}
 
     def failures(self, doc: Document, sig: dict[str, float]) -> list[str]:
@@ -173,6 +181,9 @@ class Quality:
                 yield Rejection(out, verdict.reason, verdict.detail)
             else:
                 yield out
+            score = sig.get("quality_score")
+            if score is not None:  # the card's score histogram (tenths) per language, after the document
+                yield Count(f"score/{doc.lang or 'und'}/{min(9, int(score * 10))}")
 
     # ------------------------------------------------------------ corpus-level pruning
     def term_doc_keys(self, doc: Document) -> Iterator[tuple[str, str]]:

@@ -7,7 +7,7 @@ model too. This is the cheap fastText form of that idea: a bag of tokens plus to
 
 How a model reads text is fixed at training time and saved beside it (``<model>.json``, see ``ModelSpec``):
 ``words`` (lowercased words and punctuation, for space-delimited languages), ``zh_chars`` (Han characters one
-by one, Latin words whole) or ``zh_jieba`` (jieba words). ``bench/QUALITY_MODEL.md`` says which was chosen
+by one, Latin words whole), ``zh_jieba`` (jieba words) or ``zh_words`` (jieba-rs words, dictionary only). ``bench/QUALITY_MODEL.md`` says which was chosen
 and why. Plain functions and a small class: no Beam here.
 
 fastText 0.9.3 with NumPy 2 fails on ``predict(str)``; only ``predict(list[str])`` is used.
@@ -26,7 +26,7 @@ from transforms.resources import local_copy, packaged_file
 POSITIVE = "__label__hq"  # reference-like (books, encyclopedia, edited news)
 NEGATIVE = "__label__lq"  # raw web / user text, boilerplate
 NEWLINE = "_nl_"  # line breaks are a feature: link lists and menus are many short lines
-Tokenizer = Literal["words", "zh_chars", "zh_jieba"]
+Tokenizer = Literal["words", "zh_chars", "zh_jieba", "zh_words"]
 
 _WORDS = regex.compile(r"[\p{L}\p{M}\p{N}_]+|[^\s\p{L}\p{M}\p{N}_]")
 # one Han/kana/hangul character, or a run of other letters/digits (a Latin word), or one symbol
@@ -81,6 +81,10 @@ def _tokens_line(line: str, tokenizer: Tokenizer) -> list[str]:
         return _WORDS.findall(line)
     if tokenizer == "zh_chars":
         return _ZH_CHARS.findall(line)
+    if tokenizer == "zh_words":  # rjieba (jieba-rs, ~20x faster than jieba) without HMM: like zh_jieba's words
+        import rjieba
+
+        return [w for w in (t.strip() for t in rjieba.cut(line, False)) if w]
     from transforms.quality.zh import load_jieba
 
     return [w for w in (t.strip() for t in load_jieba().lcut(line, HMM=False)) if w]
