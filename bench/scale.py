@@ -24,6 +24,15 @@ exposed by this runner; ``bench/DEDUP_SCALE.md`` has a per-document estimate. ``
 ``sink.shard_bytes``: this runner hands a worker each shard's whole group as one decoded list (Dataflow pages
 a group's values lazily), so a worker's peak follows the shard size up to that cap, not the corpus.
 Results are appended to ``bench/work/results/scale.jsonl``; ``bench/SCALE.md`` holds the figures.
+
+Why a worker's RSS grows with the corpus on this runner, and the A/B that shows it (``bench/SCALE.md``):
+
+* ``--bounded-input`` patches Beam's FnApiRunner in the pipeline process (``bench/bounded_runner.py``) so a
+  bundle's input is streamed in ≤ 8 MB chunks after the ProcessBundleRequest, as cluster runners do, instead of
+  one message holding the worker's whole share of the stage input (rows say ``runner_input``);
+* ``--probe DIR`` arms ``bench/memprobe`` in the SDK workers (RSS / step / data-plane queues / live Python blocks
+  every 0.5 s, stacks at each +20% RSS; ``--probe-frames N`` adds tracemalloc snapshots, ``--probe-grpc`` extra
+  gRPC channel options). glibc tunables (``MALLOC_*``) set around the command reach the workers and are recorded.
 """
 from __future__ import annotations
 
@@ -70,7 +79,7 @@ def docs_for(variant: str, n: int, shard: int, data: Path):
         yield d
 
 
-def one(variant: str, n: int, data: Path, out: Path, workdir: Path, shard_mb: float) -> None:
+def one(variant: str, n: int, data: Path, out: Path, workdir: Path, shard_mb: float, bounded_input: bool) -> None:
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions
 
@@ -78,6 +87,10 @@ def one(variant: str, n: int, data: Path, out: Path, workdir: Path, shard_mb: fl
     from transforms.dedup import stage
     from transforms.sinks import write_documents, write_rejects
 
+    if bounded_input:
+        from bench.bounded_runner import install
+
+        install()
     recipe = load_recipe(None, [f"sink.shard_bytes={int(shard_mb * 2**20)}"])
     with beam.Pipeline(options=PipelineOptions(RUNNER)) as p:
         docs = (p | beam.Create(list(range(SHARDS)))
@@ -89,14 +102,14 @@ def one(variant: str, n: int, data: Path, out: Path, workdir: Path, shard_mb: fl
          | beam.Map(lambda kv, path=str(out): Path(path).write_text(json.dumps(dict(kv)))))
 
 
-def measure(cmd: list[str], log: Path) -> dict:
+def measure(cmd: list[str], log: Path, env: dict | None = None) -> dict:
     """Run ``cmd``; peak RSS of the runner process and of each worker process separately, CPU of the tree."""
     import psutil
 
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     with open(log, "wb") as f:
-        proc = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, env=env)
     root = psutil.Process(proc.pid)
     peaks: dict[int, int] = {}
     runner_peak = 0
@@ -134,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(REPO))
     data_default = os.environ.get("YULIAO_TEST_DATA", str(REPO.parent / "shared" / "data"))
     if argv and argv[0] == "_one":
-        one(argv[1], int(argv[2]), Path(argv[3]), Path(argv[4]), Path(argv[5]), float(argv[6]))
+        one(argv[1], int(argv[2]), Path(argv[3]), Path(argv[4]), Path(argv[5]), float(argv[6]), argv[7] == "bounded")
         return 0
     ap = argparse.ArgumentParser()
     ap.add_argument("cmd", choices=["run"])
@@ -143,7 +156,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", default=data_default)
     ap.add_argument("--shard-mb", type=float, default=8.0,
                     help="sink.shard_bytes: the DirectRunner hands a worker a whole shard group as one list")
+    ap.add_argument("--bounded-input", action="store_true",
+                    help="patch the FnApiRunner to stream bundle input in 8 MB chunks (bench/bounded_runner.py)")
+    ap.add_argument("--probe", metavar="DIR",
+                    help="arm bench/memprobe in every SDK worker: RSS timeline + stacks (+ tracemalloc) into DIR")
+    ap.add_argument("--probe-frames", type=int, default=0, help="tracemalloc frames for --probe (0: off)")
+    ap.add_argument("--probe-grpc", default="",
+                    help="with --probe: extra gRPC channel options for the workers, e.g. 'grpc.http2.bdp_probe=0'")
     args = ap.parse_args(argv)
+    env = None
+    if args.probe:
+        env = dict(os.environ, YULIAO_MEMPROBE=str(Path(args.probe).resolve()),
+                   YULIAO_MEMPROBE_FRAMES=str(args.probe_frames), YULIAO_MEMPROBE_GRPC=args.probe_grpc,
+                   PYTHONPATH=os.pathsep.join([str(REPO / "bench" / "memprobe"), os.environ.get("PYTHONPATH", "")]))
     results = REPO / "bench" / "work" / "results"
     results.mkdir(parents=True, exist_ok=True)
     for n in args.sizes:
@@ -151,10 +176,17 @@ def main(argv: list[str] | None = None) -> int:
             tag = f"scale_{variant}_{n}"
             tmp, workdir = results / f"{tag}.stats.json", REPO / "bench" / "work" / tag
             m = measure([sys.executable, __file__, "_one", variant, str(n), args.data, str(tmp), str(workdir),
-                         str(args.shard_mb)], results / f"{tag}.log")
-            row = {"variant": variant, "docs": n, "shard_mb": args.shard_mb, **{k: (round(v, 1) if isinstance(v, float) else v)
+                         str(args.shard_mb), "bounded" if args.bounded_input else "stock"], results / f"{tag}.log", env)
+            row = {"variant": variant, "docs": n, "shard_mb": args.shard_mb,
+                   "runner_input": "bounded" if args.bounded_input else "stock", **{k: (round(v, 1) if isinstance(v, float) else v)
                                                        for k, v in m.items()}}
             row["cpu_ms_per_doc"] = round(1000 * m["cpu_s"] / n, 2)
+            malloc = {k: v for k, v in os.environ.items() if k.startswith("MALLOC_")}  # glibc tunables, inherited
+            if malloc:
+                row["malloc_env"] = malloc
+            if args.probe:  # probed runs are slower and (with tracemalloc) larger: never compare with plain rows
+                row["probe_frames"] = args.probe_frames
+                row["probe_grpc"] = args.probe_grpc
             if m["rc"] == 0:
                 stats = {k.replace("\x1f", "/"): v for k, v in json.loads(tmp.read_text()).items() if "@" not in k}
                 row["kept"] = stats.get("dedup.near/out")

@@ -214,3 +214,70 @@ def test_data_sink_dead_letters_one_document(monkeypatch, tmp_path, paragraphs):
     stats = dict(_GOT["stats"])
     assert stats["sink\x1frejected/error:ValueError"] == 1 and stats["sink\x1fout"] == 29
     assert stats["sink\x1fdocs/en/book"] == 29
+
+
+# ------------------------------------------------------------------ bench/bounded_runner.py (the scale bench's A/B)
+def _grouping_buffer(n_keys: int, per_key: int, payload: int):
+    from apache_beam.coders import coders
+    from apache_beam.coders.coder_impl import create_OutputStream
+    from apache_beam.runners.portability.fn_api_runner.execution import GroupingBuffer
+    from apache_beam.transforms.core import Windowing
+    from apache_beam.transforms.window import GlobalWindows
+
+    kv = coders.TupleCoder([coders.BytesCoder(), coders.BytesCoder()])
+    grouped = coders.TupleCoder([coders.BytesCoder(), coders.IterableCoder(coders.BytesCoder())])
+    windowed = coders.WindowedValueCoder(kv, coders.GlobalWindowCoder())
+    buf = GroupingBuffer(windowed, coders.WindowedValueCoder(grouped, coders.GlobalWindowCoder()),
+                         Windowing(GlobalWindows()))
+    rng = random.Random(5)
+    out = create_OutputStream()
+    for i in range(n_keys * per_key):
+        value = bytes(rng.randrange(256) for _ in range(payload))
+        windowed.get_impl().encode_to_stream(GlobalWindows.windowed_value((b"k%05d" % (i % n_keys), value)), out, True)
+    buf.append(out.get())
+    return buf
+
+
+def test_bench_bounded_runner_cuts_a_worker_share_into_chunks(monkeypatch):
+    """Beam's GroupingBuffer hands each worker its whole share as one bytes (the scale bench's growth); the
+    bench patch cuts it into element-aligned chunks of about CHUNK bytes holding the same elements in order."""
+    from apache_beam.coders.coder_impl import create_InputStream
+
+    from bench import bounded_runner
+
+    stock, chunked = _grouping_buffer(300, 3, 200), _grouping_buffer(300, 3, 200)
+    monkeypatch.setattr(bounded_runner, "CHUNK", 8192)
+    stock_parts = stock.partition(2)
+    parts = bounded_runner._chunked_partition(chunked, 2)
+    assert [len(p) for p in stock_parts] == [1, 1]  # Beam: one blob per worker, ~90 KB each here
+    impl = chunked._post_grouped_coder.get_impl()
+    for stock_part, part in zip(stock_parts, parts):
+        assert len(part) > 5 and max(len(c) for c in part) < 8192 + 1024
+        assert b"".join(part) == stock_part[0]
+        for c in part:  # element-aligned: every chunk decodes on its own
+            s = create_InputStream(c)
+            while s.size() > 0:
+                impl.decode_from_stream(s, True)
+
+
+def test_bench_bounded_runner_same_result_on_multiprocess_runner(monkeypatch):
+    """Streaming bundle input after the request (small chunks, outputs drained concurrently) changes delivery
+    only: a grouped pipeline on the 2-worker runner gives the same groups."""
+    from apache_beam.options.pipeline_options import PipelineOptions
+    from apache_beam.testing.util import assert_that, equal_to
+
+    from bench import bounded_runner
+
+    monkeypatch.setattr(bounded_runner, "CHUNK", 4096)
+    expected = [(f"k{k:03d}", sum(range(k, 3000, 97))) for k in range(97)]
+    bounded_runner.install()
+    try:
+        with beam.Pipeline(options=PipelineOptions(["--runner", "DirectRunner", "--direct_running_mode",
+                                                    "multi_processing", "--direct_num_workers", "2"])) as p:
+            sums = (p | beam.Create(list(range(3000)))
+                    | beam.Map(lambda i: (f"k{i % 97:03d}", (i, "x" * 100)))
+                    | beam.GroupByKey()
+                    | beam.MapTuple(lambda k, vs: (k, sum(i for i, _ in vs))))
+            assert_that(sums, equal_to(expected))
+    finally:
+        bounded_runner.uninstall()
