@@ -266,7 +266,8 @@ _ZH_CREDIT = re.compile(r"^[\[【（(]?\s*(责任编辑|责编|本文来源|文�
 _ZH_TAIL_CUE = re.compile(r"^(相关推荐|相关阅读|相关新闻|相关文章|延伸阅读|推荐阅读|热点新闻|热门推荐|热门文章|猜你喜欢|"
                           r"为您推荐|更多精彩|网友评论|热门评论|最新评论|上一篇|下一篇|返回首页|分享到)")
 _LIST_ITEM = re.compile(r"^\s*- ")
-_DATED = re.compile(r"\d{4}-\d{1,2}-\d{1,2}(\s+\d{1,2}:\d{2})?\s*$")  # a headline list item ending in its date
+# a headline list item ending in its date, or its date and a short category label ("… 2019-09-05 16:41 手机")
+_DATED = re.compile(r"\d{4}-\d{1,2}-\d{1,2}(\s+\d{1,2}:\d{2})?(\s+\S{1,6})?\s*$")
 
 
 def zh_trim(text: str) -> str:
