@@ -152,20 +152,32 @@ class QualityModel:
         return self.score_lines(self.lines(texts))
 
 
-class QualityScorer:
-    """The models of a recipe's ``quality.model`` section, loaded once per worker (``setup``, or lazily on the
-    first document of a language) and never pickled. ``model_for`` picks by language label; documents of the
-    Chinese group without a model of their own use ``zh``'s."""
+class ModelsByLanguage:
+    """Per-language model files of a recipe section, loaded once per worker (``setup``, or lazily on the first
+    document of a language) and never pickled. ``model_key`` picks by language label; documents of the Chinese
+    group without a model of their own use ``zh``'s. Subclasses say how a file loads and where a language's
+    shipped file is."""
 
     def __init__(self, paths: dict[str, Optional[str]], zh_languages: Sequence[str]):
         self.paths = dict(paths)
         self.zh_languages = tuple(zh_languages)
-        self._models: dict[str, QualityModel] = {}
+        self._models: dict[str, object] = {}
 
     def __getstate__(self):
         state = self.__dict__.copy()
         state["_models"] = {}
         return state
+
+    @staticmethod
+    def load(path: str):
+        raise NotImplementedError
+
+    @staticmethod
+    def shipped_path(key: str) -> str:
+        raise NotImplementedError
+
+    def path(self, key: str) -> str:
+        return self.paths[key] or self.shipped_path(key)
 
     def model_key(self, lang: Optional[str], is_zh: bool) -> Optional[str]:
         if lang in self.paths:
@@ -178,11 +190,18 @@ class QualityScorer:
         for key in self.paths:
             self.get(key)
 
-    def get(self, key: str) -> QualityModel:
+    def get(self, key: str):
         if key not in self._models:
-            self._models[key] = QualityModel(self.paths[key] or shipped_model_path(key))
+            self._models[key] = self.load(self.path(key))
         return self._models[key]
+
+
+class QualityScorer(ModelsByLanguage):
+    """The fastText models of a recipe's ``quality.model.models``."""
+
+    load = staticmethod(QualityModel)
+    shipped_path = staticmethod(shipped_model_path)
 
     def model_name(self, key: str) -> str:
         """What goes into the ``quality_model`` signal: the file name (shipped or configured)."""
-        return Path(self.paths[key] or shipped_model_path(key)).name
+        return Path(self.path(key)).name

@@ -26,7 +26,7 @@ from typing import Iterable, Optional, Sequence
 
 import numpy as np
 
-from transforms.quality.model import NEWLINE, token_class, tokens
+from transforms.quality.model import NEWLINE, ModelsByLanguage, token_class, tokens
 from transforms.resources import local_copy, packaged_file
 
 ODD_PMI = -1.0  # a pair below this PMI is "odd"
@@ -153,32 +153,9 @@ class OrderModel:
         return np.where(hit, self.seen[pos], self.unseen[a])
 
 
-class OrderScorer:
-    """The order tables of ``quality.model.order_models``, loaded once per worker, never pickled; the Chinese
-    group without a table of its own uses ``zh``'s (as ``model.QualityScorer``)."""
+class OrderScorer(ModelsByLanguage):
+    """The order tables of ``quality.model.order_models`` (same loading and language fallback as
+    ``model.QualityScorer``)."""
 
-    def __init__(self, paths: dict[str, Optional[str]], zh_languages: Sequence[str]):
-        self.paths = dict(paths)
-        self.zh_languages = tuple(zh_languages)
-        self._models: dict[str, OrderModel] = {}
-
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        state["_models"] = {}
-        return state
-
-    def model_key(self, lang: Optional[str], is_zh: bool) -> Optional[str]:
-        if lang in self.paths:
-            return lang
-        if is_zh and "zh" in self.paths:
-            return "zh"
-        return None
-
-    def setup(self) -> None:
-        for key in self.paths:
-            self.get(key)
-
-    def get(self, key: str) -> OrderModel:
-        if key not in self._models:
-            self._models[key] = OrderModel(self.paths[key] or shipped_order_path(key))
-        return self._models[key]
+    load = staticmethod(OrderModel)
+    shipped_path = staticmethod(shipped_order_path)
