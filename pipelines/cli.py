@@ -202,7 +202,7 @@ def cmd_build(args: argparse.Namespace, beam_args: list[str]) -> int:
             "recipe_yaml": recipe_to_yaml(recipe),
             "inputs": inputs,
             "checksum_max_bytes": max_bytes,
-            "annotation_store": {"settings_hash": store.settings_hash(store.annotate_settings(recipe, sampler)),
+            "annotation_store": {"settings_hash": shash,
                                  "store_version": store.STORE_VERSION},
             "versions": package_versions(),
             "tokenizer": tokenizer,

@@ -68,8 +68,8 @@ class Quality:
         return bw.matcher_for(b.lists[lang], lang in b.substring_languages)
 
     def setup(self) -> None:
-        # jieba (~1 s to build its prefix dict) loads on the first Chinese document that needs words, so a
-        # worker that sees none never pays for it (zh_words calls load_jieba lazily)
+        # the word segmenter's dictionary (rjieba, ~30 MB) loads on the first Chinese document that needs words,
+        # so a worker that sees none never pays for it
         if self.cfg.badwords.enabled:
             for lang in self.cfg.badwords.lists:
                 self.matcher(lang)

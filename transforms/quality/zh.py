@@ -16,8 +16,8 @@ sentences. So:
   Sentence_Terminal), closing quotes/brackets after the mark allowed (``……。」`` counts), which
   datatrove's ``endswith`` misses.
 
-jieba runs only on documents in the Chinese group, once per document; its dictionary is loaded
-once per worker in ``setup()``.
+Words come from rjieba (jieba-rs, the same dictionary and HMM; ``zh_words``), only for documents in the Chinese
+group, once per document; its dictionary loads on the first such document of a worker.
 """
 from __future__ import annotations
 
