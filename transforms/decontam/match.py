@@ -47,6 +47,7 @@ import xxhash
 
 from schemas.document import Document
 from transforms.contract import Count, Rejection
+from transforms.hashing import fmix64
 
 NAME = "decontam"
 
@@ -56,9 +57,6 @@ _LETTER = regex.compile(r"\p{L}")
 _NON_SPACE = regex.compile(r"\S")
 
 _PRIME = np.uint64(0x9E3779B97F4A7C15)
-_FMIX1 = np.uint64(0xFF51AFD7ED558CCD)
-_FMIX2 = np.uint64(0xC4CEB9FE1A85EC53)
-_S33 = np.uint64(33)
 _SEED_HAN = 0x48414E  # distinct start values keep Han and word n-grams apart in one index
 _SEED_WORD = 0x574F5244
 
@@ -124,14 +122,6 @@ def tokenize(text: str) -> Tokens:
                   np.array(w_start, dtype=np.int64), np.array(w_end, dtype=np.int64))
 
 
-def _fmix64(h: np.ndarray) -> np.ndarray:
-    h = h ^ (h >> _S33)
-    h = h * _FMIX1
-    h = h ^ (h >> _S33)
-    h = h * _FMIX2
-    return h ^ (h >> _S33)
-
-
 def ngram_hashes(items: np.ndarray, n: int, seed: int) -> np.ndarray:
     """64-bit hash of every window of ``n`` consecutive items, in order (empty if fewer than ``n`` items)."""
     length = items.size - n + 1
@@ -141,7 +131,7 @@ def ngram_hashes(items: np.ndarray, n: int, seed: int) -> np.ndarray:
     with np.errstate(over="ignore"):
         for k in range(n):
             h = (h ^ items[k:k + length]) * _PRIME
-        return _fmix64(h)
+        return fmix64(h)
 
 
 def _distinct_ok(items: np.ndarray, n: int) -> np.ndarray:

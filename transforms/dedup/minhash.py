@@ -26,12 +26,11 @@ from typing import Iterator, Optional, Sequence
 import numpy as np
 import xxhash
 
+from transforms.hashing import fmix64
+
 _MERSENNE = np.uint64((1 << 61) - 1)
 _MAX_HASH = np.uint64((1 << 32) - 1)
 _MIX_PRIME = np.uint64(0x9E3779B97F4A7C15)
-_FMIX1 = np.uint64(0xFF51AFD7ED558CCD)
-_FMIX2 = np.uint64(0xC4CEB9FE1A85EC53)
-_S33 = np.uint64(33)
 _CHUNK = 4096  # shingles per permutation block: bounds memory to 4096 × num_perm × 8 bytes
 
 _NON_WORD = re.compile(r"[\W_]+")
@@ -108,14 +107,6 @@ def is_cjk(text: str, lang: Optional[str], cjk_langs: Sequence[str], min_han_sha
 
 
 # ------------------------------------------------------------------ shingle hashes
-def _fmix64(h: np.ndarray) -> np.ndarray:
-    h = h ^ (h >> _S33)
-    h = h * _FMIX1
-    h = h ^ (h >> _S33)
-    h = h * _FMIX2
-    return h ^ (h >> _S33)
-
-
 def _rolling(items: np.ndarray, n: int) -> np.ndarray:
     """32-bit hashes of every window of ``n`` consecutive uint64 items (one window if fewer items)."""
     if items.size == 0:
@@ -126,7 +117,7 @@ def _rolling(items: np.ndarray, n: int) -> np.ndarray:
     with np.errstate(over="ignore"):
         for k in range(n):
             h = (h ^ items[k:k + length]) * _MIX_PRIME
-        h = _fmix64(h)
+        h = fmix64(h)
     return np.unique(h & _MAX_HASH)
 
 
