@@ -609,6 +609,9 @@ class SinkConfig(Section):
     shard_bytes: int = Field(256 * 1024 * 1024, gt=0, description="target uncompressed text bytes per Parquet shard")
     compression: Literal["zstd", "snappy", "gzip", "none"] = Field("zstd", description="Parquet compression codec")
     row_group_rows: int = Field(10_000, gt=0, description="rows per Parquet row group")
+    piece_bytes: int = Field(16 * 1024 * 1024, gt=0, description="a bigger shard reaches workers in pieces of "
+                                                                  "about this size, sorted to temp files beside it "
+                                                                  "and merged: bounds one grouped element")
     rejects_keep_text: bool = Field(False, description="write (PII-scrubbed) text of rejected docs to rejects/")
 
 

@@ -9,6 +9,14 @@ exactly like one ``sorted``), and written one row group at a time with ``pyarrow
 — the same bytes as ``write_table`` on the whole sorted shard. Files are written under a temp name and
 renamed, so a killed run never leaves a partial file that looks complete.
 
+A shard bigger than ``sink.piece_bytes`` never reaches a worker as one grouped element (a runner that hands a
+worker a group as one decoded list — the local multi-process runner, Beam's portable runners — would hold the whole
+shard): its rows are grouped in ``m`` pieces of about that size (a second, independent cut of the same row hash),
+each piece is sorted (bounded, as above) and pickled to a ``.tmp-piece`` file beside the shard, and one small
+group per shard — the piece paths — drives a k-way merge of those sorted files into the shard: the same row order,
+row groups and bytes as a whole-shard sort (rows of one identity share a piece, so ties keep arrival order). Piece files are deleted once
+their shard is written; their names carry ``.tmp-`` so a killed build's leftovers are never published.
+
 A row that makes conversion raise (sort key, ``to_row`` or Arrow's schema check, found by bisection
 within its row group) is dead-lettered: ``error:<ExceptionType>`` counted under the sink's stage; data
 rows become ``rejects/sink/`` rows, rows of the rejects writer itself are counted only.
@@ -51,8 +59,28 @@ def join(base: str, *parts: str) -> str:
     return posixpath.join(base, *parts)
 
 
+def _row_hash(key: str) -> int:
+    return int.from_bytes(hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big")
+
+
 def shard_of(key: str, n: int) -> int:
-    return int.from_bytes(hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big") % n
+    return _row_hash(key) % n
+
+
+def shard_and_piece(key: str, n: int, m: int) -> tuple[int, int]:
+    """(shard of ``n``, piece of ``m`` within it): the shard is ``shard_of``'s, the piece the hash's next digits,
+    so pieces split a shard evenly whatever the shard."""
+    h = _row_hash(key)
+    return h % n, (h // n) % m
+
+
+def pieces_per_shard(total: int, n: int, piece_bytes: int | None) -> int:
+    """Pieces a shard of a partition of ``total`` bytes in ``n`` shards is grouped in (1: the shard is one group)."""
+    return 1 if not piece_bytes else max(1, math.ceil(total / n / piece_bytes))
+
+
+def piece_name(i: int, n: int, j: int, m: int) -> str:
+    return f"{shard_name(i, n)}.tmp-piece-{j:05d}-of-{m:05d}"
 
 
 def shard_name(i: int, n: int) -> str:
@@ -142,6 +170,37 @@ def sorted_bounded(rows: Iterable, sort_key: Callable, run_rows: int, dead: list
         yield row
 
 
+def write_piece(path: str, ordered: Iterable[tuple]) -> int:
+    """Pickle ``(sort key, row)`` pairs, already in order, to ``path`` (any filesystem); returns the row count."""
+    n = 0
+    with FileSystems.create(path, compression_type="uncompressed") as f:
+        for item in ordered:
+            pickle.dump(item, f, protocol=pickle.HIGHEST_PROTOCOL)
+            n += 1
+    return n
+
+
+def read_piece(path: str) -> Iterator[tuple]:
+    """The ``(sort key, row)`` pairs of a piece file, streamed."""
+    with FileSystems.open(path, compression_type="uncompressed") as f:
+        while True:
+            try:
+                yield pickle.load(f)
+            except EOFError:
+                return
+
+
+def merge_pieces(paths: list[str]) -> Iterator:
+    """Rows of sorted piece files in sort-key order, ties in piece order; one open reader per piece, nothing
+    else held."""
+    def tagged(j: int, path: str) -> Iterator[tuple]:
+        for key, row in read_piece(path):
+            yield (key, j), row
+
+    for _, row in heapq.merge(*(tagged(j, p) for j, p in enumerate(paths)), key=lambda t: t[0]):
+        yield row
+
+
 def write_json_atomic(path: str, obj: Any) -> None:
     data = (json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8")
     tmp = f"{path}.tmp-{uuid.uuid4().hex}"
@@ -180,17 +239,46 @@ class _WriteShard(beam.DoFn):
         batch[:] = kept
         return table
 
-    def process(self, element: tuple[tuple[str, int, int], Iterable]) -> Iterator:
-        (part, i, n), rows = element
-        path = join(self.base, part, shard_name(i, n))
+    def process(self, element: tuple[tuple, Iterable]) -> Iterator:
+        """``((part, i, n[, j, m]), rows)``: the whole shard i of n, or its piece j of m (m > 1), which is sorted
+        into a piece file for ``_MergeShard``."""
+        (part, i, n, *piece), rows = element
+        j, m = piece or (0, 1)
         dead: list = []
+        if m == 1:
+            yield from self._write(part, i, n, sorted_bounded(rows, self.sort_key, self.row_group_rows, dead), dead)
+            return
+        path = join(self.base, part, piece_name(i, n, j, m))
+        if "://" not in path:
+            os.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+        write_piece(path, ((self.sort_key(r), r)
+                           for r in sorted_bounded(rows, self.sort_key, self.row_group_rows, dead)))
+        yield from self._dead(dead)
+        yield beam.pvalue.TaggedOutput("pieces", ((part, i, n), (j, path)))
+
+    def _dead(self, dead: list) -> Iterator:
+        """Stats (and dead letters) of rows that could not be written."""
+        if not dead:
+            return
+        ticker = Ticker(self.stage)
+        ticker.add(len(dead), 0, len(dead))
+        ticker.flush()
+        yield beam.pvalue.TaggedOutput("stats", (stats_key(self.stage, "in"), len(dead)))
+        for r, reason in dead:
+            yield beam.pvalue.TaggedOutput("stats", (stats_key(self.stage, f"rejected/{reason}"), 1))
+            if self.dead_letters:
+                yield beam.pvalue.TaggedOutput("dead", Rejection(r, reason))
+
+    def _write(self, part: str, i: int, n: int, ordered: Iterable, dead: list) -> Iterator:
+        """Rows already in shard order → ``part/part-i-of-n.parquet``, one row group at a time; stats, path."""
+        path = join(self.base, part, shard_name(i, n))
         counts: Counter = Counter()
         written = 0
 
         def groups() -> Iterator[pa.Table]:
             nonlocal written
             batch: list = []
-            for r in sorted_bounded(rows, self.sort_key, self.row_group_rows, dead):
+            for r in ordered:
                 batch.append(r)
                 if len(batch) >= self.row_group_rows:
                     yield from self._flush(part, batch, dead, counts)
@@ -202,19 +290,16 @@ class _WriteShard(beam.DoFn):
 
         size = write_groups_atomic(path, self.schema, groups(), self.compression)
         ticker = Ticker(self.stage)
-        ticker.add(written + len(dead), written, len(dead))
+        ticker.add(written, written, 0)
         ticker.flush()
         stat = beam.pvalue.TaggedOutput
-        yield stat("stats", (stats_key(self.stage, "in"), written + len(dead)))
+        yield stat("stats", (stats_key(self.stage, "in"), written))
         yield stat("stats", (stats_key(self.stage, "out"), written))
         yield stat("stats", (stats_key(self.stage, "files"), 1))
         yield stat("stats", (stats_key(self.stage, f"bytes/{part}"), size))
         for name, v in sorted(counts.items()):
             yield stat("stats", (stats_key(self.stage, name), v))
-        for r, reason in dead:
-            yield stat("stats", (stats_key(self.stage, f"rejected/{reason}"), 1))
-            if self.dead_letters:
-                yield stat("dead", Rejection(r, reason))
+        yield from self._dead(dead)
         yield path
 
     def _flush(self, part: str, batch: list, dead: list, counts: Counter) -> Iterator[pa.Table]:
@@ -226,18 +311,30 @@ class _WriteShard(beam.DoFn):
             yield table
 
 
+class _MergeShard(_WriteShard):
+    """A shard grouped in pieces: its sorted piece files merged into the Parquet file, then deleted."""
+
+    def process(self, element: tuple[tuple[str, int, int], Iterable[tuple[int, str]]]) -> Iterator:
+        (part, i, n), pieces = element
+        paths = [path for _, path in sorted(pieces)]
+        yield from self._write(part, i, n, merge_pieces(paths), [])
+        FileSystems.delete(paths)
+
+
 class WriteShardedParquet(beam.PTransform):
     """PCollection → ``<base>/<partition>/part-i-of-n.parquet``; outputs (paths, stats)."""
 
     def __init__(self, base: str, partition: Callable[[Any], str], size: Callable[[Any], int],
                  identity: Callable[[Any], str], sort_key: Callable, schema: pa.Schema, to_row: Callable,
                  shard_bytes: int, compression: str, row_group_rows: int, stage: str,
-                 count_fn: Callable | None = None, dead_letters: bool = False):
+                 count_fn: Callable | None = None, dead_letters: bool = False, piece_bytes: int | None = None):
+        """``piece_bytes``: group shards bigger than this in pieces merged from sorted files (None: never)."""
         super().__init__()
         self.dead_letters = dead_letters  # after expand, ``.dead`` holds Rejections of rows that did not convert
         self.base, self.partition, self.size, self.identity, self.sort_key = base, partition, size, identity, sort_key
         self.schema, self.to_row, self.shard_bytes = schema, to_row, shard_bytes
         self.compression, self.row_group_rows, self.stage, self.count_fn = compression, row_group_rows, stage, count_fn
+        self.piece_bytes = piece_bytes
 
     def expand(self, pcoll):
         keyed = pcoll | "Partition" >> beam.Map(lambda r, f=self.partition: (f(r), r))
@@ -246,32 +343,42 @@ class WriteShardedParquet(beam.PTransform):
             | "Sizes" >> beam.Map(lambda kv, f=self.size: (kv[0], f(kv[1])))
             | "Sum sizes" >> beam.CombinePerKey(sum)
         )
-        target = self.shard_bytes
+        target, piece_bytes = self.shard_bytes, self.piece_bytes
 
         def assign(kv, totals, ident=self.identity):
             part, row = kv
-            n = max(1, math.ceil(totals.get(part, 0) / target))
-            return (part, shard_of(ident(row), n), n), row
+            total = totals.get(part, 0)
+            n = max(1, math.ceil(total / target))
+            m = pieces_per_shard(total, n, piece_bytes)
+            i, j = shard_and_piece(ident(row), n, m)
+            return (part, i, n, j, m), row
 
         shards = (
             keyed
             | "Assign shard" >> beam.Map(assign, totals=beam.pvalue.AsDict(sizes))
             | "Group shard" >> beam.GroupByKey()
         )
-        res = shards | "Write shard" >> beam.ParDo(
-            _WriteShard(self.base, self.schema, self.to_row, self.sort_key, self.compression, self.row_group_rows,
-                        self.stage, self.count_fn, self.dead_letters)
-        ).with_outputs("stats", "dead", main="paths")
-        self.dead = res.dead
+        args = (self.base, self.schema, self.to_row, self.sort_key, self.compression, self.row_group_rows,
+                self.stage, self.count_fn, self.dead_letters)
+        res = shards | "Write shard" >> beam.ParDo(_WriteShard(*args)).with_outputs("stats", "dead", "pieces",
+                                                                                   main="paths")
+        paths, stats, dead = res.paths, [res.stats], res.dead
+        if piece_bytes:
+            merged = (res.pieces | "Group pieces" >> beam.GroupByKey()
+                      | "Merge pieces" >> beam.ParDo(_MergeShard(*args)).with_outputs("stats", "dead", main="paths"))
+            paths = (res.paths, merged.paths) | "All shards" >> beam.Flatten()
+            stats.append(merged.stats)
+            dead = (res.dead, merged.dead) | "All dead" >> beam.Flatten()
+        self.dead = dead
         # hash assignment can leave a shard of a small partition empty; write it as an empty file (schema
         # only) so every part-i-of-n exists and loaders that expect the full set (or count files) agree
         filled = (
-            res.paths
+            paths
             | "Written shards" >> beam.combiners.ToList()
             | "Fill empty shards" >> beam.FlatMap(_fill_missing, self.base, self.schema, self.compression,
                                                   self.row_group_rows, self.stage)
         )
-        return res.paths, (res.stats, filled) | "Sink stats" >> beam.Flatten()
+        return paths, (*stats, filled) | "Sink stats" >> beam.Flatten()
 
 
 def _fill_missing(paths: list[str], base: str, schema: pa.Schema, compression: str, row_group_rows: int,
@@ -318,7 +425,7 @@ def write_documents(docs, output: str, cfg) -> tuple[Any, Any]:
     writer = WriteShardedParquet(
         join(output, "data"), doc_partition, doc_size, lambda d: f"{d.id}\x1f{d.epoch}", lambda d: (d.id, d.epoch),
         ARROW_SCHEMA, to_arrow_row, cfg.shard_bytes, cfg.compression, cfg.row_group_rows, "sink", doc_counts,
-        dead_letters=True)
+        dead_letters=True, piece_bytes=cfg.piece_bytes)
     paths, stats = docs | "Write data" >> writer
     dead = writer.dead | "Sink dead letters" >> beam.Map(lambda r: _reject_row("sink", r))
     _, dead_stats = write_rejects(dead, output, cfg, "Write sink rejects")
@@ -335,4 +442,4 @@ def write_rejects(rejects, output: str, cfg, label: str = "Write rejects") -> tu
     return rejects | label >> WriteShardedParquet(
         join(output, "rejects"), lambda r: safe(r.stage), lambda r: 200 + len(r.text or ""),
         lambda r: f"{r.id}\x1f{r.stage}", lambda r: (r.id, r.reason, r.origin), REJECT_ARROW_SCHEMA, reject_to_row,
-        cfg.shard_bytes, cfg.compression, cfg.row_group_rows, "sink.rejects")
+        cfg.shard_bytes, cfg.compression, cfg.row_group_rows, "sink.rejects", piece_bytes=cfg.piece_bytes)
