@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import threading
 
-CHUNK = 8 << 20  # bytes per data-plane message (Beam's own output flush threshold is 10 MB)
+CHUNK = 8 << 20  # bytes per data-plane message (Beam's own output flush threshold is 10 MB); see install()
 
 
 def _chunked_partition(self, n: int):
@@ -135,9 +135,15 @@ def _streamed_process_bundle(self, inputs, expected_outputs, fired_timers, expec
 _ORIGINAL: dict = {}
 
 
-def install() -> None:
+def install(chunk: int | None = None) -> None:
+    """Patch this process's FnApiRunner; ``chunk``: bytes per data-plane message (default ``CHUNK``). 1,000,000 is
+    what Beam's Java runner side sends (``BeamFnDataOutboundAggregator.DEFAULT_BUFFER_LIMIT_BYTES``: the
+    Flink and Spark job servers), 8 MiB the Python SDK's own scale."""
     from apache_beam.runners.portability.fn_api_runner import execution, fn_runner
 
+    global CHUNK
+    if chunk:
+        CHUNK = chunk
     if not _ORIGINAL:
         _ORIGINAL["partition"] = execution.GroupingBuffer.partition
         _ORIGINAL["process_bundle"] = fn_runner.BundleManager.process_bundle

@@ -41,6 +41,7 @@ import json
 import os
 import random
 import resource
+import shutil
 import subprocess
 import sys
 import threading
@@ -79,7 +80,8 @@ def docs_for(variant: str, n: int, shard: int, data: Path):
         yield d
 
 
-def one(variant: str, n: int, data: Path, out: Path, workdir: Path, shard_mb: float, bounded_input: bool) -> None:
+def one(variant: str, n: int, data: Path, out: Path, workdir: Path, shard_mb: float, bounded_input: bool,
+        piece_mb: float, chunk_mb: float) -> None:
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions
 
@@ -90,8 +92,8 @@ def one(variant: str, n: int, data: Path, out: Path, workdir: Path, shard_mb: fl
     if bounded_input:
         from bench.bounded_runner import install
 
-        install()
-    recipe = load_recipe(None, [f"sink.shard_bytes={int(shard_mb * 2**20)}"])
+        install(int(chunk_mb * 1e6))
+    recipe = load_recipe(None, [f"sink.shard_bytes={int(shard_mb * 2**20)}", f"sink.piece_bytes={int(piece_mb * 2**20)}"])
     with beam.Pipeline(options=PipelineOptions(RUNNER)) as p:
         docs = (p | beam.Create(list(range(SHARDS)))
                 | "synth" >> beam.FlatMap(lambda s, v=variant, k=n, d=str(data): docs_for(v, k, s, Path(d))))
@@ -100,6 +102,19 @@ def one(variant: str, n: int, data: Path, out: Path, workdir: Path, shard_mb: fl
         _, rstats = write_rejects(res.rejects, str(workdir), recipe.sink)
         ((res.stats, dstats, rstats) | beam.Flatten() | beam.CombinePerKey(sum) | beam.combiners.ToList()
          | beam.Map(lambda kv, path=str(out): Path(path).write_text(json.dumps(dict(kv)))))
+
+
+def output_digest(root: Path) -> str:
+    """sha256 over every output file's relative path and bytes, in path order: equal digests = identical output."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for f in sorted(p for p in root.rglob("*") if p.is_file()):
+        h.update(str(f.relative_to(root)).encode() + b"\0")
+        with open(f, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()
 
 
 def measure(cmd: list[str], log: Path, env: dict | None = None) -> dict:
@@ -147,7 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(REPO))
     data_default = os.environ.get("YULIAO_TEST_DATA", str(REPO.parent / "shared" / "data"))
     if argv and argv[0] == "_one":
-        one(argv[1], int(argv[2]), Path(argv[3]), Path(argv[4]), Path(argv[5]), float(argv[6]), argv[7] == "bounded")
+        one(argv[1], int(argv[2]), Path(argv[3]), Path(argv[4]), Path(argv[5]), float(argv[6]), argv[7] == "bounded",
+            float(argv[8]), float(argv[9]))
         return 0
     ap = argparse.ArgumentParser()
     ap.add_argument("cmd", choices=["run"])
@@ -156,6 +172,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", default=data_default)
     ap.add_argument("--shard-mb", type=float, default=8.0,
                     help="sink.shard_bytes: the DirectRunner hands a worker a whole shard group as one list")
+    ap.add_argument("--piece-mb", type=float, default=1.0,
+                    help="sink.piece_bytes: a shard bigger than this reaches a worker in pieces of about this size")
+    ap.add_argument("--chunk-mb", type=float, default=8.0,
+                    help="with --bounded-input: MB (10^6 bytes) per data-plane message; 1 = Beam's Java runner side")
     ap.add_argument("--bounded-input", action="store_true",
                     help="patch the FnApiRunner to stream bundle input in 8 MB chunks (bench/bounded_runner.py)")
     ap.add_argument("--probe", metavar="DIR",
@@ -175,15 +195,19 @@ def main(argv: list[str] | None = None) -> int:
         for variant in args.variants:
             tag = f"scale_{variant}_{n}"
             tmp, workdir = results / f"{tag}.stats.json", REPO / "bench" / "work" / tag
+            shutil.rmtree(workdir, ignore_errors=True)  # the digest below covers this run's files only
             m = measure([sys.executable, __file__, "_one", variant, str(n), args.data, str(tmp), str(workdir),
-                         str(args.shard_mb), "bounded" if args.bounded_input else "stock"], results / f"{tag}.log", env)
-            row = {"variant": variant, "docs": n, "shard_mb": args.shard_mb,
+                         str(args.shard_mb), "bounded" if args.bounded_input else "stock", str(args.piece_mb),
+                         str(args.chunk_mb)], results / f"{tag}.log", env)
+            row = {"variant": variant, "docs": n, "shard_mb": args.shard_mb, "piece_mb": args.piece_mb,
                    "runner_input": "bounded" if args.bounded_input else "stock", **{k: (round(v, 1) if isinstance(v, float) else v)
                                                        for k, v in m.items()}}
             row["cpu_ms_per_doc"] = round(1000 * m["cpu_s"] / n, 2)
             malloc = {k: v for k, v in os.environ.items() if k.startswith("MALLOC_")}  # glibc tunables, inherited
             if malloc:
                 row["malloc_env"] = malloc
+            if args.bounded_input:
+                row["chunk_mb"] = args.chunk_mb
             if args.probe:  # probed runs are slower and (with tracemalloc) larger: never compare with plain rows
                 row["probe_frames"] = args.probe_frames
                 row["probe_grpc"] = args.probe_grpc
@@ -194,6 +218,9 @@ def main(argv: list[str] | None = None) -> int:
                 row["giant_bucket_docs"] = stats.get("dedup.near/giant_bucket_docs", 0)
                 row["cc_finish_edges"] = stats.get("dedup.near/cc_finish_edges")
                 row["sink_files"] = stats.get("sink/files", 0) + stats.get("sink.rejects/files", 0)
+                row["output_sha256"] = output_digest(workdir)[:16]  # same documents + settings: same digest
+                row["stats_sha256"] = __import__("hashlib").sha256(
+                    json.dumps(stats, sort_keys=True).encode()).hexdigest()[:16]
                 tmp.unlink()
             with open(results / "scale.jsonl", "a") as f:
                 f.write(json.dumps(row) + "\n")

@@ -5,14 +5,19 @@ given; Python imports ``sitecustomize`` at start-up in every process that inheri
 in SDK workers (the multi-process runner sets ``WORKER_ID`` in their environment). Nothing in the product
 imports this file.
 
-Every 0.5 s a thread appends ``t, rss, traced, traced_peak, where, out_q, in_q, py_blocks_k`` to ``DIR/w<pid>.tsv``:
+Every 0.5 s a thread appends ``t, rss, traced, traced_peak, where, out_q, in_q, py_blocks_k, malloc_used, malloc_free,
+malloc_mmap, arrow`` to ``DIR/w<pid>.tsv``:
 ``where`` is the user step name and innermost project frame (``transforms/``, ``bench/``) of the bundle-processing
 thread, ``out_q``/``in_q`` the bytes waiting in the worker's data-plane queues, ``py_blocks_k`` the live blocks of
-Python's object allocator (``sys.getallocatedblocks``, thousands: live Python objects, free of charge). When the
+Python's object allocator (``sys.getallocatedblocks``, thousands: live Python objects, free of charge);
+``malloc_*`` glibc's own account (``mallinfo2``: bytes in use and free in its arenas, bytes in its large ``mmap``
+blocks), ``arrow`` the bytes Arrow's memory pool has allocated (0 before pyarrow is imported) — so RSS that none of
+these explains is pymalloc's arenas (also dumped: ``sys._debugmallocstats``), allocator slack or mapped files. When the
 RSS passes the last dump's by 20% (and 300 MB), it also writes ``DIR/w<pid>-<n>.txt`` (resident memory by mapping
 kind, every thread's stack) and, with ``YULIAO_MEMPROBE_FRAMES`` > 0, a tracemalloc snapshot of that many frames
 (``DIR/w<pid>-<n>.tracemalloc``, read by ``bench/memprobe/report.py``). Tracemalloc costs CPU and inflates RSS (≈ 60 bytes per live block),
-so compare its *traced* figures between runs, not the RSS of a probed run with an unprobed one.
+so compare its *traced* figures between runs, not the RSS of a probed run with an unprobed one. With
+``YULIAO_MEMPROBE_OBJECTS=1`` each dump also lists the live Python objects of 1 MB or more and what holds them.
 """
 import os
 import sys
@@ -69,6 +74,96 @@ def _maps() -> str:
         f"{kb / 1024:.0f}/{sz / 2**20:.0f}" for kb, sz in big) + f"; {len(anon)} anon mappings\n"
 
 
+class _MallInfo2(__import__("ctypes").Structure):
+    _fields_ = [(n, __import__("ctypes").c_size_t) for n in
+                ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks",
+                 "keepcost")]
+
+
+def _malloc() -> tuple[int, int, int]:
+    """glibc ``mallinfo2``: (bytes in use in malloc arenas, free bytes kept in them, bytes in mmapped blocks)."""
+    import ctypes
+
+    libc = ctypes.CDLL(None)
+    libc.mallinfo2.restype = _MallInfo2
+    m = libc.mallinfo2()
+    return m.uordblks, m.fordblks, m.hblkhd
+
+
+def _arrow() -> int:
+    pa = sys.modules.get("pyarrow")
+    return pa.total_allocated_bytes() if pa is not None else 0
+
+
+def _debugmallocstats() -> str:
+    """The summary lines of ``sys._debugmallocstats()`` (pymalloc arenas and pools), which writes to C stderr:
+    fd 2 is pointed at a temp file for the call."""
+    import tempfile
+
+    with tempfile.TemporaryFile() as f:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        try:
+            os.dup2(f.fileno(), 2)
+            sys._debugmallocstats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        f.seek(0)
+        lines = f.read().decode(errors="replace").splitlines()
+    keep = ("# arenas", "# bytes in", "# bytes lost", "Total", "# times object malloc", "# bytes in allocated")
+    return "\n".join(line for line in lines if line.startswith(keep)) + "\n"
+
+
+def _big_objects(min_bytes: int = 1 << 20, top: int = 12) -> str:
+    """Live Python objects of at least ``min_bytes`` (``sys.getsizeof``) — containers tracked by the GC and the
+    strings/bytes they hold — with what refers to each (types; frames by function). Such objects live outside
+    pymalloc's arenas, so ``py_blocks_k`` does not see them; glibc counts them in ``malloc_mmap`` once they
+    are above ``M_MMAP_THRESHOLD``. Costs a GC walk: only at dumps."""
+    import gc
+
+    seen: dict = {}
+    local: dict = {}  # id -> "function:variable" for objects a running frame holds directly
+    for fr in sys._current_frames().values():
+        while fr is not None:
+            for name, v in list(fr.f_locals.items()):
+                local.setdefault(id(v), f"frame {fr.f_code.co_filename.rsplit('/', 1)[-1]}:{fr.f_code.co_name}:{name}")
+            fr = fr.f_back
+    roots = list(gc.get_objects())
+    for fr in sys._current_frames().values():
+        while fr is not None:
+            roots.extend(fr.f_locals.values())
+            fr = fr.f_back
+    for o in roots:
+        for x in (o, *(r for r in gc.get_referents(o) if type(r) in (bytes, str, bytearray))):
+            if id(x) in seen:
+                continue
+            try:
+                size = sys.getsizeof(x)
+            except Exception:  # noqa: BLE001 - exotic objects
+                continue
+            if size >= min_bytes:
+                seen[id(x)] = (size, x)
+    rows = sorted(seen.values(), key=lambda t: -t[0])
+    out = [f"{len(rows)} objects >= {min_bytes >> 20} MB, {sum(t[0] for t in rows) / 2**20:.0f} MB"]
+    for size, x in rows[:top]:
+        refs = [local[id(x)]] if id(x) in local else []
+        for r in gc.get_referrers(x):
+            if r is seen or r is rows or r is roots:
+                continue
+            if type(r).__name__ == "frame":
+                refs.append(f"frame {r.f_code.co_filename.rsplit('/', 2)[-1]}:{r.f_code.co_name}")
+            else:
+                refs.append(type(r).__name__ + (f"[{len(r)}]" if hasattr(r, "__len__") else ""))
+        kind = type(x).__name__ + (f" len={len(x)}" if hasattr(x, "__len__") else "")
+        first = ""
+        if isinstance(x, (list, tuple, set, frozenset, dict)) and len(x):
+            first = " items: " + type(next(iter(x))).__name__
+        out.append(f"  {size / 2**20:7.1f} MB {kind}{first} <- {', '.join(refs[:6])}")
+    del rows, seen, roots
+    return "\n".join(out) + "\n"
+
+
 _CHANNELS: list = []  # the worker's data channels (weak references), for the queue columns
 
 
@@ -113,7 +208,8 @@ def _run(out_dir: str, frames: int) -> None:
     t0 = time.time()
     last_dump, n = 0, 0
     log = open(os.path.join(out_dir, f"w{pid}.tsv"), "a", buffering=1)
-    log.write("t\trss_mb\ttraced_mb\ttraced_peak_mb\twhere\tout_q_mb\tin_q_mb\tpy_blocks_k\n")
+    log.write("t\trss_mb\ttraced_mb\ttraced_peak_mb\twhere\tout_q_mb\tin_q_mb\tpy_blocks_k\tmalloc_used_mb"
+              "\tmalloc_free_mb\tmalloc_mmap_mb\tarrow_mb\n")
     while True:
         time.sleep(0.5)
         rss = _rss()
@@ -124,12 +220,18 @@ def _run(out_dir: str, frames: int) -> None:
             out_q, in_q = _queued()
         except Exception:  # noqa: BLE001 - a probe never breaks the worker
             out_q = in_q = -2**20
+        used, free, mmapped = _malloc()
         log.write(f"{time.time() - t0:.1f}\t{rss / 2**20:.0f}\t{cur / 2**20:.0f}\t{peak / 2**20:.0f}\t{where}"
-                  f"\t{out_q / 2**20:.0f}\t{in_q / 2**20:.0f}\t{sys.getallocatedblocks() // 1000}\n")
+                  f"\t{out_q / 2**20:.0f}\t{in_q / 2**20:.0f}\t{sys.getallocatedblocks() // 1000}"
+                  f"\t{used / 2**20:.0f}\t{free / 2**20:.0f}\t{mmapped / 2**20:.0f}\t{_arrow() / 2**20:.0f}\n")
         if rss > max(300 * 2**20, last_dump * 1.2):
             last_dump, n = rss, n + 1
             with open(os.path.join(out_dir, f"w{pid}-{n:02d}.txt"), "w") as f:
                 f.write(f"t={time.time() - t0:.1f}s rss={rss / 2**20:.0f}MB traced={cur / 2**20:.0f}MB\n{_maps()}\n")
+                f.write(f"malloc used={used / 2**20:.0f}MB free={free / 2**20:.0f}MB mmap={mmapped / 2**20:.0f}MB "
+                        f"arrow={_arrow() / 2**20:.0f}MB\n{_debugmallocstats()}\n")
+                if os.environ.get("YULIAO_MEMPROBE_OBJECTS"):
+                    f.write(_big_objects() + "\n")
                 for tid, fr in stacks.items():
                     f.write(f"--- thread {tid}\n{''.join(traceback.format_stack(fr)[-12:])}\n")
                 if tm:  # analysed offline (bench/memprobe/report.py): grouping millions of traces here takes minutes
