@@ -178,9 +178,12 @@ def main(argv: list[str] | None = None) -> int:
                     help="with --bounded-input: MB (10^6 bytes) per data-plane message; 1 = Beam's Java runner side")
     ap.add_argument("--bounded-input", action="store_true",
                     help="patch the FnApiRunner to stream bundle input in 8 MB chunks (bench/bounded_runner.py)")
+    ap.add_argument("--label", default="", help="suffix for this run's work folder and log (concurrent runs)")
     ap.add_argument("--probe", metavar="DIR",
                     help="arm bench/memprobe in every SDK worker: RSS timeline + stacks (+ tracemalloc) into DIR")
     ap.add_argument("--probe-frames", type=int, default=0, help="tracemalloc frames for --probe (0: off)")
+    ap.add_argument("--probe-flush-mb", type=float, default=0,
+                    help="with --probe: the workers' output-stream flush threshold in MiB (Beam's Python SDK: 10)")
     ap.add_argument("--probe-grpc", default="",
                     help="with --probe: extra gRPC channel options for the workers, e.g. 'grpc.http2.bdp_probe=0'")
     args = ap.parse_args(argv)
@@ -188,12 +191,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.probe:
         env = dict(os.environ, YULIAO_MEMPROBE=str(Path(args.probe).resolve()),
                    YULIAO_MEMPROBE_FRAMES=str(args.probe_frames), YULIAO_MEMPROBE_GRPC=args.probe_grpc,
+                   YULIAO_MEMPROBE_FLUSH_MB=str(args.probe_flush_mb),
                    PYTHONPATH=os.pathsep.join([str(REPO / "bench" / "memprobe"), os.environ.get("PYTHONPATH", "")]))
     results = REPO / "bench" / "work" / "results"
     results.mkdir(parents=True, exist_ok=True)
     for n in args.sizes:
         for variant in args.variants:
-            tag = f"scale_{variant}_{n}"
+            tag = f"scale_{variant}_{n}{args.label}"
             tmp, workdir = results / f"{tag}.stats.json", REPO / "bench" / "work" / tag
             shutil.rmtree(workdir, ignore_errors=True)  # the digest below covers this run's files only
             m = measure([sys.executable, __file__, "_one", variant, str(n), args.data, str(tmp), str(workdir),
@@ -211,6 +215,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.probe:  # probed runs are slower and (with tracemalloc) larger: never compare with plain rows
                 row["probe_frames"] = args.probe_frames
                 row["probe_grpc"] = args.probe_grpc
+                if args.probe_flush_mb:
+                    row["probe_flush_mb"] = args.probe_flush_mb
             if m["rc"] == 0:
                 stats = {k.replace("\x1f", "/"): v for k, v in json.loads(tmp.read_text()).items() if "@" not in k}
                 row["kept"] = stats.get("dedup.near/out")

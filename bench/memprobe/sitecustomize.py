@@ -6,12 +6,13 @@ in SDK workers (the multi-process runner sets ``WORKER_ID`` in their environment
 imports this file.
 
 Every 0.5 s a thread appends ``t, rss, traced, traced_peak, where, out_q, in_q, py_blocks_k, malloc_used, malloc_free,
-malloc_mmap, arrow`` to ``DIR/w<pid>.tsv``:
+malloc_mmap, arrow, out_buf, out_bufs`` to ``DIR/w<pid>.tsv``:
 ``where`` is the user step name and innermost project frame (``transforms/``, ``bench/``) of the bundle-processing
 thread, ``out_q``/``in_q`` the bytes waiting in the worker's data-plane queues, ``py_blocks_k`` the live blocks of
 Python's object allocator (``sys.getallocatedblocks``, thousands: live Python objects, free of charge);
 ``malloc_*`` glibc's own account (``mallinfo2``: bytes in use and free in its arenas, bytes in its large ``mmap``
-blocks), ``arrow`` the bytes Arrow's memory pool has allocated (0 before pyarrow is imported) — so RSS that none of
+blocks), ``out_buf``/``out_bufs`` the bytes held by the bundle's buffered output streams and how many hold any
+(``YULIAO_MEMPROBE_FLUSH_MB`` sets their flush threshold, 10 MB in Beam), ``arrow`` the bytes Arrow's memory pool has allocated (0 before pyarrow is imported) — so RSS that none of
 these explains is pymalloc's arenas (also dumped: ``sys._debugmallocstats``), allocator slack or mapped files. When the
 RSS passes the last dump's by 20% (and 300 MB), it also writes ``DIR/w<pid>-<n>.txt`` (resident memory by mapping
 kind, every thread's stack) and, with ``YULIAO_MEMPROBE_FRAMES`` > 0, a tracemalloc snapshot of that many frames
@@ -123,17 +124,8 @@ def _big_objects(min_bytes: int = 1 << 20, top: int = 12) -> str:
     import gc
 
     seen: dict = {}
-    local: dict = {}  # id -> "function:variable" for objects a running frame holds directly
-    for fr in sys._current_frames().values():
-        while fr is not None:
-            for name, v in list(fr.f_locals.items()):
-                local.setdefault(id(v), f"frame {fr.f_code.co_filename.rsplit('/', 1)[-1]}:{fr.f_code.co_name}:{name}")
-            fr = fr.f_back
-    roots = list(gc.get_objects())
-    for fr in sys._current_frames().values():
-        while fr is not None:
-            roots.extend(fr.f_locals.values())
-            fr = fr.f_back
+    x = None
+    roots = gc.get_objects()  # frames' locals are not walked: reading f_locals would pin them (a leak)
     for o in roots:
         for x in (o, *(r for r in gc.get_referents(o) if type(r) in (bytes, str, bytearray))):
             if id(x) in seen:
@@ -147,7 +139,7 @@ def _big_objects(min_bytes: int = 1 << 20, top: int = 12) -> str:
     rows = sorted(seen.values(), key=lambda t: -t[0])
     out = [f"{len(rows)} objects >= {min_bytes >> 20} MB, {sum(t[0] for t in rows) / 2**20:.0f} MB"]
     for size, x in rows[:top]:
-        refs = [local[id(x)]] if id(x) in local else []
+        refs = []
         for r in gc.get_referrers(x):
             if r is seen or r is rows or r is roots:
                 continue
@@ -160,7 +152,8 @@ def _big_objects(min_bytes: int = 1 << 20, top: int = 12) -> str:
         if isinstance(x, (list, tuple, set, frozenset, dict)) and len(x):
             first = " items: " + type(next(iter(x))).__name__
         out.append(f"  {size / 2**20:7.1f} MB {kind}{first} <- {', '.join(refs[:6])}")
-    del rows, seen, roots
+    del rows, seen, roots, x
+    gc.collect()
     return "\n".join(out) + "\n"
 
 
@@ -182,6 +175,46 @@ def _track_data_channels() -> None:
         _CHANNELS.append(weakref.ref(self))
 
     data_plane._GrpcDataChannel.__init__ = __init__
+
+
+_STREAMS: list = []  # the worker's buffered output streams (weak references), for the out_buf column
+
+
+def _track_output_streams(flush_mb: float) -> None:
+    """Record every buffered output stream (``SizeBasedBufferingClosableOutputStream``: one per output of a
+    running bundle, flushed to the runner only past its size threshold — 10 MB in Beam's Python SDK), so the log
+    shows the bytes they hold (``out_buf``); ``flush_mb`` > 0 sets that threshold instead (experiment)."""
+    import weakref
+
+    from apache_beam.runners.worker import data_plane
+
+    cls = data_plane.SizeBasedBufferingClosableOutputStream
+    init = cls.__init__
+
+    def __init__(self, *a, **kw):
+        init(self, *a, **kw)
+        if flush_mb > 0:
+            self._size_flush_threshold = int(flush_mb * 2**20)
+        _STREAMS.append(weakref.ref(self))
+
+    cls.__init__ = __init__
+
+
+def _out_buf() -> tuple[int, int]:
+    """(bytes held by live buffered output streams, how many of them hold any)."""
+    total = live = 0
+    for ref in list(_STREAMS):
+        st = ref()
+        if st is None:
+            _STREAMS.remove(ref)
+            continue
+        try:
+            size = st.size()
+        except Exception:  # noqa: BLE001 - a closed stream
+            continue
+        total += size
+        live += size > 0
+    return total, live
 
 
 def _queued() -> tuple[int, int]:
@@ -209,7 +242,7 @@ def _run(out_dir: str, frames: int) -> None:
     last_dump, n = 0, 0
     log = open(os.path.join(out_dir, f"w{pid}.tsv"), "a", buffering=1)
     log.write("t\trss_mb\ttraced_mb\ttraced_peak_mb\twhere\tout_q_mb\tin_q_mb\tpy_blocks_k\tmalloc_used_mb"
-              "\tmalloc_free_mb\tmalloc_mmap_mb\tarrow_mb\n")
+              "\tmalloc_free_mb\tmalloc_mmap_mb\tarrow_mb\tout_buf_mb\tout_bufs\n")
     while True:
         time.sleep(0.5)
         rss = _rss()
@@ -221,9 +254,11 @@ def _run(out_dir: str, frames: int) -> None:
         except Exception:  # noqa: BLE001 - a probe never breaks the worker
             out_q = in_q = -2**20
         used, free, mmapped = _malloc()
+        out_buf, out_bufs = _out_buf()
         log.write(f"{time.time() - t0:.1f}\t{rss / 2**20:.0f}\t{cur / 2**20:.0f}\t{peak / 2**20:.0f}\t{where}"
                   f"\t{out_q / 2**20:.0f}\t{in_q / 2**20:.0f}\t{sys.getallocatedblocks() // 1000}"
-                  f"\t{used / 2**20:.0f}\t{free / 2**20:.0f}\t{mmapped / 2**20:.0f}\t{_arrow() / 2**20:.0f}\n")
+                  f"\t{used / 2**20:.0f}\t{free / 2**20:.0f}\t{mmapped / 2**20:.0f}\t{_arrow() / 2**20:.0f}"
+                  f"\t{out_buf / 2**20:.0f}\t{out_bufs}\n")
         if rss > max(300 * 2**20, last_dump * 1.2):
             last_dump, n = rss, n + 1
             with open(os.path.join(out_dir, f"w{pid}-{n:02d}.txt"), "w") as f:
@@ -260,5 +295,6 @@ if _DIR and os.environ.get("WORKER_ID"):
         _grpc_options(os.environ["YULIAO_MEMPROBE_GRPC"])
     os.makedirs(_DIR, exist_ok=True)
     _track_data_channels()
+    _track_output_streams(float(os.environ.get("YULIAO_MEMPROBE_FLUSH_MB", "0")))
     threading.Thread(target=_run, args=(_DIR, int(os.environ.get("YULIAO_MEMPROBE_FRAMES", "0"))),
                      daemon=True, name="yuliao-memprobe").start()
