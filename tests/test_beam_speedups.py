@@ -67,8 +67,12 @@ def test_state_specs_are_not_hidden_and_instances_that_change_methods_are_not_sh
     odd = _Plain()
     odd.process = _Stateful().process  # an instance whose method is not its class's: never answered per class
     assert userstate.is_stateful_dofn(odd) and not userstate.is_stateful_dofn(_Plain())
-    wrapped = beam.Map(lambda x: x).fn  # Map wraps a user function: answered per instance
-    assert beam_speedups._class_methods(type(wrapped)) is None and not userstate.is_stateful_dofn(wrapped)
+    plain = beam.Map(lambda x: x).fn  # Map wraps a user function: per class only when it takes no state
+    stateful = beam.Map(lambda kv, seen=beam.DoFn.StateParam(SPEC): kv).fn
+    assert beam_speedups._class_level(plain) and not beam_speedups._class_level(stateful)
+    original = userstate.get_dofn_specs.__wrapped__
+    assert userstate.get_dofn_specs(plain) == original(plain) and userstate.get_dofn_specs(stateful) == original(stateful)
+    assert not userstate.is_stateful_dofn(beam.Map(lambda x: x).fn)
     sets = userstate.get_dofn_specs(_Stateful())
     sets[0].clear()  # a caller changing what it got does not change the next answer
     assert userstate.get_dofn_specs(_Stateful())[0] == {SPEC}

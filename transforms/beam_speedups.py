@@ -3,8 +3,9 @@
 ``apache_beam.transforms.userstate.get_dofn_specs`` wraps every method of a DoFn (~30, most inherited) in a
 ``MethodWrapper``, which runs ``inspect.signature`` on each, and Beam calls it about 14 times per DoFn per
 run (ParDo construction, two ``to_runner_api`` passes, the DirectRunner's visitors, each bundle processor). The
-answer depends only on the DoFn's methods: it is computed once per DoFn class (when no instance can change its
-methods) or else once per instance (a ``WeakKeyDictionary``; never pickled with the DoFn). Measured on a re-select of the
+answer depends only on the DoFn's methods: it is computed once per DoFn class when the instance changes none of
+them (``Map``/``FlatMap``: when the wrapped function takes no state or timer parameter), else once per instance
+(a ``WeakKeyDictionary``; never pickled with the DoFn). Measured on a re-select of the
 issue-#16 benchmark (``bench/annotate_select.py``, 184 ParDos): 11.3 → 9.6 CPU-s; it matters most for small
 local builds, where Beam's fixed per-step cost dominates. If Beam's function is not the one this was written
 for (renamed, moved), nothing is patched.
@@ -15,28 +16,41 @@ import weakref
 from typing import Any, Callable
 
 from apache_beam.transforms import userstate
+from apache_beam.transforms.core import _DoFnParam
 
 _BY_INSTANCE: "weakref.WeakKeyDictionary[Any, tuple]" = weakref.WeakKeyDictionary()
 _BY_CLASS: dict[type, tuple] = {}
-_CLASS_SAFE: dict[type, frozenset] = {}  # class -> its method names, for classes whose specs are class-level
+_CLASSES: dict[type, tuple[frozenset, tuple]] = {}  # class -> (its method names, its ``_inspect_<method>`` hooks)
 
 
-def _class_methods(cls: type) -> frozenset | None:
-    """The method names of ``cls`` when its specs depend on the class alone; None when an instance can change
-    them: Beam's ``_inspect_<method>`` hook (``Map``/``FlatMap`` wrap a user function that way)."""
-    if cls not in _CLASS_SAFE:
+def _class_info(cls: type) -> tuple[frozenset, tuple]:
+    if cls not in _CLASSES:
         names = dir(cls)
-        _CLASS_SAFE[cls] = None if any(n.startswith("_inspect_") for n in names) else frozenset(
-            n for n in names if callable(getattr(cls, n, None)))
-    return _CLASS_SAFE[cls]
+        _CLASSES[cls] = (frozenset(n for n in names if callable(getattr(cls, n, None))),
+                         tuple(n for n in names if n.startswith("_inspect_")))
+    return _CLASSES[cls]
+
+
+def _class_level(dofn) -> bool:
+    """True when ``dofn``'s specs are its class's: no instance attribute replaces a method, and the methods an
+    instance can redirect through Beam's ``_inspect_<method>`` hook (``Map``/``FlatMap`` wrap a user function
+    that way) take no DoFn parameter (state, timer, …) there."""
+    methods, hooks = _class_info(type(dofn))
+    hooked = {h[len("_inspect_"):] for h in hooks}  # Beam reads these methods' parameters from the hook
+    if not methods.intersection(getattr(dofn, "__dict__", ())) <= hooked:
+        return False
+    for hook in hooks:
+        _, defaults = getattr(dofn, hook)()
+        if any(isinstance(d, _DoFnParam) for d in defaults):
+            return False
+    return True
 
 
 def _cached(compute: Callable[[Any], tuple]) -> Callable[[Any], tuple]:
     def lookup(dofn) -> tuple:
-        cls = type(dofn)
-        methods = _class_methods(cls)
-        if methods is not None and not methods.intersection(getattr(dofn, "__dict__", ())):
-            if cls not in _BY_CLASS:  # a DoFn class defined once: every instance (and unpickled copy) agrees
+        if _class_level(dofn):
+            cls = type(dofn)
+            if cls not in _BY_CLASS:  # every instance (and unpickled copy) of the class agrees
                 _BY_CLASS[cls] = compute(dofn)
             return _BY_CLASS[cls]
         try:
