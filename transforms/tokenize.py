@@ -14,7 +14,7 @@ import os
 from typing import Iterable, Optional, Sequence
 
 from schemas.document import Document
-from transforms.resources import local_copy, packaged_file
+from transforms.resources import local_copy, packaged_file, shared
 from transforms.contract import Count, Rejection
 
 # DeepSeek's EOS, the fallback when neither the recipe nor a tokenizer_config.json names one.
@@ -96,7 +96,7 @@ class Tokenize:
 
     def _load(self) -> TokenizerModel:
         if self._model is None:
-            self._model = TokenizerModel(self.tokenizer_path, self.eos_token, self.add_eos)
+            self._model = shared(TokenizerModel, self.tokenizer_path, self.eos_token, self.add_eos)
         return self._model
 
     def fingerprint(self) -> str:
