@@ -184,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--probe-frames", type=int, default=0, help="tracemalloc frames for --probe (0: off)")
     ap.add_argument("--probe-flush-mb", type=float, default=0,
                     help="with --probe: the workers' output-stream flush threshold in MiB (Beam's Python SDK: 10)")
+    ap.add_argument("--probe-release-streams", action="store_true",
+                    help="with --probe: drop finished bundles' output streams (Beam's processor cache keeps them)")
     ap.add_argument("--probe-grpc", default="",
                     help="with --probe: extra gRPC channel options for the workers, e.g. 'grpc.http2.bdp_probe=0'")
     args = ap.parse_args(argv)
@@ -192,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         env = dict(os.environ, YULIAO_MEMPROBE=str(Path(args.probe).resolve()),
                    YULIAO_MEMPROBE_FRAMES=str(args.probe_frames), YULIAO_MEMPROBE_GRPC=args.probe_grpc,
                    YULIAO_MEMPROBE_FLUSH_MB=str(args.probe_flush_mb),
+                   YULIAO_MEMPROBE_RELEASE="1" if args.probe_release_streams else "",
                    PYTHONPATH=os.pathsep.join([str(REPO / "bench" / "memprobe"), os.environ.get("PYTHONPATH", "")]))
     results = REPO / "bench" / "work" / "results"
     results.mkdir(parents=True, exist_ok=True)
@@ -217,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
                 row["probe_grpc"] = args.probe_grpc
                 if args.probe_flush_mb:
                     row["probe_flush_mb"] = args.probe_flush_mb
+                if args.probe_release_streams:
+                    row["probe_release_streams"] = True
             if m["rc"] == 0:
                 stats = {k.replace("\x1f", "/"): v for k, v in json.loads(tmp.read_text()).items() if "@" not in k}
                 row["kept"] = stats.get("dedup.near/out")

@@ -12,7 +12,8 @@ thread, ``out_q``/``in_q`` the bytes waiting in the worker's data-plane queues, 
 Python's object allocator (``sys.getallocatedblocks``, thousands: live Python objects, free of charge);
 ``malloc_*`` glibc's own account (``mallinfo2``: bytes in use and free in its arenas, bytes in its large ``mmap``
 blocks), ``out_buf``/``out_bufs`` the bytes held by the bundle's buffered output streams and how many hold any
-(``YULIAO_MEMPROBE_FLUSH_MB`` sets their flush threshold, 10 MB in Beam), ``arrow`` the bytes Arrow's memory pool has allocated (0 before pyarrow is imported) — so RSS that none of
+(``YULIAO_MEMPROBE_FLUSH_MB`` sets their flush threshold, 10 MB in Beam; ``YULIAO_MEMPROBE_RELEASE=1`` drops a
+finished bundle's streams instead of keeping them in Beam's processor cache), ``arrow`` the bytes Arrow's memory pool has allocated (0 before pyarrow is imported) — so RSS that none of
 these explains is pymalloc's arenas (also dumped: ``sys._debugmallocstats``), allocator slack or mapped files. When the
 RSS passes the last dump's by 20% (and 300 MB), it also writes ``DIR/w<pid>-<n>.txt`` (resident memory by mapping
 kind, every thread's stack) and, with ``YULIAO_MEMPROBE_FRAMES`` > 0, a tracemalloc snapshot of that many frames
@@ -200,6 +201,24 @@ def _track_output_streams(flush_mb: float) -> None:
     cls.__init__ = __init__
 
 
+def _release_closed_streams() -> None:
+    """Experiment: drop a finished bundle's output streams. Beam's SDK worker caches a released bundle processor
+    (``BundleProcessorCache.release``; shut down after 60 s unused) and its ``DataOutputOperation`` keeps the closed
+    stream, whose buffer still holds the bundle's last unflushed output (up to the 10 MB flush threshold, in a
+    buffer grown by doubling). On the local runner a bundle is a worker's whole share of a stage, so every cached
+    stage keeps up to 10 MB per output; on a cluster runner's small bundles that tail is small."""
+    from apache_beam.runners.worker import bundle_processor
+
+    cls = bundle_processor.DataOutputOperation
+    finish = cls.finish
+
+    def released(self) -> None:
+        finish(self)
+        self.output_stream = None  # process_bundle sets a new one before the next bundle
+
+    cls.finish = released
+
+
 def _out_buf() -> tuple[int, int]:
     """(bytes held by live buffered output streams, how many of them hold any)."""
     total = live = 0
@@ -296,5 +315,7 @@ if _DIR and os.environ.get("WORKER_ID"):
     os.makedirs(_DIR, exist_ok=True)
     _track_data_channels()
     _track_output_streams(float(os.environ.get("YULIAO_MEMPROBE_FLUSH_MB", "0")))
+    if os.environ.get("YULIAO_MEMPROBE_RELEASE"):
+        _release_closed_streams()
     threading.Thread(target=_run, args=(_DIR, int(os.environ.get("YULIAO_MEMPROBE_FRAMES", "0"))),
                      daemon=True, name="yuliao-memprobe").start()
