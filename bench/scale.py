@@ -226,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
                 stats = {k.replace("\x1f", "/"): v for k, v in json.loads(tmp.read_text()).items() if "@" not in k}
                 row["kept"] = stats.get("dedup.near/out")
                 row["rejected"] = sum(v for k, v in stats.items() if "/rejected/" in k and k.startswith("dedup"))
+                row["lost"] = n - (row["kept"] or 0) - row["rejected"]  # every document is kept or rejected: 0
                 row["giant_bucket_docs"] = stats.get("dedup.near/giant_bucket_docs", 0)
                 row["cc_finish_edges"] = stats.get("dedup.near/cc_finish_edges")
                 row["sink_files"] = stats.get("sink/files", 0) + stats.get("sink.rejects/files", 0)
