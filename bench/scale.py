@@ -21,9 +21,11 @@ process: the DirectRunner keeps every PCollection between stages in its own memo
 ``runner_peak_rss_mb``; on Dataflow/Flink/Spark that memory is the service's shuffle. CPU is the whole
 process tree's user+system time (``RUSAGE_CHILDREN`` after the run), per document. Shuffle bytes are not
 exposed by this runner; ``bench/DEDUP_SCALE.md`` has a per-document estimate. ``--shard-mb`` (default 8) sets
-``sink.shard_bytes``: this runner hands a worker each shard's whole group as one decoded list (Dataflow pages
-a group's values lazily), so a worker's peak follows the shard size up to that cap, not the corpus.
-Results are appended to ``bench/work/results/scale.jsonl``; ``bench/SCALE.md`` holds the figures.
+``sink.shard_bytes`` and ``--piece-mb`` (default 1) ``sink.piece_bytes``: this runner hands a worker a group as one
+decoded list, so the sink groups a bigger shard in pieces of that size. Each row records ``lost`` (documents
+neither kept nor rejected: must be 0) and digests of the output files and stats (same documents and settings:
+same digests, whatever the runner or memory settings). Results are appended to
+``bench/work/results/scale.jsonl``; ``bench/SCALE.md`` holds the figures.
 
 Why a worker's RSS grows with the corpus on this runner, and the A/B that shows it (``bench/SCALE.md``):
 
@@ -32,7 +34,8 @@ Why a worker's RSS grows with the corpus on this runner, and the A/B that shows 
   one message holding the worker's whole share of the stage input (rows say ``runner_input``);
 * ``--probe DIR`` arms ``bench/memprobe`` in the SDK workers (RSS / step / data-plane queues / live Python blocks
   every 0.5 s, stacks at each +20% RSS; ``--probe-frames N`` adds tracemalloc snapshots, ``--probe-grpc`` extra
-  gRPC channel options). glibc tunables (``MALLOC_*``) set around the command reach the workers and are recorded.
+  gRPC channel options, ``--probe-flush-mb`` / ``--probe-release-streams`` the two output-buffer experiments of
+  ``bench/SCALE.md``). glibc tunables (``MALLOC_*``) set around the command reach the workers and are recorded.
 """
 from __future__ import annotations
 
