@@ -43,8 +43,8 @@ FORUM = re.compile(r"forum|foren|thread|reddit\.com|stackexchange|viewtopic|news
 # method name -> ExtractConfig overrides (the recipe keys a build would set)
 METHODS: dict[str, dict] = {
     # the extractor before issue #20 (with the readability gate's off-by-one fixed)
-    "today": {"prune": "off", "zh_trim": False},
-    "today_fast": {"prune": "off", "zh_trim": False, "fast": True},
+    "today": {"prune": "off", "zh_trim": False, "fast_paths": False},
+    "today_fast": {"prune": "off", "zh_trim": False, "fast": True, "fast_paths": False},
     "new": {},  # the recipe defaults
     "new_links": {"prune": "links"},  # + link-block pruning
     "new_route": {"prune": "links", "main_share": 0.97, "fast_route_share": 0.6},  # + main-element cut, fast router
@@ -146,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="extra method: NAME with ExtractConfig overrides, e.g. x:fast=true (repeat KEY=VALUE with ,)")
     ap.add_argument("--split", choices=["dev", "holdout", "all"], default="all")
     ap.add_argument("--dump", help="write each method's texts to this folder (for reading the differences)")
+    ap.add_argument("--same", nargs="*", default=[], metavar="A:B",
+                    help="print how many pages methods A and B extract differently (e.g. new:new_slow)")
     args = ap.parse_args(argv)
     methods = {m: METHODS[m] for m in args.methods}
     for spec in args.set:
@@ -201,6 +203,10 @@ def main(argv: list[str] | None = None) -> int:
                 cells.append(f"{s['f']:.3f} n={s['n']}" if s else "-")
             rows.append(row)
             print(f"| {n} | {split} | " + " | ".join(cells) + f" | {ms:.1f} | {base_ms / ms:.2f} |")
+    for pair in args.same:
+        a, b = pair.split(":")
+        diff = sorted(p["path"] for p in pages if texts[a][p["path"]] != texts[b][p["path"]])
+        print(f"{a} vs {b}: {len(diff)} of {len(pages)} pages differ" + (f" (e.g. {diff[:3]})" if diff else ""))
     os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
     with open(RESULTS, "a", encoding="utf-8") as f:
         for row in rows:

@@ -142,6 +142,10 @@ class ExtractConfig(Section):
     readability: bool = Field(True,
         description="let trafilatura compare its text with readability's (off: never run readability; justext "
                     "fallbacks still run unless fast) (bench/EXTRACT.md)")
+    # issue #20: same text as plain trafilatura 2.3.1 (checked on every benchmark page), cheaper (bench/EXTRACT.md)
+    fast_paths: bool = Field(True,
+        description="output-preserving speed-ups of trafilatura 2.3.1 (transforms/extract_fast.py): C-level element "
+                    "class lookup, tree walks instead of its regex XPath passes; same text (bench/EXTRACT.md)")
 
 
 # ---------------------------------------------------------------- langid

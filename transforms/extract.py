@@ -337,6 +337,12 @@ def _install_readability_gate() -> None:
     core.compare_extraction = compare_extraction
 
 
+def _fast_xpaths(on: bool):
+    from transforms.extract_fast import fast_xpaths
+
+    return fast_xpaths(on)
+
+
 class Extractor:
     """Stage ``extract``: ``RawPage`` in, ``Document`` out."""
 
@@ -348,7 +354,7 @@ class Extractor:
                  prefilter: Optional[LangPrefilter], readability_gate: bool, prune: str, readability: bool,
                  zh_trim: bool, link_block_min_links: int, link_block_share: float, prune_max_share: float,
                  main_share: float,
-                 fast_route_share: float, fast_route_recheck: float):
+                 fast_route_share: float, fast_route_recheck: float, fast_paths: bool):
         """Values come from the recipe's ``extract`` section (``from_recipe``); defaults live only there."""
         self.max_html_bytes = max_html_bytes
         self.options = dict(include_comments=include_comments, include_tables=include_tables,
@@ -366,6 +372,7 @@ class Extractor:
         self.fast_route_share = fast_route_share  # > 0: trafilatura fast on pages whose main element is this dense
         self.fast_route_recheck = fast_route_recheck  # ... and full if the fast text < this x its paragraph text
         self.readability = readability  # False: trafilatura's readability comparison never runs (justext still can)
+        self.fast_paths = fast_paths  # transforms/extract_fast.py: same text, cheaper parse and XPath passes
 
     @classmethod
     def from_recipe(cls, cfg, langid_cfg=None) -> "Extractor":
@@ -378,7 +385,7 @@ class Extractor:
                    link_block_min_links=cfg.link_block_min_links, link_block_share=cfg.link_block_share,
                    prune_max_share=cfg.prune_max_share,
                    main_share=cfg.main_share, fast_route_share=cfg.fast_route_share,
-                   fast_route_recheck=cfg.fast_route_recheck)
+                   fast_route_recheck=cfg.fast_route_recheck, fast_paths=cfg.fast_paths)
 
     def setup(self) -> None:
         import trafilatura  # noqa: F401 - import once per worker
@@ -391,9 +398,15 @@ class Extractor:
 
     def extract_html(self, html: str) -> tuple[Optional[str], Optional[str]]:
         """(text, title) of a page's main content."""
-        from trafilatura.utils import load_html
+        return self.extract_tree(self.parse(html))
 
-        return self.extract_tree(load_html(html))
+    def parse(self, html: str):
+        """The page's lxml tree as trafilatura's ``load_html`` builds it (None if it is not HTML)."""
+        if self.fast_paths:
+            from transforms.extract_fast import load_html
+        else:
+            from trafilatura.utils import load_html
+        return load_html(html)
 
     def extract_tree(self, tree) -> tuple[Optional[str], Optional[str]]:
         """(text, title) of a parsed page's main content."""
@@ -418,9 +431,14 @@ class Extractor:
 
         if self.readability_gate or not self.readability:
             _install_readability_gate()  # once per process (idempotent), so also without setup()
+        if self.fast_paths:
+            from transforms.extract_fast import install
+
+            install()  # once per process (idempotent)
         token = _GATE.set("never" if not self.readability else "gate" if self.readability_gate else "always")
         try:
-            doc = trafilatura.bare_extraction(tree, output_format="python", with_metadata=False, **options)
+            with _fast_xpaths(self.fast_paths):
+                doc = trafilatura.bare_extraction(tree, output_format="python", with_metadata=False, **options)
         finally:
             _GATE.reset(token)
         if doc is None:
@@ -440,9 +458,7 @@ class Extractor:
             if page.content_type == "text/plain" or self.passthrough:
                 text, title = decode_html(page.body, page.charset or "utf-8"), None
             else:
-                from trafilatura.utils import load_html
-
-                tree = load_html(decode_html(page.body, page.charset))
+                tree = self.parse(decode_html(page.body, page.charset))
                 skip = (self.prefilter.reject(visible_text(tree, self.prefilter.scan_chars))
                         if self.prefilter and tree is not None else None)
                 if skip:

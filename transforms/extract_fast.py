@@ -1,0 +1,375 @@
+"""Output-preserving speed-ups of trafilatura 2.3.1 for ``transforms/extract.py`` (issue #20).
+
+trafilatura selects boilerplate with XPath expressions that call EXSLT ``re:test``; lxml runs each such call as
+a Python callback that turns the attribute into a "smart" string holding a proxy of its element (through
+lxml.html's Python class lookup). On our pages those passes were about a quarter of extraction time. Here each
+hot expression has a plain tree walk that selects exactly the same elements with the same regular expressions
+(``tests/test_extract_fast.py`` compares the node lists on real pages), and the page is parsed with a C-level
+element class lookup (every element an ``HtmlElement``; trafilatura uses no form/input-specific API).
+
+The walks replace the XPath objects inside trafilatura's own lists, but act only while ``fast_xpaths`` is
+active (our calls); elsewhere the original XPath runs. Each replacement is keyed by the exact expression text:
+another trafilatura version with changed expressions simply keeps its XPaths.
+"""
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import re
+from typing import Callable, Iterator, Optional
+
+from lxml import etree
+from lxml.html import HtmlComment, HtmlElement, HtmlEntity, HtmlProcessingInstruction, HTMLParser
+
+_ACTIVE = contextvars.ContextVar("yuliao_fast_xpaths", default=False)
+
+# trafilatura.utils.HTML_PARSER's settings, with a lookup done in C instead of HtmlElementClassLookup.lookup
+_PARSER = HTMLParser(collect_ids=False, default_doctype=False, encoding="utf-8", remove_comments=True,
+                     remove_pis=True)
+_PARSER.set_element_class_lookup(etree.ElementDefaultClassLookup(
+    element=HtmlElement, comment=HtmlComment, pi=HtmlProcessingInstruction, entity=HtmlEntity))
+
+
+def load_html(html: str):
+    """``trafilatura.utils.load_html`` for a decoded page, on the parser above (same tree, cheaper proxies)."""
+    from lxml.html import fromstring
+    from trafilatura.utils import is_dubious_html, repair_faulty_html
+
+    beginning = html[:50].lower()
+    check_flag = is_dubious_html(beginning)
+    html = repair_faulty_html(html, beginning)
+    tree, fallback_parse = None, False
+    try:
+        tree = fromstring(html, parser=_PARSER)
+    except ValueError:  # "Unicode strings with encoding declaration are not supported."
+        tree, fallback_parse = _from_bytes(html), True
+    except Exception:  # noqa: BLE001 - as trafilatura: a page lxml cannot parse has no tree
+        pass
+    if (tree is None or len(tree) < 1) and not fallback_parse:
+        tree = _from_bytes(html)
+    if tree is not None and check_flag and len(tree) < 2:
+        tree = None
+    return tree
+
+
+def _from_bytes(html: str):
+    from lxml.html import fromstring
+
+    try:
+        return fromstring(html.encode("utf8", "surrogatepass"), parser=_PARSER)
+    except Exception:  # noqa: BLE001 - trafilatura.utils.fromstring_bytes: None on any parser error
+        return None
+
+
+# ------------------------------------------------------------------ attribute helpers (XPath string semantics)
+def _first(el, a: str, b: str) -> str:
+    """String value of ``@a|@b``: the one of the two attributes that comes first on the element, else ""."""
+    va, vb = el.get(a), el.get(b)
+    if va is None:
+        return vb or ""
+    if vb is None:
+        return va
+    keys = el.keys()
+    return va if keys.index(a) < keys.index(b) else vb
+
+
+def _search(pattern: str, ignore_case: bool = False) -> Callable[[str], object]:
+    """EXSLT ``re:test`` as lxml implements it: ``re.search`` with UNICODE (and IGNORECASE for flag 'i')."""
+    return re.compile(pattern, re.UNICODE | (re.IGNORECASE if ignore_case else 0)).search
+
+
+def _desc(tree, tags: tuple[str, ...]) -> Iterator:
+    """``.//*[self::t1 or self::t2 …]``: descendants (not the node itself) with these tags, in document order."""
+    return tree.iterdescendants(*tags) if tags else tree.iterdescendants(etree.Element)
+
+
+# ------------------------------------------------------------------ the expressions
+def _raw_tree_prune_0():
+    t1 = _search("mvp-post-add-(?:box|wrap)|infinite-?scroll")
+    t2 = _search("mvp-post-add-(?:box|wrap)")
+
+    def select(tree) -> list:
+        out = []
+        for el in _desc(tree, ("div", "section", "aside")):
+            i, c = el.get("id") or "", el.get("class") or ""
+            if (t1(i) or t1(c)) and (el.find(".//h1") is None or t2(i) or t2(c)):
+                out.append(el)
+        return out
+    return select
+
+
+def _raw_tree_prune_1():
+    def select(tree) -> list:
+        return [el for el in _desc(tree, ("div", "section", "aside"))
+                if "elementor-share-buttons" in (el.get("class") or "")]
+    return select
+
+
+def _remove_comments_and_lists():
+    cid = "[Cc]omment(?!ary)|comol"
+    t_id = _search(f"^(?:{cid}|disqus_thread|dsq-comments)")
+    t_cls = _search("^[Cc]omment(?!ary)|(?:article|post)-comments")
+    t_id2 = _search(f"^(?:{cid})")
+
+    def select(tree) -> list:
+        out = []
+        for el in _desc(tree, ("div", "list", "section", "details", "ol", "ul")):
+            i, c = el.get("id") or "", el.get("class") or ""
+            if not (t_id(i) or t_cls(c)):
+                continue
+            if el.tag not in ("ol", "ul") or t_id2(i) or t_cls(c):
+                out.append(el)
+        return out
+    return select
+
+
+_DISCARD_TAGS = ("div", "item", "list", "p", "section", "span")
+
+
+def _overall_discard_0(id_tokens: str, class_tokens: str):
+    cookie, t_id, t_cls = _search("cookie"), _search(id_tokens), _search(class_tokens)
+
+    def select(tree) -> list:
+        out = []
+        for el in _desc(tree, _DISCARD_TAGS):
+            get = el.get
+            if (get("data-lp-replacement-content") is not None or "nav" in (get("role") or "").replace("N", "n")
+                    or "MostPopularStories" in (get("data-component") or "") or cookie(_first(el, "id", "class"))
+                    or t_id(get("id") or "") or t_cls(get("class") or "")):
+                out.append(el)
+        return out
+    return select
+
+
+def _overall_discard_1(class_tokens: str):
+    hidden = _search("hidden")
+    t_id = _search("reader-comments|akismet")
+    t_cls = _search(class_tokens)
+
+    def select(tree) -> list:
+        out = []
+        for el in _desc(tree, ()):
+            get = el.get
+            i, c, s = get("id"), get("class"), get("style")
+            if i is None and c is None and s is None:
+                if get("aria-hidden") == "true":
+                    out.append(el)
+                continue
+            if (c == "comments-title" or _first(el, "id", "class").startswith("reply-")
+                    or hidden(_first(el, "id", "style"))
+                    or (s is not None and ("display:none" in s or "display: none" in s))
+                    or t_id(i or "") or t_cls(c or "") or get("aria-hidden") == "true"):
+                out.append(el)
+        return out
+    return select
+
+
+def _contains_any(tags: tuple[str, ...], needle: str, fold: Optional[tuple[str, str]] = None):
+    """``.//*[tags][contains(@id, needle) or contains(@class, needle)]`` (with ``translate`` by ``fold``)."""
+    def select(tree) -> list:
+        out = []
+        for el in _desc(tree, tags):
+            i, c = el.get("id") or "", el.get("class") or ""
+            if fold:
+                i, c = i.replace(*fold), c.replace(*fold)
+            if needle in i or needle in c:
+                out.append(el)
+        return out
+    return select
+
+
+def _first_match(tags: tuple[str, ...], test: Callable) -> Callable:
+    """``(.//*[tags][test])[1]`` as the extractor uses it: a list holding the first match in document order
+    (trafilatura takes only the first element of these results)."""
+    def select(tree) -> list:
+        for el in _desc(tree, tags):
+            if test(el):
+                return [el]
+        return []
+    return select
+
+
+_BODY_TAGS = ("article", "div", "main", "section")
+
+
+def _body_0(id_tokens: str, class_tokens: str):
+    t_id, t_cls = _search(id_tokens), _search(class_tokens)
+
+    def test(el) -> bool:
+        get = el.get
+        i, c = get("id"), get("class")
+        return (c == "post" or c == "entry" or get("itemprop") == "articleBody" or i == "articleContent"
+                or bool(t_id(i or "")) or bool(t_cls(c or "")))
+    return _first_match(_BODY_TAGS, test)
+
+
+def _body_1():
+    def select(tree) -> list:
+        el = next(tree.iterdescendants("article"), None)
+        return [] if el is None else [el]
+    return select
+
+
+def _body_2(id_tokens: str, class_tokens: str):
+    t_id, t_cls, full = _search(id_tokens), _search(class_tokens), _search("fulltext", ignore_case=True)
+
+    def test(el) -> bool:
+        get = el.get
+        i, c = get("id"), get("class")
+        return (get("role") == "article" or i in ("article", "story")
+                or c in ("postarea", "art-postcontent", "text", "cell", "story")
+                or bool(t_id(i or "")) or bool(full(c or "")) or bool(t_cls(c or "")))
+    return _first_match(_BODY_TAGS, test)
+
+
+def _body_3(id_tokens: str, class_tokens: str):
+    t_id, t_cls = _search(id_tokens), _search(class_tokens)
+
+    def test(el) -> bool:
+        i, c = el.get("id") or "", el.get("class") or ""
+        return (el.get("id") == "content" or el.get("class") == "content" or bool(t_id(i)) or bool(t_cls(c))
+                or "main-content" in i.replace("C", "c").replace("M", "m")
+                or "main-content" in c.replace("C", "c").replace("M", "m")
+                or "page-content" in c.replace("C", "c").replace("P", "p"))
+    return _first_match(_BODY_TAGS, test)
+
+
+def _body_4():
+    def select(tree) -> list:
+        for el in tree.iterdescendants("article", "div", "section", "main"):
+            if el.tag == "main":
+                return [el]
+            if ((el.get("class") or "").startswith("main") or (el.get("id") or "").startswith("main")
+                    or (el.get("role") or "").startswith("main")):
+                return [el]
+        return []
+    return select
+
+
+_CLEAN_TAGS = frozenset({"aside", "fencedframe", "footer", "script", "style", "svg", "template"})
+
+
+def _basic_clean(pattern: str):
+    test = _search(pattern, ignore_case=True)
+
+    def select(tree) -> list:
+        out = []
+        for el in _desc(tree, ()):
+            tag = el.tag
+            if (tag in _CLEAN_TAGS or (tag == "div" and "footer" in _first(el, "class", "id"))
+                    or test(el.get("class") or "") or test(el.get("id") or "")):
+                out.append(el)
+        return out
+    return select
+
+
+# ------------------------------------------------------------------ wiring
+class _Swap:
+    """Stands in for one trafilatura XPath object: the tree walk while active, the XPath otherwise."""
+
+    def __init__(self, xpath, walk: Callable[[object], list]):
+        self.xpath, self.walk, self.path = xpath, walk, xpath.path
+
+    def __call__(self, tree, **kw) -> list:
+        if _ACTIVE.get() and not kw:
+            return self.walk(tree)
+        return self.xpath(tree, **kw)
+
+    def __str__(self) -> str:
+        return str(self.xpath)
+
+
+def _norm(path: str) -> str:
+    return " ".join(path.split())
+
+
+def _walks() -> dict[str, Callable]:
+    """Normalised XPath text → tree walk, for the expressions of trafilatura 2.3.1 we replace."""
+    import trafilatura.xpaths as x
+
+    ad_id = x._alt(x._OVERALL_DISCARD_BOTH_TOKENS + x._OVERALL_DISCARD_ID_TOKENS)
+    ad_cls = x._alt(x._OVERALL_DISCARD_BOTH_TOKENS + x._OVERALL_DISCARD_CLASS_TOKENS)
+    hide_cls = ("^hide-|comments-title|nocomments|-reply-|message|akismet|suggest-links|-hide-|hide-print| hidden"
+                "| hide|noprint|notloaded")
+    expected = {
+        "RAW_TREE_PRUNE_XPATH": [_raw_tree_prune_0(), _raw_tree_prune_1()],
+        "REMOVE_COMMENTS_AND_LISTS_XPATH": [_remove_comments_and_lists()],
+        "OVERALL_DISCARD_XPATH": [_overall_discard_0(ad_id, ad_cls), _overall_discard_1(hide_cls)],
+        "TEASER_DISCARD_XPATH": [_contains_any(_DISCARD_TAGS, "teaser", ("T", "t"))],
+        "DISCARD_IMAGE_ELEMENTS": [_contains_any(_DISCARD_TAGS, "caption")],
+        "BODY_XPATH": [
+            _body_0(x._alt(x._ARTICLE_CONTENT_ID_TOKENS), x._alt(x._ARTICLE_CONTENT_CLASS_TOKENS)),
+            _body_1(),
+            _body_2(x._alt(x._STORY_ID_TOKENS), x._alt(x._STORY_CLASS_TOKENS)),
+            _body_3(x._alt(x._MAIN_CONTENT_ID_TOKENS), x._alt(x._MAIN_CONTENT_CLASS_TOKENS)),
+            _body_4(),
+        ],
+    }
+    return expected
+
+
+# sha1 prefixes of the (whitespace-normalised) expression texts the walks were written from, trafilatura 2.3.1:
+# a list whose texts differ keeps its XPaths
+FINGERPRINTS: dict[str, list[str]] = {
+    "RAW_TREE_PRUNE_XPATH": ["f1e18cc2", "12b073cc"],
+    "REMOVE_COMMENTS_AND_LISTS_XPATH": ["98cf8952"],
+    "OVERALL_DISCARD_XPATH": ["f3dbdb23", "8d16edbf"],
+    "TEASER_DISCARD_XPATH": ["c0b22696"],
+    "DISCARD_IMAGE_ELEMENTS": ["6bf0a57a"],
+    "BODY_XPATH": ["0673ee2f", "91b22f3d", "0a4c7447", "1c6c9214", "ccb0a361"],
+    "BASIC_CLEAN_XPATH": ["841f8efc"],
+}
+
+
+def _fingerprint(path: str) -> str:
+    import hashlib
+
+    return hashlib.sha1(_norm(path).encode()).hexdigest()[:8]
+
+
+_INSTALLED: Optional[bool] = None
+
+
+def install() -> bool:
+    """Swap the walks into trafilatura's XPath lists once per process; False if its expressions differ."""
+    global _INSTALLED
+    if _INSTALLED is not None:
+        return _INSTALLED
+    try:
+        import importlib
+
+        baseline = importlib.import_module("trafilatura.baseline")  # the package exports a function of that name
+        settings = importlib.import_module("trafilatura.settings")
+        x = importlib.import_module("trafilatura.xpaths")
+
+        walks = _walks()
+        swaps = []
+        for name, fns in walks.items():
+            lst = getattr(x, name)
+            if len(lst) != len(fns) or any(_fingerprint(e.path) != FINGERPRINTS[name][k] for k, e in enumerate(lst)):
+                continue
+            swaps.append((lst, [_Swap(e, fn) for e, fn in zip(lst, fns)]))
+        clean = settings.BASIC_CLEAN_XPATH
+        clean_swap = None
+        if baseline.BASIC_CLEAN_XPATH is clean and _fingerprint(clean.path) == FINGERPRINTS["BASIC_CLEAN_XPATH"][0]:
+            clean_swap = _Swap(clean, _basic_clean(settings._COOKIE_CONSENT_RE))
+    except (ImportError, AttributeError):
+        _INSTALLED = False
+        return False
+    for lst, new in swaps:
+        lst[:] = new  # in place: main_extractor and core hold references to these lists
+    if clean_swap is not None:
+        baseline.BASIC_CLEAN_XPATH = clean_swap
+    _INSTALLED = bool(swaps)
+    return _INSTALLED
+
+
+@contextlib.contextmanager
+def fast_xpaths(on: bool = True):
+    """Inside: trafilatura's swapped expressions run as tree walks (in this thread/context only)."""
+    token = _ACTIVE.set(on)
+    try:
+        yield
+    finally:
+        _ACTIVE.reset(token)
+
