@@ -143,8 +143,17 @@ def _drop(el) -> None:
     parent.remove(el)
 
 
+_TEXT_NODES = None
+
+
 def _chars(el) -> int:
-    return sum(len(t.strip()) for t in el.itertext())
+    """Characters of ``el``'s text, each text node stripped (``itertext`` in C: text nodes as plain strings)."""
+    global _TEXT_NODES
+    if _TEXT_NODES is None:
+        from lxml import etree
+
+        _TEXT_NODES = etree.XPath(".//text()", smart_strings=False)
+    return sum(map(len, map(str.strip, _TEXT_NODES(el))))
 
 
 def _prune_link_blocks(tree, min_links: int, share: float, max_share: float) -> None:
@@ -302,7 +311,7 @@ def zh_trim(text: str) -> str:
 _GATE = contextvars.ContextVar("yuliao_readability_gate", default="always")  # "always" outside our calls
 
 
-def _readability_cannot_win(raw_tree, body, text: str, options) -> bool:
+def _readability_cannot_win(raw_tree, body, text: str, options, fast: bool = False) -> bool:
     """True when trafilatura would not take readability's output over its own, whatever it is.
 
     ``compare_extraction`` prefers readability only if its text is over twice as long as ours, ours is
@@ -315,6 +324,10 @@ def _readability_cannot_win(raw_tree, body, text: str, options) -> bool:
     if not body.xpath(".//p//text()") or len(body.findall(".//table")) > len(body.findall(".//p")):
         return False
     bound = 2 * len(text)
+    if fast:  # the same length, counted in C (transforms/extract_fast.py)
+        from transforms.extract_fast import visible_len
+
+        return visible_len(raw_tree) <= bound
     return len(visible_text(raw_tree, bound + 1, _CODE, body_only=False)) <= bound
 
 
@@ -334,6 +347,7 @@ def _install_readability_gate() -> None:
         return original(cleaned_tree, raw_tree, body, text, options)
 
     compare_extraction.yuliao_gate = True
+    compare_extraction.yuliao_original = original
     core.compare_extraction = compare_extraction
 
 
@@ -412,7 +426,12 @@ class Extractor:
         """(text, title) of a parsed page's main content."""
         if tree is None:
             return None, None
-        title = page_title(tree)  # on the pristine tree; bare_extraction prunes a copy
+        if self.fast_paths:
+            from transforms.extract_fast import page_title as fast_title
+
+            title = fast_title(tree)  # the same title, without the JSON-LD pass where it cannot set one
+        else:
+            title = page_title(tree)  # on the pristine tree; bare_extraction prunes a copy
         prune_tree(tree, self.prune, self.link_block_min_links, self.link_block_share, self.prune_max_share)
         main = keep_main_subtree(tree, self.main_share)
         # router: a page whose main element is mostly paragraphs is an article trafilatura's fallbacks rarely
@@ -431,13 +450,17 @@ class Extractor:
 
         if self.readability_gate or not self.readability:
             _install_readability_gate()  # once per process (idempotent), so also without setup()
+        direct = None
         if self.fast_paths:
-            from transforms.extract_fast import install
+            from transforms.extract_fast import bare_text, direct_options, install
 
             install()  # once per process (idempotent)
+            direct = direct_options(options)
         token = _GATE.set("never" if not self.readability else "gate" if self.readability_gate else "always")
         try:
             with _fast_xpaths(self.fast_paths):
+                if direct is not None:  # bare_extraction's steps without its copy of our tree
+                    return bare_text(tree, direct)
                 doc = trafilatura.bare_extraction(tree, output_format="python", with_metadata=False, **options)
         finally:
             _GATE.reset(token)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import re
+from copy import copy
 from typing import Callable, Iterator, Optional
 
 from lxml import etree
@@ -33,11 +34,11 @@ _PARSER.set_element_class_lookup(etree.ElementDefaultClassLookup(
 def load_html(html: str):
     """``trafilatura.utils.load_html`` for a decoded page, on the parser above (same tree, cheaper proxies)."""
     from lxml.html import fromstring
-    from trafilatura.utils import is_dubious_html, repair_faulty_html
+    from trafilatura.utils import is_dubious_html
 
     beginning = html[:50].lower()
     check_flag = is_dubious_html(beginning)
-    html = repair_faulty_html(html, beginning)
+    html = _repair_faulty_html(html, beginning)
     tree, fallback_parse = None, False
     try:
         tree = fromstring(html, parser=_PARSER)
@@ -50,6 +51,69 @@ def load_html(html: str):
     if tree is not None and check_flag and len(tree) < 2:
         tree = None
     return tree
+
+
+# trafilatura.utils.INVALID_XML_CHARS, as single characters: ``c in html`` is a memchr-speed scan, the regex
+# was a third of the parse time on pages without any of them (nearly all)
+_INVALID_XML = tuple(chr(c) for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0xFFFE, 0xFFFF))
+
+
+def _repair_faulty_html(html: str, beginning: str) -> str:
+    """``trafilatura.utils.repair_faulty_html`` without its two full-page passes where they change nothing."""
+    from trafilatura.utils import DOCTYPE_TAG, FAULTY_HTML, INVALID_XML_CHARS
+
+    if any(c in html for c in _INVALID_XML):
+        html = INVALID_XML_CHARS.sub("", html)
+    if "doctype" in beginning:  # the original splits the page at its first newline and joins it again
+        nl = html.find("\n")
+        first = html if nl < 0 else html[:nl]
+        fixed = DOCTYPE_TAG.sub("", first, count=1)
+        if nl < 0:
+            html = fixed + "\n"
+        elif fixed != first:
+            html = fixed + html[nl:]
+    for line in html[:4096].splitlines()[:4]:
+        if "<html" in line and line.endswith("/>"):
+            html = FAULTY_HTML.sub(r"\1>", html, count=1)
+            break
+    return html
+
+
+def page_title(tree) -> Optional[str]:
+    """``transforms.extract.page_title`` without the JSON-LD pass when the meta tags already gave a title
+    (trafilatura's JSON-LD pass only sets a title that is still empty; it was most of the title's cost)."""
+    from trafilatura.metadata import examine_meta, extract_meta_json, extract_title
+
+    meta = examine_meta(tree)
+    if not meta.title:
+        try:
+            meta = extract_meta_json(tree, meta)
+        except Exception:  # noqa: BLE001 - as transforms.extract.page_title
+            pass
+    if not meta.title:
+        meta.title = extract_title(tree)
+    meta.clean_and_trim()
+    return meta.title
+
+
+_TEXT_NODES = etree.XPath(".//text()", smart_strings=False)
+
+
+def visible_len(tree) -> int:
+    """``len(transforms.extract.visible_text(tree, ∞, {script, style}, body_only=False))``, counted in C.
+
+    That text is the words of every text node outside scripts and styles joined by single spaces, so its
+    length is (characters in those words) + (number of words) - 1: count over all text nodes, then take
+    the script and style contents back out (their tails are page text). If a script held elements, part
+    of its text would stay counted: a larger length only makes the readability gate skip less.
+    """
+    words = " ".join(_TEXT_NODES(tree)).split()
+    chars, n = sum(map(len, words)), len(words)
+    for el in tree.iter("script", "style"):
+        if el.text:
+            words = el.text.split()
+            chars, n = chars - sum(map(len, words)), n - len(words)
+    return chars + n - 1 if n > 0 else 0
 
 
 def _from_bytes(html: str):
@@ -263,6 +327,137 @@ def _basic_clean(pattern: str):
     return select
 
 
+# ------------------------------------------------------------------ trafilatura's cascade without avoidable copies
+def bare_text(tree, options) -> Optional[str]:
+    """``bare_extraction(tree, output_format="python", with_metadata=False, …)``'s text, for a
+    ``trafilatura.settings.Extractor`` without language, metadata or tree-size options.
+
+    bare_extraction copies a tree it is given (the caller may still need it); ours is not used afterwards,
+    so the cascade runs on it directly: the same steps as bare_extraction for these options, one copy less.
+    """
+    import trafilatura.core as core
+
+    try:
+        postbody, temp_text, _, temp_comments = core.trafilatura_sequence(tree, options, options.url)
+        if len(temp_text) < options.min_output_size and len(temp_comments) < options.min_output_comm_size:
+            raise ValueError
+        if options.dedup and core.duplicate_test(postbody, options) is True:
+            raise ValueError
+    except (TypeError, ValueError):  # bare_extraction's "discarding data"
+        return None
+    return core.xmltotxt(postbody, options.formatting)
+
+
+def direct_options(kw: dict):
+    """The ``Extractor`` options bare_extraction builds from our keyword arguments, or None when
+    ``bare_text`` does not cover them (or this trafilatura lacks the pieces it calls)."""
+    import trafilatura.core as core
+    from trafilatura.settings import DEFAULT_CONFIG, Extractor as Options
+
+    if not all(hasattr(core, f) for f in ("trafilatura_sequence", "duplicate_test", "xmltotxt")):
+        return None
+    options = Options(config=DEFAULT_CONFIG, output_format="python", fast=kw["fast"],
+                      precision=kw["favor_precision"], recall=kw["favor_recall"], comments=kw["include_comments"],
+                      formatting=None, links=False, images=False, tables=kw["include_tables"],
+                      dedup=kw["deduplicate"], lang=None, url=None, with_metadata=False, only_with_metadata=False,
+                      author_blacklist=None, url_blacklist=None, date_params=None)
+    return None if options.max_tree_size or options.lang or options.with_metadata else options
+
+
+def _gated_extract_and_compare(original: Callable) -> Callable:
+    """``core._extract_and_compare`` deciding the readability gate before copying the raw tree for
+    readability (the copy is wasted when readability cannot win; the gate only reads the tree)."""
+    import trafilatura.core as core
+
+    def extract_and_compare(cleaned_tree, cleaned_tree_backup, tree, options):
+        from transforms.extract import _GATE, _readability_cannot_win
+
+        gate = _GATE.get()
+        if not _ACTIVE.get() or gate == "always":
+            return original(cleaned_tree, cleaned_tree_backup, tree, options)
+        postbody, temp_text = core.extract_content(cleaned_tree, options)
+        if not options.fast:
+            compare = core.compare_extraction
+            compare = getattr(compare, "yuliao_original", compare)  # past transforms.extract's gate wrapper
+            skip = gate == "never" or _readability_cannot_win(tree, postbody, temp_text, options, fast=True)
+            raw = HtmlElement() if skip else copy(tree)  # readability of an empty page: "", ours is kept
+            postbody, temp_text = compare(cleaned_tree_backup, raw, postbody, temp_text, options)
+        return postbody, temp_text
+
+    extract_and_compare.yuliao_fast = True
+    return extract_and_compare
+
+
+# ------------------------------------------------------------------ justext without lxml.sax
+class _CachedParagraph:
+    """Mixin for justext's Paragraph: its ``text`` (re-joined and re-normalised on every access, several
+    times per paragraph during classification) is computed once after the last ``append_text``."""
+
+    _text = None
+
+    @property
+    def text(self):
+        if self._text is None:
+            self._text = super().text
+        return self._text
+
+    def append_text(self, text):
+        self._text = None
+        return super().append_text(text)
+
+    def stopwords_count(self, stopwords):
+        return sum(map(stopwords.__contains__, map(str.lower, self.text.split())))
+
+
+def _fast_paragraph_maker(base):
+    """justext's ParagraphMaker fed by one ``iterwalk`` instead of ``lxml.sax.saxify`` (same events, in the
+    same order, for a tree without processing instructions beside its root)."""
+    import justext.core as jcore
+
+    paragraph_cls = type("Paragraph", (_CachedParagraph, jcore.Paragraph), {})
+
+    class ParagraphMaker(base):
+        def _start_new_pragraph(self):
+            if self.paragraph and self.paragraph.contains_text():
+                self.paragraphs.append(self.paragraph)
+            self.paragraph = paragraph_cls(self.path)
+
+        @classmethod
+        def make_paragraphs(cls, root):
+            if not _ACTIVE.get() or not isinstance(root, etree._Element) or _has_pi_siblings(root):
+                return base.make_paragraphs(root)
+            handler = cls()
+            handler.startDocument()
+            for event, el in etree.iterwalk(root, events=("start", "end")):
+                tag = el.tag
+                if not isinstance(tag, str):
+                    if tag is not etree.Comment and tag is not etree.ProcessingInstruction:
+                        return base.make_paragraphs(root)  # an entity node: let saxify deal with it
+                    if event == "end" and el.tail:  # saxify reports only the tail (a PI event is a no-op)
+                        handler.characters(el.tail)
+                    continue
+                name = (etree.QName(tag).namespace, etree.QName(tag).localname) if tag[0] == "{" else (None, tag)
+                if event == "start":
+                    handler.startElementNS(name, None, None)
+                    if el.text:
+                        handler.characters(el.text)
+                else:
+                    handler.endElementNS(name, None)
+                    if el.tail:
+                        handler.characters(el.tail)
+            handler.endDocument()
+            return handler.paragraphs
+
+    return ParagraphMaker
+
+
+def _has_pi_siblings(root) -> bool:
+    for sib in (root.getprevious(), root.getnext()):
+        if sib is not None and sib.tag is etree.ProcessingInstruction:
+            return True
+    return False
+
+
 # ------------------------------------------------------------------ wiring
 class _Swap:
     """Stands in for one trafilatura XPath object: the tree walk while active, the XPath otherwise."""
@@ -360,6 +555,12 @@ def install() -> bool:
         lst[:] = new  # in place: main_extractor and core hold references to these lists
     if clean_swap is not None:
         baseline.BASIC_CLEAN_XPATH = clean_swap
+    core = importlib.import_module("trafilatura.core")
+    if hasattr(core, "_extract_and_compare") and hasattr(core, "extract_content"):
+        core._extract_and_compare = _gated_extract_and_compare(core._extract_and_compare)
+    external = importlib.import_module("trafilatura.external")
+    if hasattr(external, "ParagraphMaker"):
+        external.ParagraphMaker = _fast_paragraph_maker(external.ParagraphMaker)
     _INSTALLED = bool(swaps)
     return _INSTALLED
 
