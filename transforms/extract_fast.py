@@ -337,6 +337,7 @@ def bare_text(tree, options) -> Optional[str]:
     """
     import trafilatura.core as core
 
+    token = _TEXT_LEN.set([None])
     try:
         postbody, temp_text, _, temp_comments = core.trafilatura_sequence(tree, options, options.url)
         if len(temp_text) < options.min_output_size and len(temp_comments) < options.min_output_comm_size:
@@ -345,6 +346,8 @@ def bare_text(tree, options) -> Optional[str]:
             raise ValueError
     except (TypeError, ValueError):  # bare_extraction's "discarding data"
         return None
+    finally:
+        _TEXT_LEN.reset(token)
     return core.xmltotxt(postbody, options.formatting)
 
 
@@ -382,10 +385,50 @@ def _gated_extract_and_compare(original: Callable) -> Callable:
             skip = gate == "never" or _readability_cannot_win(tree, postbody, temp_text, options, fast=True)
             raw = HtmlElement() if skip else copy(tree)  # readability of an empty page: "", ours is kept
             postbody, temp_text = compare(cleaned_tree_backup, raw, postbody, temp_text, options)
+        seen = _TEXT_LEN.get()
+        if seen is not None and seen[0] is None:  # the main cascade's text (the recall retry comes later)
+            seen[0] = len(temp_text)
         return postbody, temp_text
 
     extract_and_compare.yuliao_fast = True
     return extract_and_compare
+
+
+# Length of trafilatura_sequence's current text, for the escalation test that follows it: set by the first
+# _extract_and_compare of a bare_text call, updated where the baseline rescue replaces that text.
+_TEXT_LEN: contextvars.ContextVar = contextvars.ContextVar("yuliao_text_len", default=None)
+
+
+def _tracked_baseline(original: Callable) -> Callable:
+    """``core.baseline`` noting the text length the sequence keeps after its rescue step."""
+    def baseline(tree):
+        result = original(tree)
+        seen = _TEXT_LEN.get()
+        if _ACTIVE.get() and seen is not None and seen[0] is not None and result[2] > seen[0]:
+            seen[0] = len(result[1])  # trafilatura_sequence: ``if b_len > len(temp_text): temp_text = b_text``
+        return result
+    return baseline
+
+
+def _bounded_html2txt(original: Callable) -> Callable:
+    """``core.html2txt`` as the escalation test uses it: ``len(text) < ESCALATION_PAGE_SHARE *
+    len(html2txt(tree))``. When the text is already at least that share of an upper bound of the page text,
+    the test is false whatever html2txt returns, so "" stands in for it (html2txt copies and cleans the tree).
+
+    Bound: html2txt is the words of the cleaned body's text joined by single spaces; cleaning only removes
+    subtrees (scripts and styles among them) and characters, and the spaces it adds at block boundaries
+    split words only where two text nodes meet, so it is at most ``visible_len(body)``.
+    """
+    import trafilatura.core as core
+
+    def html2txt(tree, *args, **kw):
+        seen = _TEXT_LEN.get()
+        if _ACTIVE.get() and not args and not kw and seen is not None and seen[0]:
+            body = tree.find(".//body")
+            if seen[0] >= core.ESCALATION_PAGE_SHARE * visible_len(tree if body is None else body):
+                return ""
+        return original(tree, *args, **kw)
+    return html2txt
 
 
 # ------------------------------------------------------------------ justext without lxml.sax
@@ -558,6 +601,9 @@ def install() -> bool:
     core = importlib.import_module("trafilatura.core")
     if hasattr(core, "_extract_and_compare") and hasattr(core, "extract_content"):
         core._extract_and_compare = _gated_extract_and_compare(core._extract_and_compare)
+        if all(hasattr(core, f) for f in ("baseline", "html2txt", "ESCALATION_PAGE_SHARE")):
+            core.baseline = _tracked_baseline(core.baseline)
+            core.html2txt = _bounded_html2txt(core.html2txt)
     external = importlib.import_module("trafilatura.external")
     if hasattr(external, "ParagraphMaker"):
         external.ParagraphMaker = _fast_paragraph_maker(external.ParagraphMaker)
