@@ -434,9 +434,26 @@ def _bounded_html2txt(original: Callable) -> Callable:
 # ------------------------------------------------------------------ justext without lxml.sax
 class _CachedParagraph:
     """Mixin for justext's Paragraph: its ``text`` (re-joined and re-normalised on every access, several
-    times per paragraph during classification) is computed once after the last ``append_text``."""
+    times per paragraph during classification) is computed once after the last ``append_text``, and its
+    DOM path strings only when read (justext starts a paragraph at every block tag; most get no text and
+    are dropped, but each formatted two path strings)."""
 
     _text = None
+
+    def __init__(self, path):  # justext.paragraph.Paragraph.__init__, with the path kept as a snapshot
+        self._path = tuple(path._elements)  # (tag, order, children) triples: tag and order never change
+        self.text_nodes = []
+        self.chars_count_in_links = 0
+        self.tags_count = 0
+        self.class_type = ""
+
+    @property
+    def dom_path(self):  # PathInfo.dom
+        return ".".join(e[0] for e in self._path)
+
+    @property
+    def xpath(self):  # PathInfo.xpath
+        return "/" + "/".join("%s[%d]" % e[:2] for e in self._path)
 
     @property
     def text(self):
