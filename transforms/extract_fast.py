@@ -138,8 +138,15 @@ def _first(el, a: str, b: str) -> str:
 
 
 def _search(pattern: str, ignore_case: bool = False) -> Callable[[str], object]:
-    """EXSLT ``re:test`` as lxml implements it: ``re.search`` with UNICODE (and IGNORECASE for flag 'i')."""
-    return re.compile(pattern, re.UNICODE | (re.IGNORECASE if ignore_case else 0)).search
+    """EXSLT ``re:test`` as lxml implements it: ``re.search`` with UNICODE (and IGNORECASE for flag 'i').
+
+    The walks test an absent attribute as "" or skip it; both are the same only for patterns that do not
+    match the empty string, which every one here must satisfy.
+    """
+    search = re.compile(pattern, re.UNICODE | (re.IGNORECASE if ignore_case else 0)).search
+    if search(""):
+        raise ValueError(f"pattern matches the empty string: {pattern!r}")
+    return search
 
 
 def _desc(tree, tags: tuple[str, ...]) -> Iterator:
@@ -191,24 +198,28 @@ _DISCARD_TAGS = ("div", "item", "list", "p", "section", "span")
 
 
 def _overall_discard_0(id_tokens: str, class_tokens: str):
-    cookie, t_id, t_cls = _search("cookie"), _search(id_tokens), _search(class_tokens)
+    t_id, t_cls = _search(id_tokens), _search(class_tokens)  # neither matches "": absent attributes are skipped
 
     def select(tree) -> list:
         out = []
         for el in _desc(tree, _DISCARD_TAGS):
+            keys = el.keys()
+            if not keys:
+                continue
             get = el.get
-            if (get("data-lp-replacement-content") is not None or "nav" in (get("role") or "").replace("N", "n")
-                    or "MostPopularStories" in (get("data-component") or "") or cookie(_first(el, "id", "class"))
-                    or t_id(get("id") or "") or t_cls(get("class") or "")):
+            i, c = get("id"), get("class")
+            if ((i and t_id(i)) or (c and t_cls(c)) or get("data-lp-replacement-content") is not None
+                    or "nav" in (get("role") or "").replace("N", "n")
+                    or "MostPopularStories" in (get("data-component") or "")
+                    or "cookie" in _first(el, "id", "class")):  # re:test(…, 'cookie'): a plain substring
                 out.append(el)
         return out
     return select
 
 
 def _overall_discard_1(class_tokens: str):
-    hidden = _search("hidden")
     t_id = _search("reader-comments|akismet")
-    t_cls = _search(class_tokens)
+    t_cls = _search(class_tokens)  # does not match ""
 
     def select(tree) -> list:
         out = []
@@ -219,10 +230,11 @@ def _overall_discard_1(class_tokens: str):
                 if get("aria-hidden") == "true":
                     out.append(el)
                 continue
-            if (c == "comments-title" or _first(el, "id", "class").startswith("reply-")
-                    or hidden(_first(el, "id", "style"))
+            if (c == "comments-title" or (c and t_cls(c)) or (i and t_id(i))
+                    or _first(el, "id", "class").startswith("reply-")
+                    or "hidden" in _first(el, "id", "style")  # re:test(@id|@style, 'hidden'): a substring
                     or (s is not None and ("display:none" in s or "display: none" in s))
-                    or t_id(i or "") or t_cls(c or "") or get("aria-hidden") == "true"):
+                    or get("aria-hidden") == "true"):
                 out.append(el)
         return out
     return select
@@ -392,6 +404,39 @@ def _gated_extract_and_compare(original: Callable) -> Callable:
 
     extract_and_compare.yuliao_fast = True
     return extract_and_compare
+
+
+class _LazyBackup:
+    """Stands in for ``_prepare_tree``'s copy of the cleaned, not yet converted tree. Only justext reads it
+    (in ``compare_extraction``, on a few pages), so it is rebuilt from the raw tree when asked for:
+    ``tree_cleaning(copy(tree))`` again, the same tree, since the raw tree is not changed in between."""
+
+    __slots__ = ("tree", "options")
+
+    def __init__(self, tree, options):
+        self.tree, self.options = tree, options
+
+    def build(self):
+        import trafilatura.core as core
+
+        return core.tree_cleaning(copy(self.tree), self.options)
+
+
+def _lazy_prepare_tree(original: Callable) -> Callable:
+    import trafilatura.core as core
+
+    def prepare_tree(tree, options, url):
+        if not _ACTIVE.get() or options.comments:  # comments: the backup is also re-converted for forums
+            return original(tree, options, url)
+        cleaned = core.tree_cleaning(copy(tree), options)
+        return core.convert_tags(cleaned, options, url), _LazyBackup(tree, options)
+    return prepare_tree
+
+
+def _justext_reading_backup(original: Callable) -> Callable:
+    def justext_rescue(tree, options):
+        return original(tree.build() if isinstance(tree, _LazyBackup) else tree, options)
+    return justext_rescue
 
 
 # Length of trafilatura_sequence's current text, for the escalation test that follows it: set by the first
@@ -618,6 +663,11 @@ def install() -> bool:
     core = importlib.import_module("trafilatura.core")
     if hasattr(core, "_extract_and_compare") and hasattr(core, "extract_content"):
         core._extract_and_compare = _gated_extract_and_compare(core._extract_and_compare)
+        external = importlib.import_module("trafilatura.external")
+        if all(hasattr(core, f) for f in ("_prepare_tree", "tree_cleaning", "convert_tags")) and hasattr(
+                external, "justext_rescue"):
+            external.justext_rescue = _justext_reading_backup(external.justext_rescue)
+            core._prepare_tree = _lazy_prepare_tree(core._prepare_tree)
         if all(hasattr(core, f) for f in ("baseline", "html2txt", "ESCALATION_PAGE_SHARE")):
             core.baseline = _tracked_baseline(core.baseline)
             core.html2txt = _bounded_html2txt(core.html2txt)
