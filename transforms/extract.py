@@ -387,6 +387,7 @@ class Extractor:
         self.fast_route_recheck = fast_route_recheck  # ... and full if the fast text < this x its paragraph text
         self.readability = readability  # False: trafilatura's readability comparison never runs (justext still can)
         self.fast_paths = fast_paths  # transforms/extract_fast.py: same text, cheaper parse and XPath passes
+        self._direct: dict = {}  # our trafilatura options -> its Extractor options (fast_paths), never mutated
 
     @classmethod
     def from_recipe(cls, cfg, langid_cfg=None) -> "Extractor":
@@ -455,7 +456,10 @@ class Extractor:
             from transforms.extract_fast import bare_text, direct_options, install
 
             install()  # once per process (idempotent)
-            direct = direct_options(options)
+            key = tuple(sorted(options.items()))
+            if key not in self._direct:  # trafilatura's option object, built once (0.2 ms each, config reads)
+                self._direct[key] = direct_options(options)
+            direct = self._direct[key]
         token = _GATE.set("never" if not self.readability else "gate" if self.readability_gate else "always")
         try:
             with _fast_xpaths(self.fast_paths):

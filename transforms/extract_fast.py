@@ -394,7 +394,9 @@ def _gated_extract_and_compare(original: Callable) -> Callable:
         if not options.fast:
             compare = core.compare_extraction
             compare = getattr(compare, "yuliao_original", compare)  # past transforms.extract's gate wrapper
-            skip = gate == "never" or _readability_cannot_win(tree, postbody, temp_text, options, fast=True)
+            skip = (gate == "never"  # or compare_extraction returns before readability (its recall bypass)
+                    or (options.focus == "recall" and len(temp_text) > options.min_extracted_size * 10)
+                    or _readability_cannot_win(tree, postbody, temp_text, options, fast=True))
             raw = HtmlElement() if skip else copy(tree)  # readability of an empty page: "", ours is kept
             postbody, temp_text = compare(cleaned_tree_backup, raw, postbody, temp_text, options)
         seen = _TEXT_LEN.get()
