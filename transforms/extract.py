@@ -324,10 +324,10 @@ def _readability_cannot_win(raw_tree, body, text: str, options, fast: bool = Fal
     if not body.xpath(".//p//text()") or len(body.findall(".//table")) > len(body.findall(".//p")):
         return False
     bound = 2 * len(text)
-    if fast:  # the same length, counted in C (transforms/extract_fast.py)
-        from transforms.extract_fast import visible_len
+    if fast:  # the same test counted in C, and a tighter bound (transforms/extract_fast.py)
+        from transforms.extract_fast import readability_fits
 
-        return visible_len(raw_tree) <= bound
+        return readability_fits(raw_tree, bound)
     return len(visible_text(raw_tree, bound + 1, _CODE, body_only=False)) <= bound
 
 
@@ -415,9 +415,17 @@ class Extractor:
         """(text, title) of a page's main content."""
         return self.extract_tree(self.parse(html))
 
+    def _fast(self) -> bool:
+        """fast_paths, if this trafilatura is the version they were written for (else plain trafilatura)."""
+        if self.fast_paths:
+            from transforms.extract_fast import install
+
+            return install()  # once per process (idempotent)
+        return False
+
     def parse(self, html: str):
         """The page's lxml tree as trafilatura's ``load_html`` builds it (None if it is not HTML)."""
-        if self.fast_paths:
+        if self._fast():
             from transforms.extract_fast import load_html
         else:
             from trafilatura.utils import load_html
@@ -427,7 +435,7 @@ class Extractor:
         """(text, title) of a parsed page's main content."""
         if tree is None:
             return None, None
-        if self.fast_paths:
+        if self._fast():
             from transforms.extract_fast import page_title as fast_title
 
             title = fast_title(tree)  # the same title, without the JSON-LD pass where it cannot set one
@@ -452,17 +460,17 @@ class Extractor:
         if self.readability_gate or not self.readability:
             _install_readability_gate()  # once per process (idempotent), so also without setup()
         direct = None
-        if self.fast_paths:
-            from transforms.extract_fast import bare_text, direct_options, install
+        fast = self._fast()
+        if fast:
+            from transforms.extract_fast import bare_text, direct_options
 
-            install()  # once per process (idempotent)
             key = tuple(sorted(options.items()))
             if key not in self._direct:  # trafilatura's option object, built once (0.2 ms each, config reads)
                 self._direct[key] = direct_options(options)
             direct = self._direct[key]
         token = _GATE.set("never" if not self.readability else "gate" if self.readability_gate else "always")
         try:
-            with _fast_xpaths(self.fast_paths):
+            with _fast_xpaths(fast):
                 if direct is not None:  # bare_extraction's steps without its copy of our tree
                     return bare_text(tree, direct)
                 doc = trafilatura.bare_extraction(tree, output_format="python", with_metadata=False, **options)

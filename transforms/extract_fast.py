@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import re
 from copy import copy
 from typing import Callable, Iterator, Optional
@@ -114,6 +115,54 @@ def visible_len(tree) -> int:
             words = el.text.split()
             chars, n = chars - sum(map(len, words)), n - len(words)
     return chars + n - 1 if n > 0 else 0
+
+
+_CLASS_OR_ID = etree.XPath(".//*[@class or @id]")
+
+
+def _words(el) -> int:
+    """What ``el``'s text adds to ``visible_len``: characters plus count of its words outside scripts/styles."""
+    words = " ".join(_TEXT_NODES(el)).split()
+    total = sum(map(len, words)) + len(words)
+    for code in el.iter("script", "style"):
+        if code.text:
+            words = code.text.split()
+            total -= sum(map(len, words)) + len(words)
+    return total
+
+
+def readability_fits(tree, limit: int) -> bool:
+    """True when readability's text for ``tree`` cannot be longer than ``limit``.
+
+    Readability keeps a part of the page text, so ``visible_len(tree) <= limit`` is enough. Failing that
+    (and only when the page text is at most twice the limit: the test below costs a walk of the page),
+    readability deletes the subtrees whose class/id reads "unlikely" (``remove_unlikely_candidates``,
+    same regexes) before it picks the article, so their words can be taken off the bound.
+    """
+    from trafilatura.readability_lxml import FRAME_TAGS, REGEXES
+
+    # readability's sanitize writes "VIDEO" into video iframes: room for it (and a separator) per iframe
+    total = visible_len(tree) + 6 * int(tree.xpath("count(.//iframe)"))
+    if total <= limit:
+        return True
+    if total > 2 * limit:
+        return False
+    unlikely, maybe = REGEXES["unlikelyCandidatesRe"].search, REGEXES["okMaybeItsACandidateRe"].search
+    verdicts: dict = {}
+    dropped: set = set()
+    for el in _CLASS_OR_ID(tree):  # readability_lxml.Document.remove_unlikely_candidates
+        attrs = " ".join(filter(None, (el.get("class"), el.get("id"))))
+        if len(attrs) < 2 or el.tag in FRAME_TAGS:
+            continue
+        if attrs not in verdicts:
+            low = attrs.lower()
+            verdicts[attrs] = bool(unlikely(low)) and not maybe(low)
+        if verdicts[attrs] and not any(a in dropped for a in el.iterancestors()):
+            dropped.add(el)
+            total -= _words(el)
+            if total <= limit:
+                return True
+    return False
 
 
 def _from_bytes(html: str):
@@ -384,6 +433,7 @@ def _gated_extract_and_compare(original: Callable) -> Callable:
     readability (the copy is wasted when readability cannot win; the gate only reads the tree)."""
     import trafilatura.core as core
 
+    @functools.wraps(original)
     def extract_and_compare(cleaned_tree, cleaned_tree_backup, tree, options):
         from transforms.extract import _GATE, _readability_cannot_win
 
@@ -396,7 +446,7 @@ def _gated_extract_and_compare(original: Callable) -> Callable:
             compare = getattr(compare, "yuliao_original", compare)  # past transforms.extract's gate wrapper
             skip = (gate == "never"  # or compare_extraction returns before readability (its recall bypass)
                     or (options.focus == "recall" and len(temp_text) > options.min_extracted_size * 10)
-                    or _readability_cannot_win(tree, postbody, temp_text, options, fast=True))
+                    or _readability_cannot_win(tree, postbody, temp_text, options, True))
             raw = HtmlElement() if skip else copy(tree)  # readability of an empty page: "", ours is kept
             postbody, temp_text = compare(cleaned_tree_backup, raw, postbody, temp_text, options)
         seen = _TEXT_LEN.get()
@@ -417,6 +467,7 @@ def _fast_tree_cleaning(original: Callable) -> Callable:
 
     empty = etree.XPath(".//*[not(node())][" + " or ".join(f"self::{t}" for t in sorted(hp.CUT_EMPTY_ELEMS)) + "]")
 
+    @functools.wraps(original)
     def tree_cleaning(tree, options):
         if not _ACTIVE.get():
             return original(tree, options)
@@ -478,6 +529,7 @@ class _LazyBackup:
 def _lazy_prepare_tree(original: Callable) -> Callable:
     import trafilatura.core as core
 
+    @functools.wraps(original)
     def prepare_tree(tree, options, url):
         if not _ACTIVE.get() or options.comments:  # comments: the backup is also re-converted for forums
             return original(tree, options, url)
@@ -487,6 +539,7 @@ def _lazy_prepare_tree(original: Callable) -> Callable:
 
 
 def _justext_reading_backup(original: Callable) -> Callable:
+    @functools.wraps(original)
     def justext_rescue(tree, options):
         return original(tree.build() if isinstance(tree, _LazyBackup) else tree, options)
     return justext_rescue
@@ -499,6 +552,7 @@ _TEXT_LEN: contextvars.ContextVar = contextvars.ContextVar("yuliao_text_len", de
 
 def _tracked_baseline(original: Callable) -> Callable:
     """``core.baseline`` noting the text length the sequence keeps after its rescue step."""
+    @functools.wraps(original)
     def baseline(tree):
         result = original(tree)
         seen = _TEXT_LEN.get()
@@ -519,6 +573,7 @@ def _bounded_html2txt(original: Callable) -> Callable:
     """
     import trafilatura.core as core
 
+    @functools.wraps(original)
     def html2txt(tree, *args, **kw):
         seen = _TEXT_LEN.get()
         if _ACTIVE.get() and not args and not kw and seen is not None and seen[0]:
@@ -680,56 +735,96 @@ def _fingerprint(path: str) -> str:
     return hashlib.sha1(_norm(path).encode()).hexdigest()[:8]
 
 
+# sha1 prefixes of the source of every trafilatura/justext function whose steps this module mirrors or whose
+# behaviour its shortcuts rely on (trafilatura 2.3.1, justext 3.0.2): any other source, no fast paths at all
+SOURCES = {
+    "trafilatura.utils:load_html": "6b704c6711",
+    "trafilatura.utils:repair_faulty_html": "e2c5230791",
+    "trafilatura.utils:fromstring_bytes": "4c91113711",
+    "trafilatura.core:bare_extraction": "256616fcd1",
+    "trafilatura.core:trafilatura_sequence": "0dc10fc965",
+    "trafilatura.core:_extract_and_compare": "0403601160",
+    "trafilatura.core:_prepare_tree": "bfc95d6a60",
+    "trafilatura.htmlprocessing:tree_cleaning": "c7babdd89e",
+    "trafilatura.htmlprocessing:prune_html": "ff46ba5a92",
+    "trafilatura.xml:delete_element": "fb2c130b17",
+    "trafilatura.external:compare_extraction": "11bd9fcbac",
+    "trafilatura.external:try_justext": "a9b7a6b17f",
+    "trafilatura.external:justext_rescue": "e13eeb6cce",
+    "trafilatura.readability_lxml:Document": "05c6e9d17c",
+    "trafilatura.baseline:html2txt": "f944bfbfa1",
+    "trafilatura.baseline:_spaced_text": "cbda97290f",
+    "trafilatura.baseline:basic_cleaning": "192f4d035e",
+    "trafilatura.metadata:extract_meta_json": "8e95bc2a60",
+    "trafilatura.json_metadata:process_parent": "05b7ad1fbd",
+    "trafilatura.json_metadata:extract_json_parse_error": "34d81ff8cf",
+    "justext.core:ParagraphMaker": "20dba31fcd",
+    "justext.core:PathInfo": "4eea518bf7",
+    "justext.paragraph:Paragraph": "1c1d8705d5",
+}
+
+
+def _source_fingerprint(name: str) -> Optional[str]:
+    import hashlib
+    import importlib
+    import inspect
+
+    module, _, attr = name.partition(":")
+    try:
+        obj = importlib.import_module(module)
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+        return hashlib.sha1(inspect.getsource(obj).encode()).hexdigest()[:10]
+    except (ImportError, AttributeError, OSError, TypeError):
+        return None
+
+
+def same_versions() -> bool:
+    """Whether the installed trafilatura/justext are the ones this module was written against."""
+    import importlib
+
+    x = importlib.import_module("trafilatura.xpaths")
+    settings = importlib.import_module("trafilatura.settings")
+    paths = {name: [_fingerprint(e.path) for e in getattr(x, name, [])] for name in FINGERPRINTS
+             if name != "BASIC_CLEAN_XPATH"}
+    paths["BASIC_CLEAN_XPATH"] = [_fingerprint(settings.BASIC_CLEAN_XPATH.path)]
+    return paths == FINGERPRINTS and all(_source_fingerprint(n) == h for n, h in SOURCES.items())
+
+
 _INSTALLED: Optional[bool] = None
 
 
 def install() -> bool:
-    """Swap the walks into trafilatura's XPath lists once per process; False if its expressions differ."""
+    """Wire the fast paths into trafilatura once per process; False (nothing wired) for other versions.
+
+    Everything wired here acts only inside ``fast_xpaths()``; other callers in the process get trafilatura
+    unchanged.
+    """
     global _INSTALLED
     if _INSTALLED is not None:
         return _INSTALLED
-    try:
-        import importlib
+    import importlib
 
-        baseline = importlib.import_module("trafilatura.baseline")  # the package exports a function of that name
-        settings = importlib.import_module("trafilatura.settings")
-        x = importlib.import_module("trafilatura.xpaths")
-
-        walks = _walks()
-        swaps = []
-        for name, fns in walks.items():
-            lst = getattr(x, name)
-            if len(lst) != len(fns) or any(_fingerprint(e.path) != FINGERPRINTS[name][k] for k, e in enumerate(lst)):
-                continue
-            swaps.append((lst, [_Swap(e, fn) for e, fn in zip(lst, fns)]))
-        clean = settings.BASIC_CLEAN_XPATH
-        clean_swap = None
-        if baseline.BASIC_CLEAN_XPATH is clean and _fingerprint(clean.path) == FINGERPRINTS["BASIC_CLEAN_XPATH"][0]:
-            clean_swap = _Swap(clean, _basic_clean(settings._COOKIE_CONSENT_RE))
-    except (ImportError, AttributeError):
-        _INSTALLED = False
+    _INSTALLED = same_versions()
+    if not _INSTALLED:
         return False
-    for lst, new in swaps:
-        lst[:] = new  # in place: main_extractor and core hold references to these lists
-    if clean_swap is not None:
-        baseline.BASIC_CLEAN_XPATH = clean_swap
+    baseline = importlib.import_module("trafilatura.baseline")  # the package exports a function of that name
     core = importlib.import_module("trafilatura.core")
-    if hasattr(core, "_extract_and_compare") and hasattr(core, "extract_content"):
-        core._extract_and_compare = _gated_extract_and_compare(core._extract_and_compare)
-        external = importlib.import_module("trafilatura.external")
-        if all(hasattr(core, f) for f in ("_prepare_tree", "tree_cleaning", "convert_tags")) and hasattr(
-                external, "justext_rescue"):
-            external.justext_rescue = _justext_reading_backup(external.justext_rescue)
-            core._prepare_tree = _lazy_prepare_tree(core._prepare_tree)
-            core.tree_cleaning = _fast_tree_cleaning(core.tree_cleaning)
-        if all(hasattr(core, f) for f in ("baseline", "html2txt", "ESCALATION_PAGE_SHARE")):
-            core.baseline = _tracked_baseline(core.baseline)
-            core.html2txt = _bounded_html2txt(core.html2txt)
     external = importlib.import_module("trafilatura.external")
-    if hasattr(external, "ParagraphMaker"):
-        external.ParagraphMaker = _fast_paragraph_maker(external.ParagraphMaker)
-    _INSTALLED = bool(swaps)
-    return _INSTALLED
+    settings = importlib.import_module("trafilatura.settings")
+    x = importlib.import_module("trafilatura.xpaths")
+    for name, fns in _walks().items():
+        lst = getattr(x, name)
+        lst[:] = [_Swap(e, fn) for e, fn in zip(lst, fns)]  # in place: main_extractor and core hold these lists
+    baseline.BASIC_CLEAN_XPATH = _Swap(settings.BASIC_CLEAN_XPATH, _basic_clean(settings._COOKIE_CONSENT_RE))
+    core._extract_and_compare = _gated_extract_and_compare(core._extract_and_compare)
+    core._prepare_tree = _lazy_prepare_tree(core._prepare_tree)
+    core.tree_cleaning = _fast_tree_cleaning(core.tree_cleaning)
+    core.baseline = _tracked_baseline(core.baseline)
+    core.html2txt = _bounded_html2txt(core.html2txt)
+    external.justext_rescue = _justext_reading_backup(external.justext_rescue)
+    external.ParagraphMaker = _fast_paragraph_maker(external.ParagraphMaker)
+    return True
 
 
 @contextlib.contextmanager
