@@ -13,6 +13,7 @@ listed in FORUM), ``other`` (every other language). Split: pages whose sha1(path
 (where thresholds were chosen), the rest ``holdout`` (reported separately; nothing was fitted on it).
 Speed: CPU time (process_time) of ``Extractor.extract_html`` per page, methods interleaved page by page
 (each page runs every method in turn, order rotated), ``--runs`` passes, median per method.
+``--same new:new_slow`` (default) counts the pages where ``extract.fast_paths`` changes the text (should be 0).
 
     PYTHONPATH=$PWD .venv/bin/python bench/extract_eval.py --runs 3
 """
@@ -46,6 +47,7 @@ METHODS: dict[str, dict] = {
     "today": {"prune": "off", "zh_trim": False, "fast_paths": False},
     "today_fast": {"prune": "off", "zh_trim": False, "fast": True, "fast_paths": False},
     "new": {},  # the recipe defaults
+    "new_slow": {"fast_paths": False},  # the defaults on plain trafilatura: the same text as `new`, for --same
     "new_links": {"prune": "links"},  # + link-block pruning
     "new_route": {"prune": "links", "main_share": 0.97, "fast_route_share": 0.6},  # + main-element cut, fast router
 }
@@ -146,8 +148,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="extra method: NAME with ExtractConfig overrides, e.g. x:fast=true (repeat KEY=VALUE with ,)")
     ap.add_argument("--split", choices=["dev", "holdout", "all"], default="all")
     ap.add_argument("--dump", help="write each method's texts to this folder (for reading the differences)")
-    ap.add_argument("--same", nargs="*", default=[], metavar="A:B",
-                    help="print how many pages methods A and B extract differently (e.g. new:new_slow)")
+    ap.add_argument("--same", nargs="*", default=["new:new_slow"], metavar="A:B",
+                    help="print how many pages methods A and B extract differently (default new:new_slow, "
+                         "when both run)")
     args = ap.parse_args(argv)
     methods = {m: METHODS[m] for m in args.methods}
     for spec in args.set:
@@ -205,6 +208,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"| {n} | {split} | " + " | ".join(cells) + f" | {ms:.1f} | {base_ms / ms:.2f} |")
     for pair in args.same:
         a, b = pair.split(":")
+        if a not in texts or b not in texts:
+            continue
         diff = sorted(p["path"] for p in pages if texts[a][p["path"]] != texts[b][p["path"]])
         print(f"{a} vs {b}: {len(diff)} of {len(pages)} pages differ" + (f" (e.g. {diff[:3]})" if diff else ""))
     os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
