@@ -97,9 +97,20 @@ def test_named_tokenizer_file_and_eos(tmp_path):
 
 def test_stage_pickles_without_the_model():
     st = Tokenize.from_recipe(TokenizeConfig())
-    st.setup()
+    st._load()
     clone = pickle.loads(pickle.dumps(st))
     assert clone._model is None and len(pickle.dumps(st)) < 2000
+
+
+def test_stored_ids_need_no_tokenizer_load():
+    """Select reuses the annotate phase's ids: a batch that has them all never loads the tokenizer; one without
+    ids loads it."""
+    st = Tokenize.from_recipe(TokenizeConfig())
+    st.setup()
+    stored = [d._replace(n_tokens=2, token_ids=[5, 6]) for d in docs_of(["已有词元的文档", "stored"])]
+    assert st.encode_all(stored) == stored and st._model is None
+    fresh = st.encode_all(docs_of(["新的文档"]))
+    assert st._model is not None and fresh[0].n_tokens == len(fresh[0].token_ids) > 1
 
 
 def _texts_in_worker(_, texts):

@@ -10,8 +10,14 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import threading
+from typing import Any, Callable, TypeVar
 
 from apache_beam.io.filesystems import FileSystems
+
+T = TypeVar("T")
+_LOADED: dict[tuple, Any] = {}
+_LOADING = threading.Lock()
 
 
 def packaged_file(package: str, *parts: str) -> str:
@@ -46,3 +52,23 @@ def local_copy(path: str) -> str:
                 dst.write(chunk)
         os.replace(tmp, target)
     return target
+
+
+def _identity(path: Any) -> Any:
+    """A local file's (path, size, mtime): a file rewritten in place (a retrained model) is a new key."""
+    if isinstance(path, str) and "://" not in path and os.path.exists(path):
+        st = os.stat(path)
+        return path, st.st_size, st.st_mtime_ns
+    return path
+
+
+def shared(loader: Callable[..., T], *args: Any) -> T:
+    """One loaded copy per process of a read-only model (tokenizer, fastText model, order table), keyed by its
+    loader and arguments. ``yuliao build`` runs the annotate and select phases in one pipeline: on a local
+    runner their DoFns share a process and would otherwise each load their own copies (the tokenizer and the
+    order tables are ~110 MB together), and the launcher's tokenizer (run.json) is reused by in-process workers."""
+    key = (loader, tuple(_identity(a) for a in args))
+    with _LOADING:
+        if key not in _LOADED:
+            _LOADED[key] = loader(*args)
+        return _LOADED[key]

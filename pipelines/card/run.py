@@ -1,7 +1,6 @@
 """Run metadata the CLI records in run.json: package versions, input checksums, the tokenizer used."""
 from __future__ import annotations
 
-import functools
 from importlib import metadata
 from typing import Iterable, Optional
 
@@ -49,12 +48,13 @@ def input_record(f, sha256: Optional[str]) -> dict:
     return {"name": f.name, "kind": f.kind, "size": f.size, "sha256": sha256}
 
 
-@functools.lru_cache(maxsize=4)
 def load_tokenizer(path: Optional[str], eos_token: Optional[str], add_eos: bool):
-    """One load per process for the checks before a build and run.json (a 128k-entry tokenizer.json takes ~1 s)."""
+    """One load per process for the checks before a build, run.json and in-process workers (a 128k-entry
+    tokenizer.json takes ~0.3 s and ~60 MB)."""
+    from transforms.resources import shared
     from transforms.tokenize import TokenizerModel
 
-    return TokenizerModel(path, eos_token, add_eos)
+    return shared(TokenizerModel, path, eos_token, add_eos)
 
 
 def tokenizer_info(cfg) -> Optional[dict]:

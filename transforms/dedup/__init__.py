@@ -124,7 +124,7 @@ def _cc_stats(counts, max_rounds: int, label: str):
                 yield stats_key(NEAR, "cc_not_converged"), 1
 
     zeros = counts.pipeline | f"{label} zeros" >> beam.Create(
-        [(stats_key(NEAR, k), 0) for k in ("cc_rounds", "cc_not_converged", "cc_finish_edges")])
+        [(stats_key(NEAR, k), 0) for k in ("cc_rounds", "cc_not_converged", "cc_finish_edges")], reshuffle=False)
     return (counts | f"{label} keys" >> beam.FlatMap(to_stats), zeros) | f"{label} all" >> beam.Flatten()
 
 

@@ -68,15 +68,12 @@ class Quality:
         return bw.matcher_for(b.lists[lang], lang in b.substring_languages)
 
     def setup(self) -> None:
-        # the word segmenter's dictionary (rjieba, ~30 MB) loads on the first Chinese document that needs words,
-        # so a worker that sees none never pays for it
+        # the word segmenter's dictionary (rjieba, ~30 MB), the fastText models and the order tables load with the
+        # first document that needs them: a worker that sees no Chinese never loads the dictionary, and select,
+        # which decides from stored signals, loads a model only for a text it changed (boilerplate lines cut)
         if self.cfg.badwords.enabled:
             for lang in self.cfg.badwords.lists:
                 self.matcher(lang)
-        if self.scorer is not None:
-            self.scorer.setup()
-        if self.order is not None:
-            self.order.setup()
 
     # ------------------------------------------------------------ signals and decision
     def _prepared(self, lang: Optional[str], zh: bool):

@@ -21,7 +21,7 @@ from typing import Literal, NamedTuple, Optional, Sequence
 
 import regex
 
-from transforms.resources import local_copy, packaged_file
+from transforms.resources import local_copy, packaged_file, shared
 
 POSITIVE = "__label__hq"  # reference-like (books, encyclopedia, edited news)
 NEGATIVE = "__label__lq"  # raw web / user text, boilerplate
@@ -192,7 +192,7 @@ class ModelsByLanguage:
 
     def get(self, key: str):
         if key not in self._models:
-            self._models[key] = self.load(self.path(key))
+            self._models[key] = shared(self.load, self.path(key))
         return self._models[key]
 
 

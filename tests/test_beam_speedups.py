@@ -1,0 +1,85 @@
+"""The DoFn introspection cache (transforms/beam_speedups.py) gives Beam exactly the answers Beam computes."""
+from __future__ import annotations
+
+import apache_beam as beam
+from apache_beam.coders import VarIntCoder
+from apache_beam.internal import pickler
+from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.pipeline import PipelineVisitor
+from apache_beam.testing.util import assert_that, equal_to
+from apache_beam.transforms import userstate
+
+from pipelines.build import build_pipeline
+from pipelines.demo.make import write_demo_warc
+from pipelines.recipe import load_recipe
+from transforms import beam_speedups
+from transforms.sources.read import expand_inputs
+
+SPEC = userstate.BagStateSpec("seen", VarIntCoder())
+
+
+class _Stateful(beam.DoFn):
+    def process(self, kv, seen=beam.DoFn.StateParam(SPEC)):
+        seen.add(kv[1])
+        yield kv[0], sorted(seen.read())
+
+
+class _Plain(beam.DoFn):
+    def process(self, x):
+        yield x
+
+
+def _dofns(p: beam.Pipeline) -> list:
+    found = []
+
+    class V(PipelineVisitor):
+        def visit_transform(self, node):
+            fn = getattr(node.transform, "fn", None)
+            if isinstance(fn, beam.DoFn):
+                found.append(fn)
+
+    p.visit(V())
+    return found
+
+
+def test_installed_and_idempotent():
+    assert beam_speedups.INSTALLED
+    patched = userstate.get_dofn_specs
+    assert patched.__wrapped__ is not None and beam_speedups.install() and userstate.get_dofn_specs is patched
+
+
+def test_every_dofn_of_the_full_build_gets_beams_own_answer(tmp_path):
+    warc = tmp_path / "in.warc.gz"
+    write_demo_warc(str(warc))
+    p = beam.Pipeline(options=PipelineOptions(["--runner", "DirectRunner"]))
+    build_pipeline(p, load_recipe("default"), expand_inputs([str(warc)]), str(tmp_path / "out"),
+                   cache=str(tmp_path / "cache"))
+    dofns = _dofns(p) + [_Stateful(), _Plain()]
+    assert len(dofns) > 100
+    original = userstate.get_dofn_specs.__wrapped__
+    for fn in dofns:
+        for copy in (fn, pickler.loads(pickler.dumps(fn))):  # as a worker gets it
+            assert userstate.get_dofn_specs(copy) == original(copy), type(fn)
+
+
+def test_state_specs_are_not_hidden_and_instances_that_change_methods_are_not_shared():
+    assert userstate.is_stateful_dofn(_Stateful()) and not userstate.is_stateful_dofn(_Plain())
+    odd = _Plain()
+    odd.process = _Stateful().process  # an instance whose method is not its class's: never answered per class
+    assert userstate.is_stateful_dofn(odd) and not userstate.is_stateful_dofn(_Plain())
+    plain = beam.Map(lambda x: x).fn  # Map wraps a user function: per class only when it takes no state
+    stateful = beam.Map(lambda kv, seen=beam.DoFn.StateParam(SPEC): kv).fn
+    assert beam_speedups._class_level(plain) and not beam_speedups._class_level(stateful)
+    original = userstate.get_dofn_specs.__wrapped__
+    assert userstate.get_dofn_specs(plain) == original(plain) and userstate.get_dofn_specs(stateful) == original(stateful)
+    assert not userstate.is_stateful_dofn(beam.Map(lambda x: x).fn)
+    sets = userstate.get_dofn_specs(_Stateful())
+    sets[0].clear()  # a caller changing what it got does not change the next answer
+    assert userstate.get_dofn_specs(_Stateful())[0] == {SPEC}
+
+
+def test_a_stateful_dofn_still_runs_with_state():
+    with beam.Pipeline("DirectRunner") as p:
+        out = p | beam.Create([("a", 1), ("a", 2), ("b", 3)]) | beam.ParDo(_Stateful())
+        assert_that(out | beam.Map(lambda kv: (kv[0], len(kv[1]))) | beam.combiners.Top.PerKey(1),
+                    equal_to([("a", [2]), ("b", [1])]))
