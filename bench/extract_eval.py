@@ -13,7 +13,8 @@ listed in FORUM), ``other`` (every other language). Split: pages whose sha1(path
 (where thresholds were chosen), the rest ``holdout`` (reported separately; nothing was fitted on it).
 Speed: CPU time (process_time) of ``Extractor.extract_html`` per page, methods interleaved page by page
 (each page runs every method in turn, order rotated), ``--runs`` passes, median per method.
-``--same new:new_slow`` (default) counts the pages where ``extract.fast_paths`` changes the text (should be 0).
+``--same new:new_slow`` (default) counts the pages where ``extract.fast_paths`` changes the text or the title
+(should be 0 and 0).
 
     PYTHONPATH=$PWD .venv/bin/python bench/extract_eval.py --runs 3
 """
@@ -169,14 +170,15 @@ def main(argv: list[str] | None = None) -> int:
     names = list(extractors)
     cpu = {n: [0.0] * args.runs for n in names}
     texts: dict[str, dict[str, str]] = {n: {} for n in names}
+    titles: dict[str, dict[str, Optional[str]]] = {n: {} for n in names}
     for run in range(args.runs):
         for i, p in enumerate(pages):
             k = (i + run) % len(names)
             for n in names[k:] + names[:k]:  # interleaved, order rotated
                 t0 = time.process_time()
-                text, _ = extractors[n](p["html"])
+                text, title = extractors[n](p["html"])
                 cpu[n][run] += time.process_time() - t0
-                texts[n][p["path"]] = text or ""
+                texts[n][p["path"]], titles[n][p["path"]] = text or "", title
     if args.dump:
         for n in names:
             os.makedirs(os.path.join(args.dump, n), exist_ok=True)
@@ -211,7 +213,9 @@ def main(argv: list[str] | None = None) -> int:
         if a not in texts or b not in texts:
             continue
         diff = sorted(p["path"] for p in pages if texts[a][p["path"]] != texts[b][p["path"]])
-        print(f"{a} vs {b}: {len(diff)} of {len(pages)} pages differ" + (f" (e.g. {diff[:3]})" if diff else ""))
+        tdiff = sorted(p["path"] for p in pages if titles[a][p["path"]] != titles[b][p["path"]])
+        print(f"{a} vs {b}: {len(diff)} of {len(pages)} pages differ in text" + (f" (e.g. {diff[:3]})" if diff else "")
+              + f", {len(tdiff)} in title" + (f" (e.g. {tdiff[:3]})" if tdiff else ""))
     os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
     with open(RESULTS, "a", encoding="utf-8") as f:
         for row in rows:

@@ -80,12 +80,44 @@ def _repair_faulty_html(html: str, beginning: str) -> str:
     return html
 
 
-def page_title(tree) -> Optional[str]:
-    """``transforms.extract.page_title`` without the JSON-LD pass when the meta tags already gave a title
-    (trafilatura's JSON-LD pass only sets a title that is still empty; it was most of the title's cost)."""
-    from trafilatura.metadata import examine_meta, extract_meta_json, extract_title
+def _meta_title(tree) -> Optional[str]:
+    """The title trafilatura's ``examine_meta`` gives: the last og:title (not blank), else the first
+    ``<meta name>`` in METANAME_TITLE (not an author name) or ``itemprop=headline``, tags stripped.
+    examine_meta also normalises authors, tags, site name and image on every page; we keep only the title."""
+    from trafilatura.metadata import METANAME_AUTHOR, METANAME_TITLE
+    from trafilatura.utils import HTML_STRIP_TAGS
 
-    meta = examine_meta(tree)
+    title = None
+    for head in tree.iter("head"):
+        for elem in head.iterchildren("meta"):  # extract_opengraph: .//head/meta[starts-with(@property, "og:")]
+            if elem.get("property") == "og:title":
+                content = elem.get("content")
+                if content and not content.isspace():
+                    title = content
+    if title:
+        return title
+    for elem in tree.iterfind(".//head/meta[@content]"):
+        content = HTML_STRIP_TAGS.sub("", elem.get("content", "")).strip()
+        if not content or "property" in elem.attrib:  # the property branch never sets the title
+            continue
+        if "name" in elem.attrib:
+            name = elem.get("name", "").lower()
+            if name in METANAME_TITLE and name not in METANAME_AUTHOR:
+                return content
+        elif "itemprop" in elem.attrib and elem.get("itemprop", "").lower() == "headline":
+            return content
+    return None
+
+
+def page_title(tree) -> Optional[str]:
+    """``transforms.extract.page_title``: the title part of examine_meta, and the JSON-LD pass only when that
+    gave no title (trafilatura's JSON-LD pass only sets a title that is still empty; it reads no other field
+    for it), then ``<title>``/``<h1>`` and the same trimming."""
+    from trafilatura.metadata import extract_meta_json, extract_title
+    from trafilatura.settings import Document
+
+    meta = Document()
+    meta.title = _meta_title(tree)
     if not meta.title:
         try:
             meta = extract_meta_json(tree, meta)
