@@ -134,21 +134,21 @@ def test_parse_title_and_page_measures_match_trafilatura(pages):
 
 
 def test_justext_paragraphs_match_lxml_sax(pages):
-    """The iterwalk-fed paragraph maker gives justext the same paragraphs (text, class) as lxml.sax does."""
+    """The iterwalk-fed paragraph maker gives justext the same paragraphs as lxml.sax does: same kept text."""
     external = importlib.import_module("trafilatura.external")
     from trafilatura.baseline import basic_cleaning
-    from trafilatura.settings import Extractor as Options
 
     assert F.install()
-    options = Options(output_format="python")
+    kept = 0
     for h in pages[::8]:
         tree = basic_cleaning(F.load_html(h))
         with F.fast_xpaths():
             fast = external.try_justext(copy(tree), None, None)
         plain = external.try_justext(copy(tree), None, None)
         assert [p.text for p in fast] == [p.text for p in plain]
+        kept += len(plain)
+    assert kept > 100  # justext keeps paragraphs on these pages: the comparison is not of empty results
     assert external.ParagraphMaker is not importlib.import_module("justext.core").ParagraphMaker
-    assert options.focus == "balanced"
 
 
 def test_shortcuts_decline_where_they_would_change_the_result():

@@ -1,15 +1,18 @@
-"""Output-preserving speed-ups of trafilatura 2.3.1 for ``transforms/extract.py`` (issue #20).
+"""Output-preserving speed-ups of trafilatura 2.3.1 / justext 3.0.2 for ``transforms/extract.py`` (issue #20,
+recipe key ``extract.fast_paths``).
 
-trafilatura selects boilerplate with XPath expressions that call EXSLT ``re:test``; lxml runs each such call as
-a Python callback that turns the attribute into a "smart" string holding a proxy of its element (through
-lxml.html's Python class lookup). On our pages those passes were about a quarter of extraction time. Here each
-hot expression has a plain tree walk that selects exactly the same elements with the same regular expressions
-(``tests/test_extract_fast.py`` compares the node lists on real pages), and the page is parsed with a C-level
-element class lookup (every element an ``HtmlElement``; trafilatura uses no form/input-specific API).
+Two kinds: the same computation done cheaper, and a step skipped where a bound proves it cannot change the
+result. The biggest: trafilatura selects boilerplate with XPath expressions that call EXSLT ``re:test``, which
+lxml runs as a Python callback per element (building a "smart" attribute string with a proxy of its element,
+through lxml.html's Python class lookup); here each hot expression has a tree walk selecting the same elements
+with the same regexes, and the page is parsed with a C-level class lookup. Then fewer tree copies, a readability
+gate that decides before copying and bounds tighter, html2txt skipped in the escalation test where a bound
+settles it, justext paragraphs without lxml.sax, a cheaper tree_cleaning and title (bench/EXTRACT.md lists them).
 
-The walks replace the XPath objects inside trafilatura's own lists, but act only while ``fast_xpaths`` is
-active (our calls); elsewhere the original XPath runs. Each replacement is keyed by the exact expression text:
-another trafilatura version with changed expressions simply keeps its XPaths.
+Everything is wired into trafilatura once per process (``install``) but acts only inside ``fast_xpaths()`` (our
+calls); elsewhere trafilatura runs unchanged. It is keyed to the sources it mirrors (``SOURCES``,
+``FINGERPRINTS``): with any other trafilatura/justext nothing is wired and the extractor uses plain trafilatura.
+``tests/test_extract_fast.py`` checks the same text and title on real pages, with every shortcut taken and declined.
 """
 from __future__ import annotations
 
@@ -788,6 +791,9 @@ SOURCES = {
     "trafilatura.baseline:_spaced_text": "cbda97290f",
     "trafilatura.baseline:basic_cleaning": "192f4d035e",
     "trafilatura.metadata:extract_meta_json": "8e95bc2a60",
+    "trafilatura.metadata:examine_meta": "95e16d8d42",
+    "trafilatura.metadata:extract_opengraph": "7e060d71fe",
+    "trafilatura.settings:Document": "9f58aed0b3",
     "trafilatura.json_metadata:process_parent": "05b7ad1fbd",
     "trafilatura.json_metadata:extract_json_parse_error": "34d81ff8cf",
     "justext.core:ParagraphMaker": "20dba31fcd",
