@@ -74,6 +74,34 @@ def parquet(out: Path) -> dict[str, bytes]:
     return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*.parquet"))}
 
 
+FIXED = r"""
+import collections, resource, sys, time
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+t0 = cpu()
+import apache_beam as beam
+t1 = cpu()
+from apache_beam.options.pipeline_options import PipelineOptions
+from pipelines import build
+from pipelines.recipe import load_recipe
+recipe = load_recipe(sys.argv[1])
+p = beam.Pipeline(options=PipelineOptions(["--runner=DirectRunner"]))
+build.select_phase(p, recipe, p | "Store entries" >> beam.Create([("x", {}, False)]), "/nonexistent/out")
+t2 = cpu()
+kinds = collections.Counter(t.spec.urn for t in p.to_runner_api().components.transforms.values() if not t.subtransforms)
+print(t1 - t0, t2 - t1, kinds["beam:transform:pardo:v1"], kinds["beam:transform:group_by_key:v1"])
+"""
+
+
+def select_fixed_cost(recipe: str) -> tuple[float, float, int, int]:
+    """(CPU-s to import apache_beam, CPU-s to import our modules and build the select graph, ParDos, GroupByKeys)
+    in a fresh process: the part of every re-select that does not depend on the corpus."""
+    out = subprocess.run([sys.executable, "-c", FIXED, recipe], check=True, cwd=REPO, capture_output=True, text=True)
+    imp, graph, pardos, gbks = out.stdout.split()
+    return float(imp), float(graph), int(pardos), int(gbks)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--work", default=str(REPO / "bench" / "work" / "annotate-select"))
@@ -105,7 +133,10 @@ def main() -> int:
     rows.append((f"killed after {done}/{len(files)} inputs + rerun", k_wall + r_wall, k_cpu + r_cpu,
                  "identical" if same else "DIFFERENT"))
 
+    imp, graph, pardos, gbks = select_fixed_cost(args.recipe)
     print(f"{len(files)} inputs, recipe {args.recipe}\n")
+    print(f"select's fixed part: import apache_beam {imp:.1f} CPU-s, our modules + select graph {graph:.1f} CPU-s; "
+          f"{pardos} ParDos and {gbks} GroupByKeys to run (per-step cost: bench/micro_beam_steps.py)\n")
     print("| run | wall s | CPU s | wall / T1 | CPU / T1 | Parquet vs fresh build |")
     print("|---|---|---|---|---|---|")
     for label, wall, cpu, same in rows:

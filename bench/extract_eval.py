@@ -13,6 +13,8 @@ listed in FORUM), ``other`` (every other language). Split: pages whose sha1(path
 (where thresholds were chosen), the rest ``holdout`` (reported separately; nothing was fitted on it).
 Speed: CPU time (process_time) of ``Extractor.extract_html`` per page, methods interleaved page by page
 (each page runs every method in turn, order rotated), ``--runs`` passes, median per method.
+``--same new:new_slow`` (default) counts the pages where ``extract.fast_paths`` changes the text or the title
+(should be 0 and 0).
 
     PYTHONPATH=$PWD .venv/bin/python bench/extract_eval.py --runs 3
 """
@@ -43,9 +45,10 @@ FORUM = re.compile(r"forum|foren|thread|reddit\.com|stackexchange|viewtopic|news
 # method name -> ExtractConfig overrides (the recipe keys a build would set)
 METHODS: dict[str, dict] = {
     # the extractor before issue #20 (with the readability gate's off-by-one fixed)
-    "today": {"prune": "off", "zh_trim": False},
-    "today_fast": {"prune": "off", "zh_trim": False, "fast": True},
+    "today": {"prune": "off", "zh_trim": False, "fast_paths": False},
+    "today_fast": {"prune": "off", "zh_trim": False, "fast": True, "fast_paths": False},
     "new": {},  # the recipe defaults
+    "new_slow": {"fast_paths": False},  # the defaults on plain trafilatura: the same text as `new`, for --same
     "new_links": {"prune": "links"},  # + link-block pruning
     "new_route": {"prune": "links", "main_share": 0.97, "fast_route_share": 0.6},  # + main-element cut, fast router
 }
@@ -146,6 +149,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="extra method: NAME with ExtractConfig overrides, e.g. x:fast=true (repeat KEY=VALUE with ,)")
     ap.add_argument("--split", choices=["dev", "holdout", "all"], default="all")
     ap.add_argument("--dump", help="write each method's texts to this folder (for reading the differences)")
+    ap.add_argument("--same", nargs="*", default=["new:new_slow"], metavar="A:B",
+                    help="print how many pages methods A and B extract differently (default new:new_slow, "
+                         "when both run)")
     args = ap.parse_args(argv)
     methods = {m: METHODS[m] for m in args.methods}
     for spec in args.set:
@@ -164,14 +170,15 @@ def main(argv: list[str] | None = None) -> int:
     names = list(extractors)
     cpu = {n: [0.0] * args.runs for n in names}
     texts: dict[str, dict[str, str]] = {n: {} for n in names}
+    titles: dict[str, dict[str, Optional[str]]] = {n: {} for n in names}
     for run in range(args.runs):
         for i, p in enumerate(pages):
             k = (i + run) % len(names)
             for n in names[k:] + names[:k]:  # interleaved, order rotated
                 t0 = time.process_time()
-                text, _ = extractors[n](p["html"])
+                text, title = extractors[n](p["html"])
                 cpu[n][run] += time.process_time() - t0
-                texts[n][p["path"]] = text or ""
+                texts[n][p["path"]], titles[n][p["path"]] = text or "", title
     if args.dump:
         for n in names:
             os.makedirs(os.path.join(args.dump, n), exist_ok=True)
@@ -201,6 +208,14 @@ def main(argv: list[str] | None = None) -> int:
                 cells.append(f"{s['f']:.3f} n={s['n']}" if s else "-")
             rows.append(row)
             print(f"| {n} | {split} | " + " | ".join(cells) + f" | {ms:.1f} | {base_ms / ms:.2f} |")
+    for pair in args.same:
+        a, b = pair.split(":")
+        if a not in texts or b not in texts:
+            continue
+        diff = sorted(p["path"] for p in pages if texts[a][p["path"]] != texts[b][p["path"]])
+        tdiff = sorted(p["path"] for p in pages if titles[a][p["path"]] != titles[b][p["path"]])
+        print(f"{a} vs {b}: {len(diff)} of {len(pages)} pages differ in text" + (f" (e.g. {diff[:3]})" if diff else "")
+              + f", {len(tdiff)} in title" + (f" (e.g. {tdiff[:3]})" if tdiff else ""))
     os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
     with open(RESULTS, "a", encoding="utf-8") as f:
         for row in rows:

@@ -142,6 +142,12 @@ class ExtractConfig(Section):
     readability: bool = Field(True,
         description="let trafilatura compare its text with readability's (off: never run readability; justext "
                     "fallbacks still run unless fast) (bench/EXTRACT.md)")
+    # issue #20: same text and title as plain trafilatura 2.3.1 on all 1,129 eval pages, ~2x faster (bench/EXTRACT.md)
+    fast_paths: bool = Field(True,
+        description="output-preserving speed-ups of trafilatura 2.3.1 / justext 3.0.2 (transforms/extract_fast.py): "
+                    "cheaper parse, tree walks for its regex XPath passes, fewer tree copies, steps skipped where "
+                    "they provably cannot change the result; same text and title; other versions: plain trafilatura "
+                    "(bench/EXTRACT.md)")
 
 
 # ---------------------------------------------------------------- langid

@@ -143,8 +143,17 @@ def _drop(el) -> None:
     parent.remove(el)
 
 
+_TEXT_NODES = None
+
+
 def _chars(el) -> int:
-    return sum(len(t.strip()) for t in el.itertext())
+    """Characters of ``el``'s text, each text node stripped (``itertext`` in C: text nodes as plain strings)."""
+    global _TEXT_NODES
+    if _TEXT_NODES is None:
+        from lxml import etree
+
+        _TEXT_NODES = etree.XPath(".//text()", smart_strings=False)
+    return sum(map(len, map(str.strip, _TEXT_NODES(el))))
 
 
 def _prune_link_blocks(tree, min_links: int, share: float, max_share: float) -> None:
@@ -302,7 +311,7 @@ def zh_trim(text: str) -> str:
 _GATE = contextvars.ContextVar("yuliao_readability_gate", default="always")  # "always" outside our calls
 
 
-def _readability_cannot_win(raw_tree, body, text: str, options) -> bool:
+def _readability_cannot_win(raw_tree, body, text: str, options, fast: bool = False) -> bool:
     """True when trafilatura would not take readability's output over its own, whatever it is.
 
     ``compare_extraction`` prefers readability only if its text is over twice as long as ours, ours is
@@ -315,6 +324,10 @@ def _readability_cannot_win(raw_tree, body, text: str, options) -> bool:
     if not body.xpath(".//p//text()") or len(body.findall(".//table")) > len(body.findall(".//p")):
         return False
     bound = 2 * len(text)
+    if fast:  # the same test counted in C, and a tighter bound (transforms/extract_fast.py)
+        from transforms.extract_fast import readability_fits
+
+        return readability_fits(raw_tree, bound)
     return len(visible_text(raw_tree, bound + 1, _CODE, body_only=False)) <= bound
 
 
@@ -334,7 +347,14 @@ def _install_readability_gate() -> None:
         return original(cleaned_tree, raw_tree, body, text, options)
 
     compare_extraction.yuliao_gate = True
+    compare_extraction.yuliao_original = original
     core.compare_extraction = compare_extraction
+
+
+def _fast_xpaths(on: bool):
+    from transforms.extract_fast import fast_xpaths
+
+    return fast_xpaths(on)
 
 
 class Extractor:
@@ -348,7 +368,7 @@ class Extractor:
                  prefilter: Optional[LangPrefilter], readability_gate: bool, prune: str, readability: bool,
                  zh_trim: bool, link_block_min_links: int, link_block_share: float, prune_max_share: float,
                  main_share: float,
-                 fast_route_share: float, fast_route_recheck: float):
+                 fast_route_share: float, fast_route_recheck: float, fast_paths: bool):
         """Values come from the recipe's ``extract`` section (``from_recipe``); defaults live only there."""
         self.max_html_bytes = max_html_bytes
         self.options = dict(include_comments=include_comments, include_tables=include_tables,
@@ -366,6 +386,8 @@ class Extractor:
         self.fast_route_share = fast_route_share  # > 0: trafilatura fast on pages whose main element is this dense
         self.fast_route_recheck = fast_route_recheck  # ... and full if the fast text < this x its paragraph text
         self.readability = readability  # False: trafilatura's readability comparison never runs (justext still can)
+        self.fast_paths = fast_paths  # transforms/extract_fast.py: same text, cheaper parse and XPath passes
+        self._direct: dict = {}  # our trafilatura options -> its Extractor options (fast_paths), never mutated
 
     @classmethod
     def from_recipe(cls, cfg, langid_cfg=None) -> "Extractor":
@@ -378,7 +400,7 @@ class Extractor:
                    link_block_min_links=cfg.link_block_min_links, link_block_share=cfg.link_block_share,
                    prune_max_share=cfg.prune_max_share,
                    main_share=cfg.main_share, fast_route_share=cfg.fast_route_share,
-                   fast_route_recheck=cfg.fast_route_recheck)
+                   fast_route_recheck=cfg.fast_route_recheck, fast_paths=cfg.fast_paths)
 
     def setup(self) -> None:
         import trafilatura  # noqa: F401 - import once per worker
@@ -391,15 +413,34 @@ class Extractor:
 
     def extract_html(self, html: str) -> tuple[Optional[str], Optional[str]]:
         """(text, title) of a page's main content."""
-        from trafilatura.utils import load_html
+        return self.extract_tree(self.parse(html))
 
-        return self.extract_tree(load_html(html))
+    def _fast(self) -> bool:
+        """fast_paths, if this trafilatura is the version they were written for (else plain trafilatura)."""
+        if self.fast_paths:
+            from transforms.extract_fast import install
+
+            return install()  # once per process (idempotent)
+        return False
+
+    def parse(self, html: str):
+        """The page's lxml tree as trafilatura's ``load_html`` builds it (None if it is not HTML)."""
+        if self._fast():
+            from transforms.extract_fast import load_html
+        else:
+            from trafilatura.utils import load_html
+        return load_html(html)
 
     def extract_tree(self, tree) -> tuple[Optional[str], Optional[str]]:
         """(text, title) of a parsed page's main content."""
         if tree is None:
             return None, None
-        title = page_title(tree)  # on the pristine tree; bare_extraction prunes a copy
+        if self._fast():
+            from transforms.extract_fast import page_title as fast_title
+
+            title = fast_title(tree)  # the same title, without the JSON-LD pass where it cannot set one
+        else:
+            title = page_title(tree)  # on the pristine tree; bare_extraction prunes a copy
         prune_tree(tree, self.prune, self.link_block_min_links, self.link_block_share, self.prune_max_share)
         main = keep_main_subtree(tree, self.main_share)
         # router: a page whose main element is mostly paragraphs is an article trafilatura's fallbacks rarely
@@ -418,9 +459,21 @@ class Extractor:
 
         if self.readability_gate or not self.readability:
             _install_readability_gate()  # once per process (idempotent), so also without setup()
+        direct = None
+        fast = self._fast()
+        if fast:
+            from transforms.extract_fast import bare_text, direct_options
+
+            key = tuple(sorted(options.items()))
+            if key not in self._direct:  # trafilatura's option object, built once (0.2 ms each, config reads)
+                self._direct[key] = direct_options(options)
+            direct = self._direct[key]
         token = _GATE.set("never" if not self.readability else "gate" if self.readability_gate else "always")
         try:
-            doc = trafilatura.bare_extraction(tree, output_format="python", with_metadata=False, **options)
+            with _fast_xpaths(fast):
+                if direct is not None:  # bare_extraction's steps without its copy of our tree
+                    return bare_text(tree, direct)
+                doc = trafilatura.bare_extraction(tree, output_format="python", with_metadata=False, **options)
         finally:
             _GATE.reset(token)
         if doc is None:
@@ -440,9 +493,7 @@ class Extractor:
             if page.content_type == "text/plain" or self.passthrough:
                 text, title = decode_html(page.body, page.charset or "utf-8"), None
             else:
-                from trafilatura.utils import load_html
-
-                tree = load_html(decode_html(page.body, page.charset))
+                tree = self.parse(decode_html(page.body, page.charset))
                 skip = (self.prefilter.reject(visible_text(tree, self.prefilter.scan_chars))
                         if self.prefilter and tree is not None else None)
                 if skip:
