@@ -71,7 +71,8 @@ def test_state_specs_are_not_hidden_and_instances_that_change_methods_are_not_sh
     stateful = beam.Map(lambda kv, seen=beam.DoFn.StateParam(SPEC): kv).fn
     assert beam_speedups._class_level(plain) and not beam_speedups._class_level(stateful)
     original = userstate.get_dofn_specs.__wrapped__
-    assert userstate.get_dofn_specs(plain) == original(plain) and userstate.get_dofn_specs(stateful) == original(stateful)
+    assert userstate.get_dofn_specs(plain) == original(plain)
+    assert userstate.get_dofn_specs(stateful) == original(stateful)
     assert not userstate.is_stateful_dofn(beam.Map(lambda x: x).fn)
     sets = userstate.get_dofn_specs(_Stateful())
     sets[0].clear()  # a caller changing what it got does not change the next answer

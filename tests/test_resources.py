@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import os
 
+from pipelines.recipe import TokenizeConfig
 from transforms.resources import shared
 from transforms.tokenize import Tokenize, TokenizerModel
-
-from pipelines.recipe import TokenizeConfig
 
 
 def _read(path: str) -> str:

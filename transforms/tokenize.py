@@ -91,7 +91,7 @@ class Tokenize:
         return state
 
     def setup(self) -> None:
-        """Nothing to do: the tokenizer (~0.3 s, ~100 MB) loads with the first document whose text has no stored ids,
+        """Nothing to do: the tokenizer (~0.3 s, ~60 MB) loads with the first document whose text has no stored ids,
         so a select that reuses the annotate phase's ids never loads it."""
 
     def _load(self) -> TokenizerModel:

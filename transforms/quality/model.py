@@ -153,8 +153,8 @@ class QualityModel:
 
 
 class ModelsByLanguage:
-    """Per-language model files of a recipe section, loaded once per worker (``setup``, or lazily on the first
-    document of a language) and never pickled. ``model_key`` picks by language label; documents of the Chinese
+    """Per-language model files of a recipe section, loaded on the first document of a language (one copy per
+    process, ``resources.shared``) and never pickled. ``model_key`` picks by language label; documents of the Chinese
     group without a model of their own use ``zh``'s. Subclasses say how a file loads and where a language's
     shipped file is."""
 
@@ -185,10 +185,6 @@ class ModelsByLanguage:
         if is_zh and "zh" in self.paths:
             return "zh"
         return None
-
-    def setup(self) -> None:
-        for key in self.paths:
-            self.get(key)
 
     def get(self, key: str):
         if key not in self._models:
