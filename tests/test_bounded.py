@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import random
-import re
 import tracemalloc
 
 import apache_beam as beam
@@ -20,6 +19,7 @@ import pytest
 
 from pipelines.recipe import load_recipe
 from schemas.document import ARROW_SCHEMA, Document, to_arrow_row
+from tests.gutenberg import book_chapters, book_paragraphs
 from transforms import sinks
 from transforms.dedup import minhash
 from transforms.sinks import _WriteShard, doc_counts, shard_name, sorted_bounded
@@ -34,14 +34,12 @@ def _keep(lst, name):
 
 @pytest.fixture(scope="module")
 def paragraphs(data_dir) -> list[str]:
-    raw = (data_dir / "books" / "gutenberg-en" / "pg1342.txt").read_text(encoding="utf-8-sig")
-    return [p.strip() for p in re.split(r"\n\s*\n", raw) if len(p.strip()) > 200]
+    return book_paragraphs(data_dir, 200)
 
 
 @pytest.fixture(scope="module")
 def chapters(data_dir) -> list[str]:
-    raw = (data_dir / "books" / "gutenberg-en" / "pg1342.txt").read_text(encoding="utf-8-sig")
-    return [c.strip() for c in re.split(r"\n\s*Chapter \d+\s*\n", raw) if len(c.strip()) > 6000][1:9]
+    return book_chapters(data_dir)
 
 
 # ------------------------------------------------------------------ sinks

@@ -14,6 +14,7 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from pipelines.recipe import DedupNearConfig, ExtractConfig, load_recipe
 from schemas.document import Document
+from tests.gutenberg import book_chapters
 from transforms.dedup import signer_from_recipe, stage
 from transforms.dedup.components import FINISH_KEY, ConnectedComponents, components_reference
 from transforms.dedup.exact import exact_key, priority
@@ -100,9 +101,7 @@ def gne(data_dir, extractor):
 @pytest.fixture(scope="module")
 def english(data_dir):
     """Long English chapters from a real Gutenberg book, split on chapter headings."""
-    raw = (data_dir / "books" / "gutenberg-en" / "pg1342.txt").read_text(encoding="utf-8-sig")
-    chapters = [c.strip() for c in re.split(r"\n\s*Chapter \d+\s*\n", raw) if len(c.strip()) > 6000]
-    return chapters[1:9]
+    return book_chapters(data_dir)
 
 
 # ------------------------------------------------------------------ units

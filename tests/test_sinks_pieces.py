@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import random
-import re
 from pathlib import Path
 
 import apache_beam as beam
@@ -14,6 +13,7 @@ import pytest
 
 from pipelines.recipe import SinkConfig
 from schemas.document import Document
+from tests.gutenberg import book_paragraphs
 from transforms import sinks
 from transforms.sinks import merge_pieces, write_piece
 
@@ -27,8 +27,7 @@ def _keep_stats(kvs, name):
 
 @pytest.fixture(scope="module")
 def docs(data_dir) -> list[Document]:
-    en = (data_dir / "books" / "gutenberg-en" / "pg1342.txt").read_text(encoding="utf-8-sig")
-    paras = [p.strip() for p in re.split(r"\n\s*\n", en) if len(p.strip()) > 100]
+    paras = book_paragraphs(data_dir, 100)
     rng = random.Random(5)
     out = []
     for i in range(900):
