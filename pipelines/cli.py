@@ -327,6 +327,9 @@ def summary_table(stats: dict) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     quiet_libraries()
+    from transforms.memory import lean_beam_import
+
+    lean_beam_import(sys.argv[1:] if argv is None else argv)  # before the parser imports Beam (issue #20)
     from pipelines.interrupt import watch_sigint
 
     watch_sigint()

@@ -1,5 +1,6 @@
-"""A cache for Beam's DoFn state/timer introspection (Beam 2.77), installed on import.
+"""Two patches to Beam 2.77's Python SDK, installed on import in every Yuliao process (launcher and workers).
 
+**A cache for Beam's DoFn state/timer introspection.**
 ``apache_beam.transforms.userstate.get_dofn_specs`` wraps every method of a DoFn (~30, most inherited) in a
 ``MethodWrapper``, which runs ``inspect.signature`` on each, and Beam calls it about 14 times per DoFn per
 run (ParDo construction, two ``to_runner_api`` passes, the DirectRunner's visitors, each bundle processor). The
@@ -9,6 +10,14 @@ function takes no state or timer parameter) share one answer per class, so a wor
 nothing either. ``python bench/micro_beam_steps.py``: per ParDo 13.6 → 5.6 ms, per Map → GroupByKey → FlatMap
 group 33.6 → 18.6 ms; it matters most for small local builds, where Beam's fixed per-step cost dominates. If
 Beam's function is not the one this was written for (renamed, moved), nothing is patched.
+
+**Finished bundles release their output buffers** (``release_finished_streams``; issue #20). A bundle's
+``DataOutputOperation`` encodes its outputs into a buffered stream (flushed to the runner past 10 MB); at the end of
+the bundle ``close()`` hands the buffer's bytes to the runner but keeps the buffer, and Beam caches the bundle
+processor, with every output's closed stream, for reuse. On the local runner a bundle is a stage's whole input, so
+each output of every stage kept a second copy of its last (up to 10 MB) output until the pipeline ended: on
+``bench/vs_datatrove.py``'s input ~85 MB of the build's peak. The stream is dropped once closed; Beam gives the
+operation a new one before its next bundle (``BundleProcessor.process_bundle``), so no output changes.
 """
 from __future__ import annotations
 
@@ -86,4 +95,28 @@ def install() -> bool:
     return True
 
 
+def release_finished_streams() -> bool:
+    """Patch ``DataOutputOperation.finish`` once per process to drop the closed output stream; True when in place."""
+    try:
+        from apache_beam.runners.worker import bundle_processor
+    except ImportError:  # pragma: no cover - Beam's worker package moved
+        return False
+    cls = getattr(bundle_processor, "DataOutputOperation", None)
+    finish = getattr(cls, "finish", None)
+    if finish is None:
+        return False
+    if getattr(finish, "releases_stream", False):
+        return True
+
+    def finish_and_release(self) -> None:
+        finish(self)
+        self.output_stream = None  # process_bundle sets a new stream before the operation's next bundle
+
+    finish_and_release.releases_stream = True  # type: ignore[attr-defined]
+    finish_and_release.__wrapped__ = finish  # type: ignore[attr-defined]
+    cls.finish = finish_and_release
+    return True
+
+
 INSTALLED = install()
+RELEASES_STREAMS = release_finished_streams()

@@ -9,10 +9,14 @@ NOISY = ("trafilatura", "htmldate", "courlan", "justext", "charset_normalizer", 
 
 
 class _DropBeamGcpNotice(logging.Filter):
-    """Beam warns on import that optional GCP clients are missing; they are not needed off Dataflow."""
+    """Beam warns on import that optional GCP clients (and MongoDB's bson) are missing; they are not needed off
+    Dataflow, and a local run imports Beam without them (transforms/memory.py)."""
+
+    NOTICES = ("apitools not found", "Could not find a compatible bson package")
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return "apitools not found" not in record.getMessage()
+        message = record.getMessage()
+        return not any(n in message for n in self.NOTICES)
 
 
 def quiet_libraries() -> None:

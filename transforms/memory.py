@@ -1,0 +1,97 @@
+"""What a local Yuliao process does not need to load (issue #20: peak RSS of a build).
+
+``import apache_beam`` is ~205 MB and 1.2 CPU-s, and ~85 MB / ~0.7 CPU-s of that are libraries no local build
+uses: ``apache_beam.io`` imports every connector (BigQuery, Pub/Sub, MongoDB, …), ``apache_beam.io.filesystems``
+registers the GCS, S3 and Azure filesystems (google-cloud-*, apitools, oauth2client, boto3/botocore, azure), and
+``apache_beam.typehints`` imports pandas when it is installed (only to register pandas batch converters). Beam is
+built to run without them: they are its optional ``[gcp]``/``[aws]``/``[azure]`` extras, and pandas is not one of
+its requirements. ``lean_beam_import`` imports Beam, on a local run only, as if they were not installed, so the
+launcher (and with ``--direct_running_mode in_memory``, the whole build) never maps them.
+
+A run is local when its runner is the DirectRunner (no ``--runner``, or ``--runner DirectRunner``) and neither the
+command line nor the effective recipe names a ``gs://``, ``s3://`` or ``azfs://`` path — those are the runs that
+need the libraries, and they import Beam unchanged. Only Beam's own import is affected: the block is lifted as
+soon as ``import apache_beam`` returns, so any later import (a test, a card) finds every library.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.abc
+import sys
+from typing import Optional, Sequence
+
+# top-level modules of Beam's optional cloud extras and of pandas (``google.protobuf``, which Beam needs, is not
+# among them: only these google.* packages are)
+OPTIONAL_MODULES = ("google.cloud", "google.auth", "google.oauth2", "google.api_core", "google_auth_httplib2",
+                    "apitools", "oauth2client", "boto3", "botocore", "s3transfer", "azure", "pymongo", "bson",
+                    "pandas")
+REMOTE_SCHEMES = ("gs://", "s3://", "azfs://")
+LOCAL_COMMANDS = ("build", "select", "annotate")
+LOCAL_RUNNERS = ("directrunner", "direct")
+
+
+class _Absent(importlib.abc.MetaPathFinder):
+    """Makes ``import <name>`` of the given modules fail as if they were not installed."""
+
+    def __init__(self, names: Sequence[str]):
+        self.names = tuple(names)
+        self.refused: set[str] = set()
+
+    def find_spec(self, fullname: str, path=None, target=None):
+        for name in self.names:
+            if fullname == name or fullname.startswith(name + "."):
+                self.refused.add(name)
+                raise ModuleNotFoundError(f"No module named {fullname!r} (not loaded on a local Yuliao run: "
+                                          f"transforms/memory.py)", name=fullname)
+        return None
+
+
+def _recipe_names_remote(recipe: Optional[str], overrides: list[str]) -> bool:
+    """True when the effective recipe names a remote path, or cannot be loaded here (the CLI reports that)."""
+    from pipelines.recipe import RecipeError, load_recipe
+
+    try:
+        dumped = load_recipe(recipe, overrides).model_dump_json()
+    except (RecipeError, OSError, ValueError):
+        return True
+    return any(s in dumped for s in REMOTE_SCHEMES)
+
+
+def is_local_run(argv: Sequence[str]) -> bool:
+    """True for ``yuliao build|select|annotate`` on the DirectRunner with no gs://, s3:// or azfs:// path in the
+    command line or the recipe."""
+    args = [str(a) for a in argv]
+    if not args or args[0] not in LOCAL_COMMANDS:
+        return False
+    if any(s in a for a in args for s in REMOTE_SCHEMES):
+        return False
+    ap = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    ap.add_argument("--runner", default=None)
+    ap.add_argument("--recipe", default="default")
+    ap.add_argument("--set", dest="overrides", action="append", default=[])
+    known, _ = ap.parse_known_args(args[1:])
+    if known.runner is not None and known.runner.lower() not in LOCAL_RUNNERS:
+        return False
+    return not _recipe_names_remote(known.recipe, known.overrides)
+
+
+def lean_beam_import(argv: Sequence[str]) -> bool:
+    """Import Beam without its optional cloud libraries and pandas when ``argv`` (the CLI's arguments) is a local
+    run and Beam is not imported yet; True when it did. Call before anything imports ``apache_beam``."""
+    if "apache_beam" in sys.modules or not is_local_run(argv):
+        return False
+    finder = _Absent(OPTIONAL_MODULES)
+    sys.meta_path.insert(0, finder)
+    try:
+        import apache_beam  # noqa: F401
+        import apache_beam.runners.direct.direct_runner  # noqa: F401 - the runner a local build uses
+        import pyarrow
+
+        # pyarrow looks for pandas once per process, on the first table it builds (the stores and sinks), and only
+        # for its pandas conversions; asked here it settles on "no pandas" (a conversion would still import it)
+        api = getattr(getattr(pyarrow, "lib", None), "_pandas_api", None)
+        if api is not None:
+            api.have_pandas  # noqa: B018 - the property runs the one-time check
+    finally:
+        sys.meta_path.remove(finder)
+    return True
