@@ -2,6 +2,8 @@
 
     python bench/vs_datatrove.py bench --variant unique --runs 3 --workers 1 2
     python bench/vs_datatrove.py summary --variant unique          # table from the recorded runs
+    python bench/vs_datatrove.py bench --variant mix-zh-en --runs 1 --workers 1 \
+        --tools yuliao baseline datatrove --baseline-root /work/main --our-args --no-card   # before/after in one run
 
 Both tools run as subprocesses of this driver, interleaved (tool order alternates per repetition)
 so machine noise hits both alike. For each run: wall time, CPU seconds of the whole process tree
@@ -18,9 +20,12 @@ Equivalent settings (see bench/README.md for the full table):
   ``→ ParquetWriter``; then the full MinHash dedup (signatures 14×8, 5-grams → buckets → clusters →
   filter) ``→ PIIFormatter → TokensCounter(deepseek tokenizer.json, EOS) → ParquetWriter(zstd)``.
   ``--dt-dedup signatures`` runs only the signature step inline instead (FineWeb's first stage).
-- yuliao: ``yuliao build`` with the default recipe (extract → normalize → langid → quality → dedup →
+- yuliao: ``yuliao build`` of this checkout (``PYTHONPATH`` = its root) with the default recipe (extract → normalize → langid → quality → dedup →
   pii → balance → tokenize → Parquet), DirectRunner ``in_memory`` for 1 worker and
   ``multi_processing`` with ``--direct_num_workers N`` otherwise.
+
+``baseline`` (with ``--baseline-root DIR``) runs ``yuliao build`` from another checkout of Yuliao (e.g. main), same
+venv and arguments, so a change's before/after figures come from one interleaved run.
 
 The ``_datatrove`` subcommand is the datatrove side; it must run under the datatrove venv
 (``bench/work/.venv-datatrove``, see bench/README.md).
@@ -164,6 +169,12 @@ def _clean(name: str) -> str:
 # driver
 # ----------------------------------------------------------------------------------------------
 
+def our_env(env: dict, root: str) -> dict:
+    """``env`` with ``root`` first on PYTHONPATH: that checkout's code runs, not the venv's editable install."""
+    return dict(env, PYTHONPATH=os.pathsep.join([root] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep)
+                                                          if p and os.path.abspath(p) != os.path.abspath(ROOT)]))
+
+
 def our_cmd(input_dir: str, out_dir: str, workers: int, extra: list[str]) -> list[str]:
     mode = ["--direct_running_mode", "in_memory"] if workers == 1 else \
         ["--direct_running_mode", "multi_processing", "--direct_num_workers", str(workers)]
@@ -187,9 +198,9 @@ def our_stage_ms(out_dir: str) -> tuple[dict[str, float], dict]:
     return timing, {"out_docs": out_docs}
 
 
-def git_rev() -> str:
+def git_rev(root: str = ROOT) -> str:
     try:
-        return subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
+        return subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True,
                               text=True).stdout.strip()
     except OSError:
         return "?"
@@ -204,25 +215,33 @@ def bench(args: argparse.Namespace) -> int:
     env = dict(os.environ, HF_HUB_OFFLINE="1", HF_HOME=os.path.join(WORK, "hf-home"), PYTHONWARNINGS="ignore",
                TOKENIZERS_PARALLELISM="false")
     tools = args.tools
+    if "baseline" in tools and not args.baseline_root:
+        print("--tools baseline needs --baseline-root DIR (another Yuliao checkout)", file=sys.stderr)
+        return 2
+    runs_dir = args.runs_dir or os.path.join(WORK, "runs")
+    started = time.strftime("%Y-%m-%dT%H:%M:%S")
     for rep in range(args.runs):
         for workers in args.workers:
             order = tools if rep % 2 == 0 else list(reversed(tools))
             for tool in order:
-                out_dir = os.path.join(WORK, "runs", f"{tool}-w{workers}")
+                out_dir = os.path.join(runs_dir, f"{tool}-w{workers}")
                 shutil.rmtree(out_dir, ignore_errors=True)
                 # `yuliao build` keeps its annotation store beside the output: a later run would reuse it and
                 # skip extraction, so every measured run starts without one
                 shutil.rmtree(out_dir + ".annotations", ignore_errors=True)
                 os.makedirs(out_dir)
-                cmd = our_cmd(input_dir, out_dir, workers, args.our_args) if tool == "yuliao" else \
-                    dt_cmd(input_dir, out_dir, workers, args.dt_dedup)
-                m = run_measured(cmd, env=env, log_path=out_dir + ".log", cwd=ROOT, timeout=args.timeout)
-                row = {"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "git": git_rev(), "tool": tool, "workers": workers,
+                root = args.baseline_root if tool == "baseline" else ROOT
+                if tool == "datatrove":
+                    cmd, tool_env = dt_cmd(input_dir, out_dir, workers, args.dt_dedup), env
+                else:
+                    cmd, tool_env = our_cmd(input_dir, out_dir, workers, args.our_args), our_env(env, root)
+                m = run_measured(cmd, env=tool_env, log_path=out_dir + ".log", cwd=root, timeout=args.timeout)
+                row = {"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "git": git_rev(root), "tool": tool, "workers": workers,
                        "rep": rep, "variant": args.variant, "records": manifest["records"],
                        "html_bytes": manifest["html_bytes"], "dt_dedup": args.dt_dedup,
                        "our_args": args.our_args, **m}
                 if m["rc"] == 0:
-                    if tool == "yuliao":
+                    if tool != "datatrove":
                         row["stage_ms"], extra = our_stage_ms(out_dir)
                     else:
                         row["stage_ms"], extra = datatrove_stage_ms(out_dir), datatrove_counts(out_dir)
@@ -237,6 +256,7 @@ def bench(args: argparse.Namespace) -> int:
                     why = f"killed after --timeout {args.timeout:g}s" if m["timed_out"] else f"exit code {m['rc']}"
                     print(f"FAILED: {tool} w={workers} rep={rep} ({why}); its log: {out_dir}.log", file=sys.stderr)
                     return 1
+    args.since = started  # the table of this invocation's runs only (`summary --since` gives any other)
     return summary(args)
 
 
@@ -266,16 +286,20 @@ def render(rows: list[dict], variant: str) -> str:
         dpc = [n / r["cpu_s"] for r in rs]
         per_core[(w, tool)] = med(dps)[0] / w
         per_core[(w, tool, "cpu")] = med(dpc)[0]
+        per_core[(w, tool, "rss")] = med([r["peak_tree_rss_mb"] for r in rs])[0]
         outs = sorted({str(r.get("out_docs")) for r in rs})
         lines.append(f"| {tool} | {w} | {len(rs)} | {fmt(dps)} | {fmt([mb / r['wall_s'] for r in rs], 2)} | "
                      f"{fmt(cpu1k)} | {fmt(dpc, 2)} | {fmt([r['peak_tree_rss_mb'] for r in rs], 0)} | {'/'.join(outs)} |")
     lines.append("")
     for w in sorted({k[0] for k in groups}):
-        a, b = per_core.get((w, "yuliao")), per_core.get((w, "datatrove"))
-        if a and b:
-            ac, bc = per_core[(w, "yuliao", "cpu")], per_core[(w, "datatrove", "cpu")]
-            lines.append(f"- {w} worker(s): yuliao/datatrove docs/s per core = **{a / b:.2f}×** "
-                         f"({a:.1f} vs {b:.1f}); docs per CPU-second = {ac / bc:.2f}× ({ac:.2f} vs {bc:.2f})")
+        for ours in ("yuliao", "baseline"):
+            a, b = per_core.get((w, ours)), per_core.get((w, "datatrove"))
+            if a and b:
+                ac, bc = per_core[(w, ours, "cpu")], per_core[(w, "datatrove", "cpu")]
+                ar, br = per_core[(w, ours, "rss")], per_core[(w, "datatrove", "rss")]
+                lines.append(f"- {w} worker(s): {ours}/datatrove docs/s per core = **{a / b:.2f}×** "
+                             f"({a:.1f} vs {b:.1f}); docs per CPU-second = {ac / bc:.2f}× ({ac:.2f} vs {bc:.2f}); "
+                             f"peak RSS = {ar / br:.2f}× ({ar:.0f} vs {br:.0f} MB)")
     lines.append("")
     lines.append("Per-stage time (median ms summed over workers; share of the tool's stage total):")
     for (w, tool), rs in sorted(groups.items()):
@@ -300,7 +324,13 @@ def main(argv: Optional[list[str]] = None) -> int:
     b.add_argument("--inputs", default=os.path.join(WORK, "inputs"))
     b.add_argument("--runs", type=int, default=3)
     b.add_argument("--workers", type=int, nargs="+", default=[1, 2])
-    b.add_argument("--tools", nargs="+", default=["yuliao", "datatrove"])
+    b.add_argument("--tools", nargs="+", default=["yuliao", "datatrove"],
+                   help="yuliao (this checkout), datatrove, baseline (the checkout at --baseline-root)")
+    b.add_argument("--baseline-root", default=None, metavar="DIR",
+                   help="another Yuliao checkout (e.g. main) run as tool 'baseline', for before/after figures")
+    b.add_argument("--runs-dir", default=None, metavar="DIR",
+                   help="where each tool's output goes (default bench/work/runs; give your own when another "
+                        "bench may run from the same bench/work)")
     b.add_argument("--dt-dedup", choices=["full", "signatures"], default="full")
     b.add_argument("--timeout", type=float, default=3600.0,
                    help="seconds one tool run may take before its whole process tree is killed and the bench fails "
