@@ -1,12 +1,14 @@
 """What a local Yuliao process does not need to load (issue #20: peak RSS of a build).
 
-``import apache_beam`` is ~205 MB and 1.2 CPU-s, and ~85 MB / ~0.7 CPU-s of that are libraries no local build
-uses: ``apache_beam.io`` imports every connector (BigQuery, Pub/Sub, MongoDB, …), ``apache_beam.io.filesystems``
-registers the GCS, S3 and Azure filesystems (google-cloud-*, apitools, oauth2client, boto3/botocore, azure), and
-``apache_beam.typehints`` imports pandas when it is installed (only to register pandas batch converters). Beam is
-built to run without them: they are its optional ``[gcp]``/``[aws]``/``[azure]`` extras, and pandas is not one of
-its requirements. ``lean_beam_import`` imports Beam, on a local run only, as if they were not installed, so the
-launcher (and with ``--direct_running_mode in_memory``, the whole build) never maps them.
+``import apache_beam`` (with the DirectRunner) is ~205 MB and ~1.2 CPU-s, and ~75 MB / ~0.55 CPU-s of that are
+libraries no local build uses (``python bench/beam_import_memory.py``: 206 → 129 MB, 1.22 → 0.66 CPU-s): ``apache_beam.io`` imports every connector
+(BigQuery, Pub/Sub, MongoDB, …), ``apache_beam.io.filesystems`` registers the GCS, S3 and Azure filesystems
+(google-cloud-*, apitools, oauth2client, boto3/botocore, azure), and ``apache_beam.typehints`` imports pandas when
+it is installed (only to register pandas batch converters; pyarrow then imports it too, on the first table it
+builds). Beam is built to run without them — they are its optional ``[gcp]``/``[aws]``/``[azure]`` extras, pandas is
+not a requirement, and the MongoDB connector does without pymongo — so ``lean_beam_import`` imports Beam, on a local
+run only, as if they were not installed: the launcher (and with ``--direct_running_mode in_memory``, the whole
+build) never maps them.
 
 A run is local when its runner is the DirectRunner (no ``--runner``, or ``--runner DirectRunner``) and neither the
 command line nor the effective recipe names a ``gs://``, ``s3://`` or ``azfs://`` path — those are the runs that
