@@ -92,6 +92,10 @@ def one(variant: str, n: int, data: Path, out: Path, workdir: Path, shard_mb: fl
     from transforms.dedup import stage
     from transforms.sinks import write_documents, write_rejects
 
+    if os.environ.get("YULIAO_BEAM_UNFIXED"):  # A/B: Beam's own 1 s runner-side flush (transforms/beam_fixes.py)
+        from apache_beam.runners.portability.fn_api_runner import worker_handlers
+
+        worker_handlers.DATA_BUFFER_TIME_LIMIT_MS = 1000
     if bounded_input:
         from bench.bounded_runner import install
 
@@ -232,6 +236,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--trace-data", metavar="DIR",
                     help="count every data-plane message per bundle and output in the runner and the workers "
                          "(bench/memprobe/datatrace.py DIR matches what one side sent with what the other got)")
+    ap.add_argument("--unfixed", action="store_true",
+                    help="undo transforms/beam_fixes.py in the runner (Beam's 1 s periodic flush of bundle input, "
+                         "which drops what is written while it runs): the A/B for the lost documents")
     ap.add_argument("--label", default="", help="suffix for this run's work folder and log (concurrent runs)")
     ap.add_argument("--probe", metavar="DIR",
                     help="arm bench/memprobe in every SDK worker: RSS timeline + stacks (+ tracemalloc) into DIR")
@@ -254,6 +261,8 @@ def main(argv: list[str] | None = None) -> int:
                    YULIAO_MEMPROBE_RELEASE="1" if args.probe_release_streams else "",
                    **({"YULIAO_SWITCH_INTERVAL": str(args.switch_interval)} if args.switch_interval else {}),
                    PYTHONPATH=os.pathsep.join([str(REPO / "bench" / "memprobe"), os.environ.get("PYTHONPATH", "")]))
+    if args.unfixed:
+        env = dict(env or os.environ, YULIAO_BEAM_UNFIXED="1")
     results = REPO / "bench" / "work" / "results"
     results.mkdir(parents=True, exist_ok=True)
     for n in args.sizes:
@@ -281,6 +290,7 @@ def main(argv: list[str] | None = None) -> int:
                 row["switch_interval"] = args.switch_interval
             if args.trace_data:
                 row["trace_data"] = True
+            row["beam_fix"] = not args.unfixed  # transforms/beam_fixes.py in the runner (rows before it: absent)
             if args.probe:  # probed runs are slower and (with tracemalloc) larger: never compare with plain rows
                 row["probe_frames"] = args.probe_frames
                 row["probe_grpc"] = args.probe_grpc
