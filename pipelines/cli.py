@@ -8,6 +8,7 @@ import sys
 import time
 from typing import Sequence
 
+from pipelines.accounting import AccountingError
 from pipelines.recipe import RecipeError, load_recipe, recipe_to_yaml
 from transforms.quiet import quiet_libraries
 
@@ -157,6 +158,7 @@ def cmd_build(args: argparse.Namespace, beam_args: list[str]) -> int:
     that is published only when complete (pipelines/publish.py)."""
     from apache_beam.io.filesystems import FileSystems
 
+    from pipelines.accounting import check_accounting
     from pipelines.build import build_pipeline, default_cache, select_pipeline
     from pipelines.card import package_versions
     from pipelines.card.run import tokenizer_info
@@ -210,6 +212,7 @@ def cmd_build(args: argparse.Namespace, beam_args: list[str]) -> int:
         })
         with FileSystems.open(join(out, "stats.json")) as f:
             stats = json.loads(f.read())
+        check_accounting(stats)  # a build that lost records is not published
         if args.card:
             status = _render_card_or_warn(out, args.output)
     if not args.quiet:
@@ -365,6 +368,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             from pipelines.crawl import cmd_crawl
 
             return cmd_crawl(args, rest)
+    except AccountingError as exc:  # the pipeline ran but its counts do not add up: nothing was published
+        print(f"yuliao: error: {exc}; {args.output} is unchanged", file=sys.stderr)
+        return 1
     except (RecipeError, FileNotFoundError, ValueError) as exc:  # StoreVersionError is a ValueError
         print(f"yuliao: error: {exc}", file=sys.stderr)
         return 2
