@@ -291,7 +291,8 @@ def _render_card_or_warn(output: str, published: str | None = None) -> int:
 def cmd_card(args: argparse.Namespace) -> int:
     """Re-render the card. Without stats.json there is nothing to render (exit 2); without run.json the card
     says what it cannot know, and the command warns and exits 1."""
-    from pipelines.card import exists, join, render_card
+    from pipelines.accounting import accounting_problems
+    from pipelines.card import exists, join, read_json, render_card
     from pipelines.publish import record_files
 
     missing = [name for name in ("stats.json", "run.json") if not exists(join(args.output, name))]
@@ -303,6 +304,12 @@ def cmd_card(args: argparse.Namespace) -> int:
     record_files(args.output, [p[len(prefix):] for p in written if p.startswith(prefix)])
     for path in written:
         print(path)
+    # a flex-template job publishes without the launcher's check (pipelines/flex_main.py): say it here
+    problems = accounting_problems(read_json(join(args.output, "stats.json")))
+    if problems:
+        print(f"yuliao: error: {join(args.output, 'stats.json')} does not account for every record: "
+              + "; ".join(problems), file=sys.stderr)
+        return 1
     if missing:
         print(f"yuliao: warning: {join(args.output, 'run.json')} not found: the card lacks the recipe, inputs, "
               f"tokenizer and versions of this build", file=sys.stderr)

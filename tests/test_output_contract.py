@@ -144,6 +144,20 @@ def test_build_that_loses_documents_is_not_published(tmp_path, corpus, demo_inpu
     assert tree_digest(out) == before and siblings(out) == []
 
 
+def test_card_of_an_unpublished_style_output_reports_lost_records(tmp_path, corpus, capsys):
+    """A flex-template job writes its output without the launcher's check: ``yuliao card`` makes it."""
+    import json
+
+    out = copy_corpus(corpus, tmp_path / "out")
+    stats = json.loads((out / "stats.json").read_text())
+    assert main(["card", str(out)]) == 0
+    stats["stages"]["dedup.near"]["out"] -= 1
+    (out / "stats.json").write_text(json.dumps(stats))
+    capsys.readouterr()
+    assert main(["card", str(out)]) == 1
+    assert "dedup.near: received" in capsys.readouterr().err
+
+
 def test_every_real_build_accounts_for_every_record(corpus):
     """The identities hold on a real build, and each one catches a record gone missing from its stats."""
     import json
