@@ -36,6 +36,12 @@ Why a worker's RSS grows with the corpus on this runner, and the A/B that shows 
   every 0.5 s, stacks at each +20% RSS; ``--probe-frames N`` adds tracemalloc snapshots, ``--probe-grpc`` extra
   gRPC channel options, ``--probe-flush-mb`` / ``--probe-release-streams`` the two output-buffer experiments of
   ``bench/SCALE.md``). glibc tunables (``MALLOC_*``) set around the command reach the workers and are recorded.
+
+Lost documents (``bench/SCALE.md``, "Lost documents"): ``--pause-ms MS`` [``--pause-runner-only``] loads the run
+without spending CPU (SIGSTOP/SIGCONT of random processes), ``--trace-data DIR`` accounts for every data-plane
+message and runner buffer (``bench/memprobe/datatrace.py``), ``--unfixed`` undoes ``transforms/beam_fixes.py`` in the
+runner; every run's full stats go to ``bench/work/results/scale_stats.jsonl`` to compare a run that lost data with
+its peers counter by counter.
 """
 from __future__ import annotations
 
@@ -228,10 +234,12 @@ def main(argv: list[str] | None = None) -> int:
                     help="patch the FnApiRunner to stream bundle input in 8 MB chunks (bench/bounded_runner.py)")
     ap.add_argument("--pause-ms", type=float, default=0,
                     help="stop a random process of the run (runner or worker) for up to this many ms, every 10-60 ms "
-                         "(SIGSTOP/SIGCONT): an overloaded machine without the CPU cost (bench/SCALE.md, lost documents)")
+                         "(SIGSTOP/SIGCONT): an overloaded machine without the CPU cost "
+                         "(bench/SCALE.md, lost documents)")
     ap.add_argument("--pause-runner-only", action="store_true", help="with --pause-ms: pause only the runner process")
     ap.add_argument("--switch-interval", type=float, default=0,
-                    help="with --probe: sys.setswitchinterval in the runner and every worker (Python's default 0.005 s); "
+                    help="with --probe: sys.setswitchinterval in the runner and every worker "
+                         "(Python's default 0.005 s); "
                          "a tiny value hands the GIL over far more often, to shake out thread races")
     ap.add_argument("--trace-data", metavar="DIR",
                     help="count every data-plane message per bundle and output in the runner and the workers "

@@ -8,8 +8,12 @@ directory. For every ``_GrpcDataChannel`` it counts, per ``(instruction id, tran
 * ``discarded``: read but dropped because the instruction was already cleaned up (``_receiving_queue`` → None),
 * ``given``: yielded to the consumer by ``input_elements`` (the runner's buffers, the worker's bundle),
 
-and rewrites ``DIR/trace-<role>-<pid>.json`` every second and at exit. ``python bench/memprobe/datatrace.py DIR``
-matches one process's ``sent`` with the other side's ``recv``/``given``: every byte sent must be given.
+and, by element: what each worker bundle decoded from its inputs and encoded to its outputs, what the runner appended to
+each of its buffers and held when it partitioned one for the workers (``events-runner-<pid>.json``: the history of
+every ``ListBuffer`` object). Rewritten as ``DIR/trace-<role>-<pid>.json`` every second and at exit.
+``python bench/memprobe/datatrace.py DIR`` matches one side's ``sent`` bytes with the other side's ``recv``/``given``,
+and per runner buffer the elements workers wrote, the runner appended and workers read back (``MISMATCH``: lost);
+exit status 1 when anything is missing.
 """
 from __future__ import annotations
 
@@ -91,7 +95,8 @@ def _count_runner_elements() -> None:
         _add("feeds", "-", f"{transform_id} -> {buffer_id.decode(errors='replace')}", 0)
         if not hasattr(buf, "_trace_name"):
             buf._trace_name = buffer_id.decode(errors="replace") if isinstance(buffer_id, bytes) else str(buffer_id)
-            buf._trace_coder = self.get_input_coder_impl(transform_id) if isinstance(buf, execution.ListBuffer) else None
+            listbuf = isinstance(buf, execution.ListBuffer)
+            buf._trace_coder = self.get_input_coder_impl(transform_id) if listbuf else None
         return buf
 
     g_append, g_partition = execution.GroupingBuffer.append, execution.GroupingBuffer.partition
@@ -131,7 +136,8 @@ def _count_runner_elements() -> None:
                 k += 1
         return k
 
-    l_extend, l_partition, l_copy = execution.ListBuffer.extend, execution.ListBuffer.partition, execution.ListBuffer.copy
+    lb = execution.ListBuffer
+    l_extend, l_partition, l_copy = lb.extend, lb.partition, lb.copy
 
     def _l_extend(self, extra):
         _event("extend", self, f"from {id(extra):x} {_n(extra)} elems")
@@ -260,15 +266,31 @@ def report(out_dir: str) -> int:
         if c.get("runner.discarded") or c.get("worker.discarded"):
             print(f"{iid} discarded: runner {c.get('runner.discarded')} worker {c.get('worker.discarded')}")
     print(f"{len(sides)} streams, {bad} with bytes missing")
-    elems: dict = collections.defaultdict(int)
+    # elements: what workers wrote into each runner buffer, what the runner appended, and what workers read back
+    feeds: dict = collections.defaultdict(set)
+    out: dict = collections.defaultdict(int)
+    read: dict = collections.defaultdict(int)
+    appended: dict = collections.defaultdict(int)
     for (iid, tid), c in sides.items():
-        for k, (b, m) in c.items():
-            if k.endswith(("buf_append", "buf_partition")):
-                elems[(tid, k)] += b
-            elif k.endswith(("elems_in", "elems_out")):
-                elems[(k, iid, tid)] += m
-    for key, v in sorted(elems.items()):
-        print("\t".join(map(str, key)), v)
+        if "runner.feeds" in c:
+            transform, buf = tid.split(" -> ", 1)
+            feeds[buf].add(transform)
+        out[tid] += c.get("worker.elems_out", [0, 0])[1]
+        read[tid] += c.get("worker.elems_in", [0, 0])[1]
+        appended[tid] += c.get("runner.buf_append", [0, 0])[0]
+    for buf in sorted(feeds):
+        written = sum(out[t] for t in feeds[buf])
+        reader = buf.split(":", 1)[1] + "/Read" if buf.startswith("materialize:") else None
+        got = read.get(reader) if reader else None
+        flag = "" if written == appended[buf] and (got is None or got == written) else "   <<< MISMATCH"
+        bad += bool(flag)
+        print(f"{buf}: workers wrote {written}, runner appended {appended[buf]}"
+              + (f", workers read {got}" if got is not None else "") + flag)
+    for name in sorted(os.listdir(out_dir)):  # the runner's buffer history, where it kept one
+        if name.startswith("events-"):
+            for t, thread, kind, buf, obj, note in json.load(open(os.path.join(out_dir, name))):
+                if kind == "partition":
+                    print(f"partition {buf} ({obj}): {note}")
     return 1 if bad else 0
 
 
