@@ -324,6 +324,67 @@ def _overall_discard_1(class_tokens: str):
     return select
 
 
+def _overall_discard_both(id_tokens: str, class_tokens: str, hide_tokens: str) -> Callable:
+    """``_overall_discard_0`` and ``_overall_discard_1`` in one pass over the tree: (nodes of the first, nodes of
+    the second), each in document order, as trafilatura's ``prune_unwanted_nodes`` collects them. The regex
+    tests of an id or class value are cached by value (a pure function of it: the cache changes no result;
+    class lists repeat a lot within a page and across pages)."""
+    t_id0, t_cls0 = _search(id_tokens), _search(class_tokens)
+    t_id1, t_cls1 = _search("reader-comments|akismet"), _search(hide_tokens)
+    ids: dict = {}
+    classes: dict = {}
+    discard_tags = frozenset(_DISCARD_TAGS)
+
+    def select(tree) -> tuple[list, list]:
+        out0, out1 = [], []
+        for el in tree.iterdescendants(etree.Element):
+            get = el.get
+            i, c, s = get("id"), get("class"), get("style")
+            if i:
+                vi = ids.get(i)
+                if vi is None:
+                    if len(ids) >= _VERDICT_CACHE_MAX:
+                        ids.clear()
+                    vi = ids[i] = (bool(t_id0(i)), bool(t_id1(i)))
+            else:
+                vi = (False, False)
+            if c:
+                vc = classes.get(c)
+                if vc is None:
+                    if len(classes) >= _VERDICT_CACHE_MAX:
+                        classes.clear()
+                    vc = classes[c] = (bool(t_cls0(c)), bool(t_cls1(c)))
+            else:
+                vc = (False, False)
+            if i is None and c is None and s is None:
+                if el.tag in discard_tags and el.keys() and (
+                        get("data-lp-replacement-content") is not None
+                        or "nav" in (get("role") or "").replace("N", "n")
+                        or "MostPopularStories" in (get("data-component") or "")):
+                    out0.append(el)
+                if get("aria-hidden") == "true":
+                    out1.append(el)
+                continue
+            first_ic = _first(el, "id", "class")
+            if el.tag in discard_tags and (  # _overall_discard_0 (an element with id/class/style has keys)
+                    vi[0] or vc[0] or get("data-lp-replacement-content") is not None
+                    or "nav" in (get("role") or "").replace("N", "n")
+                    or "MostPopularStories" in (get("data-component") or "")
+                    or "cookie" in first_ic):
+                out0.append(el)
+            if (c == "comments-title" or vc[1] or vi[1]  # _overall_discard_1
+                    or first_ic.startswith("reply-")
+                    or "hidden" in _first(el, "id", "style")
+                    or (s is not None and ("display:none" in s or "display: none" in s))
+                    or get("aria-hidden") == "true"):
+                out1.append(el)
+        return out0, out1
+    return select
+
+
+_VERDICT_CACHE_MAX = 50_000  # id/class values remembered per process (cleared when full: bounded memory)
+
+
 def _contains_any(tags: tuple[str, ...], needle: str, fold: Optional[tuple[str, str]] = None):
     """``.//*[tags][contains(@id, needle) or contains(@class, needle)]`` (with ``translate`` by ``fold``)."""
     def select(tree) -> list:
@@ -619,6 +680,99 @@ def _bounded_html2txt(original: Callable) -> Callable:
     return html2txt
 
 
+def _guarded_overall_discard(original: Callable, nodelist: list, both: Callable) -> Callable:
+    """``htmlprocessing.prune_unwanted_nodes`` as ``prune_unwanted_sections`` calls it first
+    (``OVERALL_DISCARD_XPATH``, ``with_backup=True``: collect the nodes of both expressions, then delete the
+    outermost unless that removes over 6/7 of the text), with both expressions' nodes from one walk."""
+    import trafilatura.htmlprocessing as hp
+
+    @functools.wraps(original)
+    def prune_unwanted_nodes(tree, nodes, with_backup=False):
+        if not (with_backup and nodes is nodelist and _ACTIVE.get()):
+            return original(tree, nodes, with_backup)
+        first, second = both(tree)
+        matches = dict.fromkeys(first + second)
+        outer = [elem for elem in matches if not any(a in matches for a in elem.iterancestors())]
+        old_len = len(tree.text_content())
+        if old_len - sum(len(elem.text_content()) for elem in outer) > old_len / 7:
+            for elem in outer:
+                hp.delete_element(elem)
+        return tree
+
+    prune_unwanted_nodes.yuliao_fast = True
+    return prune_unwanted_nodes
+
+
+def _memo_delete_by_link_density(original: Callable) -> Callable:
+    """``htmlprocessing.delete_by_link_density`` (with its ``link_density_test`` and ``collect_link_info``) with
+    the trimmed text length of each element read once per call: it tests every div (list, p) of the subtree and
+    each test re-reads the text of every link below it, so a link under five nested divs was read five times.
+    The tree does not change during a call (the deletions come after the loop), so a length read once holds."""
+    import trafilatura.htmlprocessing as hp
+    from trafilatura.utils import trim
+
+    def link_test(element, favor_precision: bool, size: Callable) -> tuple[bool, bool]:
+        links = element.findall(".//ref")
+        if not links:
+            return False, False
+        if element.find(".//graphic") is not None:  # preserve image containers
+            return False, False
+        elemlen = size(element)
+        if len(links) == 1:
+            link_len = size(links[0])
+            if link_len > (10 if favor_precision else 100) and link_len > elemlen * 0.9:
+                return True, False
+        if element.tag == "p":
+            limitlen = 60 if element.getnext() is None else 30
+        elif element.getnext() is None:
+            limitlen = 300
+        else:
+            limitlen = 100
+        if elemlen < limitlen:
+            lengths = [n for n in map(size, links) if n]  # collect_link_info: links with text
+            if not lengths:
+                return True, False
+            short = sum(1 for n in lengths if n < 10)
+            return sum(lengths) > elemlen * 0.8 or (len(lengths) > 1 and short / len(lengths) > 0.8), True
+        if len(links) > 4:
+            lengths = [n for n in map(size, links) if n]
+            linklen = sum(lengths)
+            if (linklen > elemlen * hp.LINK_FARM_RATIO and linklen < 100 * len(lengths)
+                    and not hp.is_paragraph_listing(links)):
+                return True, False
+        return False, False
+
+    @functools.wraps(original)
+    def delete_by_link_density(subtree, tagname, backtracking=False, favor_precision=False):
+        if not _ACTIVE.get():
+            return original(subtree, tagname, backtracking, favor_precision)
+        sizes: dict = {}
+
+        def size(el) -> int:  # len(trim(el.text_content())), once per element
+            n = sizes.get(el)
+            if n is None:
+                n = sizes[el] = len(trim(el.text_content()))
+            return n
+
+        deletions = []
+        len_threshold = 200 if favor_precision else 100
+        depth_threshold = 1 if favor_precision else 3
+        for elem in subtree.iter(tagname):
+            result, short_with_links = link_test(elem, favor_precision, size)
+            if result or (backtracking and short_with_links and len(elem) >= depth_threshold
+                          and size(elem) < len_threshold):
+                parent = elem.getparent()
+                if tagname == "p" and parent is not None and parent.tag in ("item", "td", "th"):
+                    continue
+                deletions.append(elem)
+        for elem in dict.fromkeys(deletions):
+            hp.delete_element(elem)
+        return subtree
+
+    delete_by_link_density.yuliao_fast = True
+    return delete_by_link_density
+
+
 # ------------------------------------------------------------------ justext without lxml.sax
 class _CachedParagraph:
     """Mixin for justext's Paragraph: its ``text`` (re-joined and re-normalised on every access, several
@@ -726,14 +880,23 @@ def _norm(path: str) -> str:
     return " ".join(path.split())
 
 
-def _walks() -> dict[str, Callable]:
-    """Normalised XPath text → tree walk, for the expressions of trafilatura 2.3.1 we replace."""
+def _discard_tokens() -> tuple[str, str, str]:
+    """The id and class alternations of ``OVERALL_DISCARD_XPATH``'s first expression and the class alternation of
+    its second (trafilatura 2.3.1; the fingerprints below check the expression texts)."""
     import trafilatura.xpaths as x
 
     ad_id = x._alt(x._OVERALL_DISCARD_BOTH_TOKENS + x._OVERALL_DISCARD_ID_TOKENS)
     ad_cls = x._alt(x._OVERALL_DISCARD_BOTH_TOKENS + x._OVERALL_DISCARD_CLASS_TOKENS)
     hide_cls = ("^hide-|comments-title|nocomments|-reply-|message|akismet|suggest-links|-hide-|hide-print| hidden"
                 "| hide|noprint|notloaded")
+    return ad_id, ad_cls, hide_cls
+
+
+def _walks() -> dict[str, Callable]:
+    """Normalised XPath text → tree walk, for the expressions of trafilatura 2.3.1 we replace."""
+    import trafilatura.xpaths as x
+
+    ad_id, ad_cls, hide_cls = _discard_tokens()
     expected = {
         "RAW_TREE_PRUNE_XPATH": [_raw_tree_prune_0(), _raw_tree_prune_1()],
         "REMOVE_COMMENTS_AND_LISTS_XPATH": [_remove_comments_and_lists()],
@@ -782,6 +945,12 @@ SOURCES = {
     "trafilatura.core:_prepare_tree": "bfc95d6a60",
     "trafilatura.htmlprocessing:tree_cleaning": "c7babdd89e",
     "trafilatura.htmlprocessing:prune_html": "ff46ba5a92",
+    "trafilatura.htmlprocessing:prune_unwanted_nodes": "8eda45b1b1",
+    "trafilatura.main_extractor:prune_unwanted_sections": "d8b49b8a2d",
+    "trafilatura.htmlprocessing:delete_by_link_density": "dfc3f7a066",
+    "trafilatura.htmlprocessing:link_density_test": "a142e301f1",
+    "trafilatura.htmlprocessing:collect_link_info": "7c8333e92e",
+    "trafilatura.utils:trim": "c82a80d00e",
     "trafilatura.xml:delete_element": "fb2c130b17",
     "trafilatura.external:compare_extraction": "11bd9fcbac",
     "trafilatura.external:try_justext": "a9b7a6b17f",
@@ -854,6 +1023,10 @@ def install() -> bool:
     for name, fns in _walks().items():
         lst = getattr(x, name)
         lst[:] = [_Swap(e, fn) for e, fn in zip(lst, fns)]  # in place: main_extractor and core hold these lists
+    main_extractor = importlib.import_module("trafilatura.main_extractor")
+    main_extractor.delete_by_link_density = _memo_delete_by_link_density(main_extractor.delete_by_link_density)
+    main_extractor.prune_unwanted_nodes = _guarded_overall_discard(
+        main_extractor.prune_unwanted_nodes, x.OVERALL_DISCARD_XPATH, _overall_discard_both(*_discard_tokens()))
     baseline.BASIC_CLEAN_XPATH = _Swap(settings.BASIC_CLEAN_XPATH, _basic_clean(settings._COOKIE_CONSENT_RE))
     core._extract_and_compare = _gated_extract_and_compare(core._extract_and_compare)
     core._prepare_tree = _lazy_prepare_tree(core._prepare_tree)
