@@ -176,8 +176,12 @@ def readability_fits(tree, limit: int) -> bool:
     """
     from trafilatura.readability_lxml import FRAME_TAGS, REGEXES
 
+    page = visible_len(tree)
+    seen = _TEXT_LEN.get()
+    if seen is not None:  # the escalation test's html2txt bound may reuse it (same raw tree, not changed since)
+        seen[1:] = [tree, page]
     # readability's sanitize writes "VIDEO" into video iframes: room for it (and a separator) per iframe
-    total = visible_len(tree) + 6 * int(tree.xpath("count(.//iframe)"))
+    total = page + 6 * int(tree.xpath("count(.//iframe)"))
     if total <= limit:
         return True
     if total > 2 * limit:
@@ -494,7 +498,7 @@ def bare_text(tree, options) -> Optional[str]:
     """
     import trafilatura.core as core
 
-    token = _TEXT_LEN.set([None])
+    token = _TEXT_LEN.set([None, None, 0])
     try:
         postbody, temp_text, _, temp_comments = core.trafilatura_sequence(tree, options, options.url)
         if len(temp_text) < options.min_output_size and len(temp_comments) < options.min_output_comm_size:
@@ -641,8 +645,9 @@ def _justext_reading_backup(original: Callable) -> Callable:
     return justext_rescue
 
 
-# Length of trafilatura_sequence's current text, for the escalation test that follows it: set by the first
-# _extract_and_compare of a bare_text call, updated where the baseline rescue replaces that text.
+# [length of trafilatura_sequence's current text, raw tree, its visible_len] for the escalation test that follows
+# the cascade: the length set by the first _extract_and_compare of a bare_text call, updated where the baseline
+# rescue replaces that text; the tree and its page length recorded by readability_fits.
 _TEXT_LEN: contextvars.ContextVar = contextvars.ContextVar("yuliao_text_len", default=None)
 
 
@@ -665,7 +670,10 @@ def _bounded_html2txt(original: Callable) -> Callable:
 
     Bound: html2txt is the words of the cleaned body's text joined by single spaces; cleaning only removes
     subtrees (scripts and styles among them) and characters, and the spaces it adds at block boundaries
-    split words only where two text nodes meet, so it is at most ``visible_len(body)``.
+    split words only where two text nodes meet, so it is at most ``visible_len(body)``, which is at most
+    ``visible_len(tree)`` (its words are a subset of the page's): the readability gate counted that one on the
+    same raw tree earlier in the cascade (nothing changes that tree in between), so it is tried first and the
+    body counted only when it does not settle the test.
     """
     import trafilatura.core as core
 
@@ -673,6 +681,8 @@ def _bounded_html2txt(original: Callable) -> Callable:
     def html2txt(tree, *args, **kw):
         seen = _TEXT_LEN.get()
         if _ACTIVE.get() and not args and not kw and seen is not None and seen[0]:
+            if seen[1] is tree and seen[0] >= core.ESCALATION_PAGE_SHARE * seen[2]:
+                return ""
             body = tree.find(".//body")
             if seen[0] >= core.ESCALATION_PAGE_SHARE * visible_len(tree if body is None else body):
                 return ""
