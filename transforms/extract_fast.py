@@ -784,6 +784,39 @@ def _memo_delete_by_link_density(original: Callable) -> Callable:
 
 
 # ------------------------------------------------------------------ justext without lxml.sax
+_NL_RUN = re.compile(r"\s*[\n\r]\s*")
+_BLANK_RUN = re.compile(r"[^\S\n\r]+")
+
+
+def normalize_ws(text: str) -> str:
+    """``justext.utils.normalize_whitespace`` without its Python callback per whitespace run: a run holding a
+    line break becomes one LF, any other run one space. (The first pattern matches exactly the runs holding a
+    line break, from their first character, whole; the runs left after it hold none.)"""
+    if "\n" in text or "\r" in text:
+        text = _NL_RUN.sub("\n", text)
+    return _BLANK_RUN.sub(" ", text)
+
+
+def _frozen_stoplist(original: Callable) -> Callable:
+    """``justext.core.classify_paragraphs`` given trafilatura's stoplist (a tuple of every language's stopwords,
+    ~20k) as a frozenset of the same words: classify_paragraphs passes it to an ``lru_cache``d function, which
+    hashed the whole tuple on every call (tuples do not keep their hash, frozensets do) — 4 ms per justext run.
+    The set it builds from either is the same."""
+    frozen: dict = {}
+
+    @functools.wraps(original)
+    def classify_paragraphs(paragraphs, stoplist, *args, **kw):
+        if _ACTIVE.get() and type(stoplist) is tuple:
+            hit = frozen.get(id(stoplist))
+            if hit is None or hit[0] is not stoplist:
+                if len(frozen) > 8:  # a handful of stoplists per process at most: bounded anyway
+                    frozen.clear()
+                hit = frozen[id(stoplist)] = (stoplist, frozenset(stoplist))
+            stoplist = hit[1]
+        return original(paragraphs, stoplist, *args, **kw)
+    return classify_paragraphs
+
+
 class _CachedParagraph:
     """Mixin for justext's Paragraph: its ``text`` (re-joined and re-normalised on every access, several
     times per paragraph during classification) is computed once after the last ``append_text``, and its
@@ -808,14 +841,16 @@ class _CachedParagraph:
         return "/" + "/".join("%s[%d]" % e[:2] for e in self._path)
 
     @property
-    def text(self):
+    def text(self):  # Paragraph.text
         if self._text is None:
-            self._text = super().text
+            self._text = normalize_ws("".join(self.text_nodes).strip())
         return self._text
 
-    def append_text(self, text):
+    def append_text(self, text):  # Paragraph.append_text
         self._text = None
-        return super().append_text(text)
+        text = normalize_ws(text)
+        self.text_nodes.append(text)
+        return text
 
     def stopwords_count(self, stopwords):
         return sum(map(stopwords.__contains__, map(str.lower, self.text.split())))
@@ -978,6 +1013,9 @@ SOURCES = {
     "justext.core:ParagraphMaker": "20dba31fcd",
     "justext.core:PathInfo": "4eea518bf7",
     "justext.paragraph:Paragraph": "1c1d8705d5",
+    "justext.core:classify_paragraphs": "4f28a11ca4",
+    "justext.core:define_stoplist": "2a6bfb59bb",
+    "justext.utils:normalize_whitespace": "280ce30026",
 }
 
 
@@ -1005,7 +1043,9 @@ def same_versions() -> bool:
     paths = {name: [_fingerprint(e.path) for e in getattr(x, name, [])] for name in FINGERPRINTS
              if name != "BASIC_CLEAN_XPATH"}
     paths["BASIC_CLEAN_XPATH"] = [_fingerprint(settings.BASIC_CLEAN_XPATH.path)]
-    return paths == FINGERPRINTS and all(_source_fingerprint(n) == h for n, h in SOURCES.items())
+    ws = getattr(importlib.import_module("justext.utils"), "MULTIPLE_WHITESPACE_PATTERN", None)  # normalize_ws
+    return (paths == FINGERPRINTS and all(_source_fingerprint(n) == h for n, h in SOURCES.items())
+            and ws is not None and ws.pattern == r"\s+" and ws.flags == re.UNICODE)
 
 
 _INSTALLED: Optional[bool] = None
@@ -1045,6 +1085,7 @@ def install() -> bool:
     core.html2txt = _bounded_html2txt(core.html2txt)
     external.justext_rescue = _justext_reading_backup(external.justext_rescue)
     external.ParagraphMaker = _fast_paragraph_maker(external.ParagraphMaker)
+    external.classify_paragraphs = _frozen_stoplist(external.classify_paragraphs)
     return True
 
 
