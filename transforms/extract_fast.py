@@ -851,7 +851,8 @@ class _CachedParagraph:
     _text = None
 
     def __init__(self, path):  # justext.paragraph.Paragraph.__init__, with the path kept as a snapshot
-        self._path = tuple(path._elements)  # (tag, order, children) triples: tag and order never change
+        # (tag, order, children) triples: tag and order never change
+        self._path = path if type(path) is tuple else tuple(path._elements)
         self.text_nodes = []
         self.chars_count_in_links = 0
         self.tags_count = 0
@@ -883,42 +884,73 @@ class _CachedParagraph:
 
 def _fast_paragraph_maker(base):
     """justext's ParagraphMaker fed by one ``iterwalk`` instead of ``lxml.sax.saxify`` (same events, in the
-    same order, for a tree without processing instructions beside its root)."""
+    same order, for a tree without processing instructions beside its root), its handler inlined."""
     import justext.core as jcore
 
     paragraph_cls = type("Paragraph", (_CachedParagraph, jcore.Paragraph), {})
 
     class ParagraphMaker(base):
-        def _start_new_pragraph(self):
-            if self.paragraph and self.paragraph.contains_text():
-                self.paragraphs.append(self.paragraph)
-            self.paragraph = paragraph_cls(self.path)
-
         @classmethod
         def make_paragraphs(cls, root):
+            """The handler's steps written into one loop (no method call per SAX event): ``startElementNS``,
+            ``endElementNS``, ``characters``, ``_start_new_pragraph`` and ``PathInfo.append``/``pop``, in the
+            order saxify would call them."""
             if not _ACTIVE.get() or not isinstance(root, etree._Element) or _has_pi_siblings(root):
                 return base.make_paragraphs(root)
-            handler = cls()
-            handler.startDocument()
+            paragraph_tags = jcore.PARAGRAPH_TAGS
+            paragraphs: list = []
+            path: list = []  # PathInfo._elements
+            para = paragraph_cls(())
+            link = br = False
             for event, el in etree.iterwalk(root, events=("start", "end")):
                 tag = el.tag
                 if not isinstance(tag, str):
                     if tag is not etree.Comment and tag is not etree.ProcessingInstruction:
                         return base.make_paragraphs(root)  # an entity node: let saxify deal with it
-                    if event == "end" and el.tail:  # saxify reports only the tail (a PI event is a no-op)
-                        handler.characters(el.tail)
-                    continue
-                name = (etree.QName(tag).namespace, etree.QName(tag).localname) if tag[0] == "{" else (None, tag)
-                if event == "start":
-                    handler.startElementNS(name, None, None)
-                    if el.text:
-                        handler.characters(el.text)
+                    if event != "end":
+                        continue
+                    content = el.tail  # saxify reports only the tail (a PI event is a no-op)
                 else:
-                    handler.endElementNS(name, None)
-                    if el.tail:
-                        handler.characters(el.tail)
-            handler.endDocument()
-            return handler.paragraphs
+                    name = etree.QName(tag).localname if tag[0] == "{" else tag
+                    if event == "start":
+                        if path:  # PathInfo.append (a path without elements counts from a fresh dict)
+                            children = path[-1][2]
+                            order = children[name] = children.get(name, 0) + 1
+                        else:
+                            order = 1
+                        path.append((name, order, {}))
+                        if name in paragraph_tags or (name == "br" and br):
+                            if name == "br":
+                                para.tags_count -= 1
+                            if para.text:  # _start_new_pragraph: ``paragraph and contains_text()``
+                                paragraphs.append(para)
+                            para = paragraph_cls(tuple(path))
+                        else:
+                            br = name == "br"
+                            if br:
+                                para.append_text(" ")
+                            elif name == "a":
+                                link = True
+                            para.tags_count += 1
+                        content = el.text
+                    else:
+                        path.pop()
+                        if name in paragraph_tags:
+                            if para.text:
+                                paragraphs.append(para)
+                            para = paragraph_cls(tuple(path))
+                        if name == "a":
+                            link = False
+                        content = el.tail
+                if not content or content.isspace():  # characters: is_blank
+                    continue
+                text = para.append_text(content)
+                if link:
+                    para.chars_count_in_links += len(text)
+                br = False
+            if para.text:  # endDocument
+                paragraphs.append(para)
+            return paragraphs
 
     return ParagraphMaker
 
