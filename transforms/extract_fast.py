@@ -330,36 +330,38 @@ def _overall_discard_1(class_tokens: str):
 
 def _overall_discard_both(id_tokens: str, class_tokens: str, hide_tokens: str) -> Callable:
     """``_overall_discard_0`` and ``_overall_discard_1`` in one pass over the tree: (nodes of the first, nodes of
-    the second), each in document order, as trafilatura's ``prune_unwanted_nodes`` collects them. The regex
-    tests of an id or class value are cached by value (a pure function of it: the cache changes no result;
-    class lists repeat a lot within a page and across pages)."""
+    the second), each in document order, as trafilatura's ``prune_unwanted_nodes`` collects them. The tests of
+    an id or class value are cached by value (a pure function of it: the cache changes no result; class lists
+    repeat a lot within a page and across pages); the attribute order (``@id|@class``: the first on the
+    element) is read only when an element has both."""
     t_id0, t_cls0 = _search(id_tokens), _search(class_tokens)
     t_id1, t_cls1 = _search("reader-comments|akismet"), _search(hide_tokens)
     ids: dict = {}
     classes: dict = {}
     discard_tags = frozenset(_DISCARD_TAGS)
+    no = (False, False, False, False, False)  # an absent or empty value
+
+    def id_tests(i: str) -> tuple:  # discard_0 regex, discard_1 regex, 'cookie', 'reply-' prefix, 'hidden'
+        return bool(t_id0(i)), bool(t_id1(i)), "cookie" in i, i.startswith("reply-"), "hidden" in i
+
+    def class_tests(c: str) -> tuple:
+        return bool(t_cls0(c)), bool(t_cls1(c)), "cookie" in c, c.startswith("reply-"), False
+
+    def cached(cache: dict, value: Optional[str], tests: Callable) -> tuple:
+        if not value:
+            return no
+        v = cache.get(value)
+        if v is None:
+            if len(cache) >= _VERDICT_CACHE_MAX:
+                cache.clear()
+            v = cache[value] = tests(value)
+        return v
 
     def select(tree) -> tuple[list, list]:
         out0, out1 = [], []
         for el in tree.iterdescendants(etree.Element):
             get = el.get
             i, c, s = get("id"), get("class"), get("style")
-            if i:
-                vi = ids.get(i)
-                if vi is None:
-                    if len(ids) >= _VERDICT_CACHE_MAX:
-                        ids.clear()
-                    vi = ids[i] = (bool(t_id0(i)), bool(t_id1(i)))
-            else:
-                vi = (False, False)
-            if c:
-                vc = classes.get(c)
-                if vc is None:
-                    if len(classes) >= _VERDICT_CACHE_MAX:
-                        classes.clear()
-                    vc = classes[c] = (bool(t_cls0(c)), bool(t_cls1(c)))
-            else:
-                vc = (False, False)
             if i is None and c is None and s is None:
                 if el.tag in discard_tags and el.keys() and (
                         get("data-lp-replacement-content") is not None
@@ -369,16 +371,24 @@ def _overall_discard_both(id_tokens: str, class_tokens: str, hide_tokens: str) -
                 if get("aria-hidden") == "true":
                     out1.append(el)
                 continue
-            first_ic = _first(el, "id", "class")
+            vi, vc = cached(ids, i, id_tests), cached(classes, c, class_tests)
+            if i is None:  # _first(el, "id", "class")'s tests
+                first = vc
+            elif c is None:
+                first = vi
+            else:
+                keys = el.keys()
+                first = vi if keys.index("id") < keys.index("class") else vc
             if el.tag in discard_tags and (  # _overall_discard_0 (an element with id/class/style has keys)
                     vi[0] or vc[0] or get("data-lp-replacement-content") is not None
                     or "nav" in (get("role") or "").replace("N", "n")
                     or "MostPopularStories" in (get("data-component") or "")
-                    or "cookie" in first_ic):
+                    or first[2]):  # re:test(@id|@class, 'cookie'): a substring
                 out0.append(el)
             if (c == "comments-title" or vc[1] or vi[1]  # _overall_discard_1
-                    or first_ic.startswith("reply-")
-                    or "hidden" in _first(el, "id", "style")
+                    or first[3]
+                    or ("hidden" in (s or "") if i is None else  # re:test(@id|@style, 'hidden')
+                        vi[4] if s is None else "hidden" in _first(el, "id", "style"))
                     or (s is not None and ("display:none" in s or "display: none" in s))
                     or get("aria-hidden") == "true"):
                 out1.append(el)
