@@ -5,7 +5,6 @@ page), CPU time of ``Extractor.extract_html``; and whether the texts and titles 
 Shortcuts (transforms/extract_fast.py, each a wrapper keeping trafilatura's function as ``__wrapped__``):
   discard   — both OVERALL_DISCARD_XPATH walks in one pass (``main_extractor.prune_unwanted_nodes``)
   lengths   — delete_by_link_density reading each element's text once per call
-  shared    — ... and once per prune_unwanted_sections (its six passes)
   stoplist  — justext's classify_paragraphs with the stoplist as a frozenset
 
     PYTHONPATH=$PWD .venv/bin/python bench/extract_shortcuts.py            # ≈ 4 CPU-minutes
@@ -31,7 +30,7 @@ def _switches() -> dict[str, tuple[object, str]]:
     me = importlib.import_module("trafilatura.main_extractor")
     external = importlib.import_module("trafilatura.external")
     return {"discard": (me, "prune_unwanted_nodes"), "lengths": (me, "delete_by_link_density"),
-            "shared": (me, "prune_unwanted_sections"), "stoplist": (external, "classify_paragraphs")}
+            "stoplist": (external, "classify_paragraphs")}
 
 
 def main(argv: list[str] | None = None) -> int:

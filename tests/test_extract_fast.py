@@ -238,8 +238,8 @@ def test_other_trafilatura_versions_get_plain_trafilatura(pages, monkeypatch):
 
 
 def test_link_density_passes_delete_what_trafilatura_deletes(pages, monkeypatch):
-    """delete_by_link_density with text lengths read once (and shared by the six passes of one
-    prune_unwanted_sections) against trafilatura's own function on a copy of the same subtree."""
+    """delete_by_link_density with each element's text length read once per call against trafilatura's own
+    function on a copy of the same subtree."""
     assert F.install()
     me = importlib.import_module("trafilatura.main_extractor")
     ours = me.delete_by_link_density
@@ -247,14 +247,11 @@ def test_link_density_passes_delete_what_trafilatura_deletes(pages, monkeypatch)
     seen: Counter = Counter()
 
     def spy(subtree, tagname, backtracking=False, favor_precision=False):
-        shared = F._LINK_SIZES.get()
-        reused = shared is not None and shared[0] is subtree and len(shared[1]) > 0
         expected = theirs(copy(subtree), tagname, backtracking, favor_precision)
         before = len(list(subtree.iter()))
         result = ours(subtree, tagname, backtracking, favor_precision)
         assert etree.tostring(result) == etree.tostring(expected)
         seen["pass deleting" if len(list(subtree.iter())) < before else "pass keeping"] += 1
-        seen["lengths reused from an earlier pass" if reused else "lengths read afresh"] += 1
         return result
 
     monkeypatch.setattr(me, "delete_by_link_density", spy)
@@ -262,7 +259,7 @@ def test_link_density_passes_delete_what_trafilatura_deletes(pages, monkeypatch)
     for h in pages[::3]:
         ex.extract_html(h)
     print(f"\nlink-density passes: {dict(seen)}")
-    for key in ("pass deleting", "pass keeping", "lengths reused from an earlier pass", "lengths read afresh"):
+    for key in ("pass deleting", "pass keeping"):
         assert seen[key] > 0, key
 
 

@@ -766,11 +766,7 @@ def _memo_delete_by_link_density(original: Callable) -> Callable:
     def delete_by_link_density(subtree, tagname, backtracking=False, favor_precision=False):
         if not _ACTIVE.get():
             return original(subtree, tagname, backtracking, favor_precision)
-        shared = _LINK_SIZES.get()
-        # within one prune_unwanted_sections, its six link-density passes (not the favor_precision ones, which
-        # follow other deletions) share the lengths: only these passes change the tree, and a deletion changes
-        # the text of the deleted element's ancestors only (its tail stays with its parent): those are dropped
-        sizes: dict = shared[1] if shared is not None and shared[0] is subtree and not favor_precision else {}
+        sizes: dict = {}
 
         def size(el) -> int:  # len(trim(el.text_content())), once per element
             n = sizes.get(el)
@@ -790,32 +786,11 @@ def _memo_delete_by_link_density(original: Callable) -> Callable:
                     continue
                 deletions.append(elem)
         for elem in dict.fromkeys(deletions):
-            if sizes:
-                for a in elem.iterancestors():
-                    sizes.pop(a, None)
             hp.delete_element(elem)
         return subtree
 
     delete_by_link_density.yuliao_fast = True
     return delete_by_link_density
-
-
-# (subtree, {element: trimmed text length}) of the prune_unwanted_sections call under way
-_LINK_SIZES: contextvars.ContextVar = contextvars.ContextVar("yuliao_link_sizes", default=None)
-
-
-def _sharing_link_sizes(original: Callable) -> Callable:
-    """``main_extractor.prune_unwanted_sections`` with one text-length memo for its link-density passes."""
-    @functools.wraps(original)
-    def prune_unwanted_sections(tree, *args, **kw):
-        if not _ACTIVE.get():
-            return original(tree, *args, **kw)
-        token = _LINK_SIZES.set((tree, {}))
-        try:
-            return original(tree, *args, **kw)
-        finally:
-            _LINK_SIZES.reset(token)
-    return prune_unwanted_sections
 
 
 # ------------------------------------------------------------------ justext without lxml.sax
@@ -1142,7 +1117,6 @@ def install() -> bool:
         lst[:] = [_Swap(e, fn) for e, fn in zip(lst, fns)]  # in place: main_extractor and core hold these lists
     main_extractor = importlib.import_module("trafilatura.main_extractor")
     main_extractor.delete_by_link_density = _memo_delete_by_link_density(main_extractor.delete_by_link_density)
-    main_extractor.prune_unwanted_sections = _sharing_link_sizes(main_extractor.prune_unwanted_sections)
     main_extractor.prune_unwanted_nodes = _guarded_overall_discard(
         main_extractor.prune_unwanted_nodes, x.OVERALL_DISCARD_XPATH, _overall_discard_both(*_discard_tokens()))
     baseline.BASIC_CLEAN_XPATH = _Swap(settings.BASIC_CLEAN_XPATH, _basic_clean(settings._COOKIE_CONSENT_RE))
