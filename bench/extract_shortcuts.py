@@ -9,6 +9,10 @@ Shortcuts (transforms/extract_fast.py, each a wrapper keeping trafilatura's func
 
     PYTHONPATH=$PWD .venv/bin/python bench/extract_shortcuts.py            # ≈ 4 CPU-minutes
     PYTHONPATH=$PWD .venv/bin/python bench/extract_shortcuts.py --every 3  # every 3rd page
+    PYTHONPATH=$PWD .venv/bin/python bench/extract_shortcuts.py --walks    # the discard walk alone, fused vs two
+
+A single shortcut saves a few percent at most, about the run-to-run noise of a whole-extraction A/B on a loaded
+machine; ``--walks`` times the fused OVERALL_DISCARD walk against the two walks it replaces on the parsed pages.
 """
 from __future__ import annotations
 
@@ -37,8 +41,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--every", type=int, default=1, help="take every N-th page")
     ap.add_argument("--only", nargs="*", help="shortcut names (default: all)")
+    ap.add_argument("--walks", action="store_true", help="time the fused discard walk against the two walks")
     args = ap.parse_args(argv)
     pages = [p["html"] for p in load_pages()][::args.every]
+    if args.walks:
+        return walks(pages)
     ex = Extractor.from_recipe(ExtractConfig())
     ex.setup()
     for html in pages[:5]:  # imports, install(), lazy initialisation
@@ -66,6 +73,32 @@ def main(argv: list[str] | None = None) -> int:
         with_, without = (cpu[s] * 1000 / len(pages) for s in (True, False))
         print(f"| {name} | {with_:.2f} | {without:.2f} | {100 * (1 - with_ / without):.1f}% | "
               f"{'yes' if out[True] == out[False] else 'NO'} |")
+    return 0
+
+
+def walks(pages: list[str], rounds: int = 3) -> int:
+    """OVERALL_DISCARD_XPATH's two tree walks against the fused one, on every parsed page, alternating."""
+    import transforms.extract_fast as F
+
+    trees = [t for t in map(F.load_html, pages) if t is not None]
+    tokens = F._discard_tokens()
+    first, second = F._overall_discard_0(tokens[0], tokens[1]), F._overall_discard_1(tokens[2])
+    fused = F._overall_discard_both(*tokens)
+    cpu = {"two walks": 0.0, "fused": 0.0}
+    same = True
+    for r in range(rounds):
+        for name in (("two walks", "fused") if r % 2 else ("fused", "two walks")):
+            t0 = time.process_time()
+            got = [fused(t) for t in trees] if name == "fused" else [(first(t), second(t)) for t in trees]
+            cpu[name] += time.process_time() - t0
+            if name == "fused":
+                fused_out = got
+            else:
+                two_out = got
+        same = same and all(tuple(a) == tuple(b) for a, b in zip(two_out, fused_out))
+    n = len(trees) * rounds
+    print(f"{len(trees)} parsed pages × {rounds}: two walks {cpu['two walks'] * 1000 / n:.2f} ms/page, fused "
+          f"{cpu['fused'] * 1000 / n:.2f} ms/page, same nodes: {'yes' if same else 'NO'}")
     return 0
 
 
