@@ -84,3 +84,29 @@ def test_a_stateful_dofn_still_runs_with_state():
         out = p | beam.Create([("a", 1), ("a", 2), ("b", 3)]) | beam.ParDo(_Stateful())
         assert_that(out | beam.Map(lambda kv: (kv[0], len(kv[1]))) | beam.combiners.Top.PerKey(1),
                     equal_to([("a", [2]), ("b", [1])]))
+
+
+def test_options_views_are_cached_and_agree_with_beams_own():
+    from apache_beam.options.pipeline_options import DebugOptions, StandardOptions, TypeOptions
+
+    assert beam_speedups.VIEWS_INSTALLED and beam_speedups.install_view_cache()
+    original = PipelineOptions.view_as.__wrapped__
+    opts = PipelineOptions(["--runner", "DirectRunner", "--experiments", "a", "--no_pipeline_type_check"])
+    for cls in PipelineOptions.__subclasses__():
+        assert opts.view_as(cls) is opts.view_as(cls)  # built once
+        assert opts.view_as(cls).get_all_options() == original(opts, cls).get_all_options(), cls
+    assert opts.view_as(StandardOptions).runner == "DirectRunner"
+    assert opts.view_as(TypeOptions).pipeline_type_check is False
+    opts.view_as(DebugOptions).experiments.append("b")  # views share one dict, as Beam's do
+    opts.view_as(StandardOptions).streaming = True
+    assert original(opts, DebugOptions).experiments == ["a", "b"] and original(opts, StandardOptions).streaming
+    other = PipelineOptions(["--runner", "FlinkRunner"])  # views are per options object
+    assert other.view_as(StandardOptions).runner == "FlinkRunner"
+    assert opts.view_as(StandardOptions).runner == "DirectRunner"
+    from apache_beam.options.pipeline_options import GoogleCloudOptions
+
+    before = opts.view_as(GoogleCloudOptions)
+    opts._flags.append("--job_name=x")  # flags changed in place: a new view, not the stale one
+    after = opts.view_as(GoogleCloudOptions)
+    assert after is not before and after is opts.view_as(GoogleCloudOptions)
+    assert after._visible_options.job_name == "x" == original(opts, GoogleCloudOptions)._visible_options.job_name
