@@ -205,7 +205,7 @@ class Quality:
 
 import apache_beam as beam  # noqa: E402 - Beam only below this line
 
-from transforms.stage import REJECTS, STATS, RunStage, StageOutputs, apply_stage, stats_key  # noqa: E402
+from transforms.stage import REJECTS, STATS, OneList, RunStage, StageOutputs, apply_stage, stats_key  # noqa: E402
 
 
 class RunQuality(RunStage):
@@ -240,7 +240,7 @@ def stage(pcoll, recipe):
         pcoll
         | "quality/badword doc terms" >> beam.ParDo(TermDocKeys(q))
         | "quality/badword doc freq" >> beam.combiners.Count.PerElement()
-        | "quality/badword freq list" >> beam.combiners.ToList()
+        | "quality/badword freq list" >> OneList(always=True)
         | "quality/badword prune set" >> beam.Map(q.compute_pruned)
     )
     res = pcoll | q.name >> beam.ParDo(RunQuality(q, keep_text), beam.pvalue.AsSingleton(pruned)).with_outputs(
