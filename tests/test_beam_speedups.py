@@ -110,3 +110,32 @@ def test_options_views_are_cached_and_agree_with_beams_own():
     after = opts.view_as(GoogleCloudOptions)
     assert after is not before and after is opts.view_as(GoogleCloudOptions)
     assert after._visible_options.job_name == "x" == original(opts, GoogleCloudOptions)._visible_options.job_name
+
+
+def test_method_arguments_are_beams_own(tmp_path):
+    from apache_beam.transforms import core
+
+    assert beam_speedups.ARGS_INSTALLED and beam_speedups.install_args_cache()
+    original = core.get_function_args_defaults.__wrapped__
+    warc = tmp_path / "in.warc.gz"
+    write_demo_warc(str(warc))
+    p = beam.Pipeline(options=PipelineOptions(["--runner", "DirectRunner"]))
+    build_pipeline(p, load_recipe("default"), expand_inputs([str(warc)]), str(tmp_path / "out"),
+                   cache=str(tmp_path / "cache"))
+    checked = 0
+    for fn in _dofns(p) + [_Stateful(), _Plain()]:
+        for copy in (fn, pickler.loads(pickler.dumps(fn))):
+            for name in ("process", "start_bundle", "finish_bundle", "setup", "teardown"):
+                method = getattr(copy, name)
+                for _ in range(2):  # computed, then from the cache
+                    assert core.get_function_args_defaults(method) == original(method), (type(fn), name)
+                checked += 1
+            wrapped = getattr(copy, "_process_argspec_fn", None)  # Map/FlatMap: the user's function
+            if wrapped is not None:
+                assert core.get_function_args_defaults(wrapped()) == original(wrapped())
+    assert checked > 500
+    stateful = _Stateful().process
+    args, defaults = core.get_function_args_defaults(stateful)
+    args.append("x")  # a caller changing what it got does not change the next answer
+    assert core.get_function_args_defaults(stateful) == original(stateful) == (["kv", "seen"], [defaults[0]])
+    assert userstate.is_stateful_dofn(_Stateful())

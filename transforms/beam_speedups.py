@@ -1,5 +1,5 @@
-"""Caches for two of Beam's per-step costs (Beam 2.77), installed on import: DoFn state/timer introspection, and
-``PipelineOptions.view_as``.
+"""Caches for three of Beam's per-step costs (Beam 2.77), installed on import: DoFn state/timer introspection,
+``PipelineOptions.view_as`` and the argument lists of DoFn methods.
 
 ``apache_beam.transforms.userstate.get_dofn_specs`` wraps every method of a DoFn (~30, most inherited) in a
 ``MethodWrapper``, which runs ``inspect.signature`` on each, and Beam calls it about 14 times per DoFn per
@@ -17,14 +17,21 @@ every beartype consistency check): ~1,500 calls and ~0.7 of the ~1.1 CPU-s it ta
 view holds nothing of its own (its values live in the ``_all_options`` dict it shares with the options it was
 made from), so one view per (options object, class) is answered again while those options keep the same flags
 and dict; options made from ``sys.argv`` (``flags=None``) are not cached.
+
+``core.get_function_args_defaults`` runs ``inspect.signature`` on each method of a DoFn every time Beam builds a
+``DoFnSignature`` (ParDo construction, each ``to_runner_api``, each bundle processor: ~4,000 calls on a re-select).
+The answer depends only on the function (a bound method's is its function's without the first parameter), so it is
+kept per function object (weakly: a ``Map``'s lambda is forgotten with it), for plain functions and bound methods
+only; callers get fresh lists.
 """
 from __future__ import annotations
 
+import types
 import weakref
 from typing import Any, Callable
 
 from apache_beam.options.pipeline_options import PipelineOptions
-from apache_beam.transforms import userstate
+from apache_beam.transforms import core, userstate
 from apache_beam.transforms.core import _DoFnParam
 
 _BY_INSTANCE: "weakref.WeakKeyDictionary[Any, tuple]" = weakref.WeakKeyDictionary()
@@ -134,5 +141,42 @@ def install_view_cache() -> bool:
     return True
 
 
+_ARGS_OF_FUNCTION: "weakref.WeakKeyDictionary[Any, tuple]" = weakref.WeakKeyDictionary()
+_ARGS_OF_METHOD: "weakref.WeakKeyDictionary[Any, tuple]" = weakref.WeakKeyDictionary()  # by the bound function
+
+
+def _cached_args_defaults(compute: Callable) -> Callable:
+    def get_function_args_defaults(f):
+        if isinstance(f, types.MethodType) and isinstance(f.__func__, types.FunctionType):
+            cache, key = _ARGS_OF_METHOD, f.__func__
+        elif isinstance(f, types.FunctionType):
+            cache, key = _ARGS_OF_FUNCTION, f
+        else:  # partials, callable objects, builtins: as Beam computes them
+            return compute(f)
+        hit = cache.get(key)
+        if hit is None:
+            args, defaults = compute(f)
+            hit = cache[key] = (tuple(args), tuple(defaults))
+        return list(hit[0]), list(hit[1])
+
+    get_function_args_defaults.__wrapped__ = compute  # type: ignore[attr-defined]
+    get_function_args_defaults.__doc__ = compute.__doc__
+    return get_function_args_defaults
+
+
+def install_args_cache() -> bool:
+    """Patch ``core.get_function_args_defaults`` once per process; True when the cache is in place."""
+    current = getattr(core, "get_function_args_defaults", None)
+    if current is None or getattr(current, "__code__", None) is None:
+        return False
+    if getattr(current, "__wrapped__", None) is not None:
+        return True
+    if current.__code__.co_argcount != 1:
+        return False
+    core.get_function_args_defaults = _cached_args_defaults(current)
+    return True
+
+
 INSTALLED = install()
 VIEWS_INSTALLED = install_view_cache()
+ARGS_INSTALLED = install_args_cache()
