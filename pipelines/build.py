@@ -34,7 +34,7 @@ from transforms.progress import report_bytes
 from transforms.sample import Sampler
 from transforms.sample_beam import SampleDocs
 from transforms.quality.filter import Quality
-from transforms.quality.filter import stage as quality_stage
+from transforms.quality.filter import stage_parts as quality_stage_parts
 from transforms.sinks import write_outputs
 from transforms.sources.checksum import BYTE_RANGED, file_fingerprint
 from transforms.sources.read import InputFile, Split, plan_splits
@@ -69,9 +69,9 @@ def select_stages(recipe: Recipe, output: str) -> list[SelectStage]:
     """Corpus-wide decisions from stored annotations, in order."""
     stages: list[SelectStage] = []
     if enabled(recipe, "boilerplate"):  # first: quality and dedup see the text without repeated lines
-        stages.append(RecipeStep("boilerplate", boilerplate.stage, recipe))
+        stages.append(RecipeStep("boilerplate", boilerplate.stage_parts, recipe))
     if enabled(recipe, "quality"):
-        stages.append(RecipeStep("quality", quality_stage, recipe))
+        stages.append(RecipeStep("quality", quality_stage_parts, recipe))
     if enabled(recipe, "dedup"):  # after quality (survivor priority uses its signals), before pii
         stages.append(RecipeStep("dedup", dedup.stage_parts, recipe))
     if enabled(recipe, "decontam") and recipe.decontam.benchmarks:  # after dedup (fewer documents), before pii

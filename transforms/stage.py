@@ -176,6 +176,8 @@ def flatten_parts(parts: StageParts, label: str) -> StageOutputs:
     def one(pcolls: tuple, what: str) -> beam.PCollection:
         if not pcolls:
             return parts.main.pipeline | f"{label} no {what}" >> beam.Create([])
+        if len(pcolls) == 1:
+            return pcolls[0]
         return pcolls | f"{label} {what}" >> beam.Flatten()
 
     return StageOutputs(parts.main, one(parts.rejects, "rejects"), one(parts.stats, "stats"))
