@@ -8,6 +8,7 @@ import sys
 import time
 from typing import Sequence
 
+from pipelines.accounting import AccountingError
 from pipelines.recipe import RecipeError, load_recipe, recipe_to_yaml
 from transforms.quiet import quiet_libraries
 
@@ -157,6 +158,7 @@ def cmd_build(args: argparse.Namespace, beam_args: list[str]) -> int:
     that is published only when complete (pipelines/publish.py)."""
     from apache_beam.io.filesystems import FileSystems
 
+    from pipelines.accounting import check_accounting
     from pipelines.build import build_pipeline, default_cache, select_pipeline
     from pipelines.card import package_versions
     from pipelines.card.run import tokenizer_info
@@ -210,6 +212,7 @@ def cmd_build(args: argparse.Namespace, beam_args: list[str]) -> int:
         })
         with FileSystems.open(join(out, "stats.json")) as f:
             stats = json.loads(f.read())
+        check_accounting(stats)  # a build that lost records is not published
         if args.card:
             status = _render_card_or_warn(out, args.output)
     if not args.quiet:
@@ -288,7 +291,8 @@ def _render_card_or_warn(output: str, published: str | None = None) -> int:
 def cmd_card(args: argparse.Namespace) -> int:
     """Re-render the card. Without stats.json there is nothing to render (exit 2); without run.json the card
     says what it cannot know, and the command warns and exits 1."""
-    from pipelines.card import exists, join, render_card
+    from pipelines.accounting import accounting_problems
+    from pipelines.card import exists, join, read_json, render_card
     from pipelines.publish import record_files
 
     missing = [name for name in ("stats.json", "run.json") if not exists(join(args.output, name))]
@@ -300,6 +304,12 @@ def cmd_card(args: argparse.Namespace) -> int:
     record_files(args.output, [p[len(prefix):] for p in written if p.startswith(prefix)])
     for path in written:
         print(path)
+    # a flex-template job publishes without the launcher's check (pipelines/flex_main.py): say it here
+    problems = accounting_problems(read_json(join(args.output, "stats.json")))
+    if problems:
+        print(f"yuliao: error: {join(args.output, 'stats.json')} does not account for every record: "
+              + "; ".join(problems), file=sys.stderr)
+        return 1
     if missing:
         print(f"yuliao: warning: {join(args.output, 'run.json')} not found: the card lacks the recipe, inputs, "
               f"tokenizer and versions of this build", file=sys.stderr)
@@ -365,6 +375,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             from pipelines.crawl import cmd_crawl
 
             return cmd_crawl(args, rest)
+    except AccountingError as exc:  # the pipeline ran but its counts do not add up: nothing was published
+        print(f"yuliao: error: {exc}; {args.output} is unchanged", file=sys.stderr)
+        return 1
     except (RecipeError, FileNotFoundError, ValueError) as exc:  # StoreVersionError is a ValueError
         print(f"yuliao: error: {exc}", file=sys.stderr)
         return 2

@@ -122,6 +122,59 @@ def test_failed_rebuild_leaves_the_previous_corpus(tmp_path, corpus, demo_inputs
     assert siblings(out) == []
 
 
+def test_build_that_loses_documents_is_not_published(tmp_path, corpus, demo_inputs, monkeypatch, capsys):
+    """Near dedup's last step drops the documents it keeps (as a runner losing elements would): every stage
+    still counts as if nothing happened, but no document reaches the stages after it. The build exits 1
+    naming that gap, and the previous corpus is byte for byte intact."""
+    import apache_beam as beam
+
+    import transforms.dedup
+
+    original = transforms.dedup._NearApply.process
+
+    def lose_kept(self, element):
+        return (out for out in original(self, element) if isinstance(out, beam.pvalue.TaggedOutput))
+
+    out = copy_corpus(corpus, tmp_path / "out")
+    before = tree_digest(out)
+    monkeypatch.setattr(transforms.dedup._NearApply, "process", lose_kept)
+    assert build(demo_inputs, out) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not published" in err[0] and "dedup.near passed on 12 documents but sink received 0" in err[0]
+    assert tree_digest(out) == before and siblings(out) == []
+
+
+def test_card_of_an_unpublished_style_output_reports_lost_records(tmp_path, corpus, capsys):
+    """A flex-template job writes its output without the launcher's check: ``yuliao card`` makes it."""
+    import json
+
+    out = copy_corpus(corpus, tmp_path / "out")
+    stats = json.loads((out / "stats.json").read_text())
+    assert main(["card", str(out)]) == 0
+    stats["stages"]["dedup.near"]["out"] -= 1
+    (out / "stats.json").write_text(json.dumps(stats))
+    capsys.readouterr()
+    assert main(["card", str(out)]) == 1
+    assert "dedup.near: received" in capsys.readouterr().err
+
+
+def test_every_real_build_accounts_for_every_record(corpus):
+    """The identities hold on a real build, and each one catches a record gone missing from its stats."""
+    import json
+
+    from pipelines.accounting import accounting_problems
+
+    stats = json.loads((corpus / "stats.json").read_text())
+    assert accounting_problems(stats) == []
+    inside = json.loads(json.dumps(stats))
+    inside["stages"]["quality"]["out"] -= 1  # lost inside a stage (and, so, before the next)
+    assert [p.split(":")[0].split(" ")[0] for p in accounting_problems(inside)] == ["quality", "quality"]
+    unwritten = json.loads(json.dumps(stats))
+    unwritten["stages"]["sink.rejects"]["in"] -= 1
+    unwritten["stages"]["sink.rejects"]["out"] -= 1
+    assert len(accounting_problems(unwritten)) == 1 and "rejects writer" in accounting_problems(unwritten)[0]
+
+
 def test_output_that_is_a_file_is_one_line_exit_2(tmp_path, demo_inputs, capsys):
     f = tmp_path / "out"
     f.write_text("x")
