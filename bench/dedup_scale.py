@@ -125,6 +125,9 @@ def main(argv: list[str] | None = None) -> int:
         if m["rc"] == 0:
             row.update(json.loads(tmp.read_text()))
             tmp.unlink()
+            st = row["stats"]  # every document is kept or rejected with a reason: lost must be 0
+            kept = st.get("dedup.near/out", st.get("dedup.exact/out", 0))
+            row["lost"] = n - kept - sum(v for k, v in st.items() if k.startswith("dedup") and "/rejected/" in k)
         row["us_per_doc"] = round(1e6 * m["wall_s"] / n)
         with open(results / "dedup_scale.jsonl", "a") as f:
             f.write(json.dumps(row) + "\n")

@@ -36,6 +36,12 @@ Why a worker's RSS grows with the corpus on this runner, and the A/B that shows 
   every 0.5 s, stacks at each +20% RSS; ``--probe-frames N`` adds tracemalloc snapshots, ``--probe-grpc`` extra
   gRPC channel options, ``--probe-flush-mb`` / ``--probe-release-streams`` the two output-buffer experiments of
   ``bench/SCALE.md``). glibc tunables (``MALLOC_*``) set around the command reach the workers and are recorded.
+
+Lost documents (``bench/SCALE.md``, "Lost documents"): ``--pause-ms MS`` [``--pause-runner-only``] loads the run
+without spending CPU (SIGSTOP/SIGCONT of random processes), ``--trace-data DIR`` accounts for every data-plane
+message and runner buffer (``bench/memprobe/datatrace.py``), ``--unfixed`` undoes ``transforms/beam_fixes.py`` in the
+runner; every run's full stats go to ``bench/work/results/scale_stats.jsonl`` to compare a run that lost data with
+its peers counter by counter.
 """
 from __future__ import annotations
 
@@ -92,6 +98,10 @@ def one(variant: str, n: int, data: Path, out: Path, workdir: Path, shard_mb: fl
     from transforms.dedup import stage
     from transforms.sinks import write_documents, write_rejects
 
+    if os.environ.get("YULIAO_BEAM_UNFIXED"):  # A/B: Beam's own 1 s runner-side flush (transforms/beam_fixes.py)
+        from apache_beam.runners.portability.fn_api_runner import worker_handlers
+
+        worker_handlers.DATA_BUFFER_TIME_LIMIT_MS = 1000
     if bounded_input:
         from bench.bounded_runner import install
 
@@ -120,8 +130,42 @@ def output_digest(root: Path) -> str:
     return h.hexdigest()
 
 
-def measure(cmd: list[str], log: Path, env: dict | None = None) -> dict:
-    """Run ``cmd``; peak RSS of the runner process and of each worker process separately, CPU of the tree."""
+def pauser(root, max_ms: float, stop: threading.Event, seed: int = 0, runner_only: bool = False) -> dict:
+    """Simulate an overloaded machine without spending CPU: until ``stop``, every 10–60 ms stop one random process
+    of ``root``'s tree (runner or SDK worker) with SIGSTOP for 0–``max_ms`` ms, then SIGCONT it. Threads of one
+    process stall together, as under CPU contention, so every gRPC stream, queue and timeout sees the delays a
+    load average of 10 causes; ``runner_only``: only the runner, so the workers' outgoing queues fill up (a
+    runner that drains slowly). Returns counters (pauses, paused seconds)."""
+    import psutil
+    import signal
+
+    rng = random.Random(seed)
+    done = {"pauses": 0, "paused_s": 0.0}
+    while not stop.is_set():
+        try:
+            procs = [root] + ([] if runner_only else root.children(recursive=True))
+        except psutil.Error:
+            break
+        p = rng.choice(procs)
+        ms = rng.uniform(0, max_ms)
+        try:
+            p.send_signal(signal.SIGSTOP)
+            try:
+                stop.wait(ms / 1000)
+            finally:
+                p.send_signal(signal.SIGCONT)
+            done["pauses"] += 1
+            done["paused_s"] += ms / 1000
+        except psutil.Error:
+            pass
+        stop.wait(rng.uniform(0.01, 0.06))
+    return done
+
+
+def measure(cmd: list[str], log: Path, env: dict | None = None, pause_ms: float = 0,
+            pause_runner_only: bool = False) -> dict:
+    """Run ``cmd``; peak RSS of the runner process and of each worker process separately, CPU of the tree.
+    ``pause_ms`` > 0: ``pauser`` runs beside it (the RSS figures of such a run mean nothing)."""
     import psutil
 
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -149,15 +193,22 @@ def measure(cmd: list[str], log: Path, env: dict | None = None) -> dict:
 
     th = threading.Thread(target=sample, daemon=True)
     th.start()
+    paused: dict = {}
+    if pause_ms:
+        pt = threading.Thread(target=lambda: paused.update(pauser(root, pause_ms, stop, 0, pause_runner_only)),
+                              daemon=True)
+        pt.start()
     rc = proc.wait()
     stop.set()
     th.join()
+    if pause_ms:
+        pt.join()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     workers = sorted((v for v in peaks.values() if v > 60 * 2**20), reverse=True)  # SDK workers, not shells
     return {"rc": rc, "wall_s": time.perf_counter() - t0,
             "cpu_s": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
             "runner_peak_rss_mb": runner_peak / 2**20,
-            "worker_peak_rss_mb": [round(v / 2**20, 1) for v in workers]}
+            "worker_peak_rss_mb": [round(v / 2**20, 1) for v in workers], **paused}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -181,6 +232,21 @@ def main(argv: list[str] | None = None) -> int:
                     help="with --bounded-input: MB (10^6 bytes) per data-plane message; 1 = Beam's Java runner side")
     ap.add_argument("--bounded-input", action="store_true",
                     help="patch the FnApiRunner to stream bundle input in 8 MB chunks (bench/bounded_runner.py)")
+    ap.add_argument("--pause-ms", type=float, default=0,
+                    help="stop a random process of the run (runner or worker) for up to this many ms, every 10-60 ms "
+                         "(SIGSTOP/SIGCONT): an overloaded machine without the CPU cost "
+                         "(bench/SCALE.md, lost documents)")
+    ap.add_argument("--pause-runner-only", action="store_true", help="with --pause-ms: pause only the runner process")
+    ap.add_argument("--switch-interval", type=float, default=0,
+                    help="with --probe: sys.setswitchinterval in the runner and every worker "
+                         "(Python's default 0.005 s); "
+                         "a tiny value hands the GIL over far more often, to shake out thread races")
+    ap.add_argument("--trace-data", metavar="DIR",
+                    help="count every data-plane message per bundle and output in the runner and the workers "
+                         "(bench/memprobe/datatrace.py DIR matches what one side sent with what the other got)")
+    ap.add_argument("--unfixed", action="store_true",
+                    help="undo transforms/beam_fixes.py in the runner (Beam's 1 s periodic flush of bundle input, "
+                         "which drops what is written while it runs): the A/B for the lost documents")
     ap.add_argument("--label", default="", help="suffix for this run's work folder and log (concurrent runs)")
     ap.add_argument("--probe", metavar="DIR",
                     help="arm bench/memprobe in every SDK worker: RSS timeline + stacks (+ tracemalloc) into DIR")
@@ -193,12 +259,18 @@ def main(argv: list[str] | None = None) -> int:
                     help="with --probe: extra gRPC channel options for the workers, e.g. 'grpc.http2.bdp_probe=0'")
     args = ap.parse_args(argv)
     env = None
+    if args.trace_data:
+        env = dict(os.environ, YULIAO_DATATRACE=str(Path(args.trace_data).resolve()),
+                   PYTHONPATH=os.pathsep.join([str(REPO / "bench" / "memprobe"), os.environ.get("PYTHONPATH", "")]))
     if args.probe:
-        env = dict(os.environ, YULIAO_MEMPROBE=str(Path(args.probe).resolve()),
+        env = dict(env or os.environ, YULIAO_MEMPROBE=str(Path(args.probe).resolve()),
                    YULIAO_MEMPROBE_FRAMES=str(args.probe_frames), YULIAO_MEMPROBE_GRPC=args.probe_grpc,
                    YULIAO_MEMPROBE_FLUSH_MB=str(args.probe_flush_mb),
                    YULIAO_MEMPROBE_RELEASE="1" if args.probe_release_streams else "",
+                   **({"YULIAO_SWITCH_INTERVAL": str(args.switch_interval)} if args.switch_interval else {}),
                    PYTHONPATH=os.pathsep.join([str(REPO / "bench" / "memprobe"), os.environ.get("PYTHONPATH", "")]))
+    if args.unfixed:
+        env = dict(env or os.environ, YULIAO_BEAM_UNFIXED="1")
     results = REPO / "bench" / "work" / "results"
     results.mkdir(parents=True, exist_ok=True)
     for n in args.sizes:
@@ -208,7 +280,8 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(workdir, ignore_errors=True)  # the digest below covers this run's files only
             m = measure([sys.executable, __file__, "_one", variant, str(n), args.data, str(tmp), str(workdir),
                          str(args.shard_mb), "bounded" if args.bounded_input else "stock", str(args.piece_mb),
-                         str(args.chunk_mb)], results / f"{tag}.log", env)
+                         str(args.chunk_mb)], results / f"{tag}.log", env, args.pause_ms,
+                         args.pause_runner_only)
             row = {"variant": variant, "docs": n, "shard_mb": args.shard_mb, "piece_mb": args.piece_mb,
                    "runner_input": "bounded" if args.bounded_input else "stock", **{k: (round(v, 1) if isinstance(v, float) else v)
                                                        for k, v in m.items()}}
@@ -218,6 +291,14 @@ def main(argv: list[str] | None = None) -> int:
                 row["malloc_env"] = malloc
             if args.bounded_input:
                 row["chunk_mb"] = args.chunk_mb
+            if args.pause_ms:
+                row["pause_ms"] = args.pause_ms
+                row["pause_runner_only"] = args.pause_runner_only
+            if args.switch_interval:
+                row["switch_interval"] = args.switch_interval
+            if args.trace_data:
+                row["trace_data"] = True
+            row["beam_fix"] = not args.unfixed  # transforms/beam_fixes.py in the runner (rows before it: absent)
             if args.probe:  # probed runs are slower and (with tracemalloc) larger: never compare with plain rows
                 row["probe_frames"] = args.probe_frames
                 row["probe_grpc"] = args.probe_grpc
@@ -236,6 +317,8 @@ def main(argv: list[str] | None = None) -> int:
                 row["output_sha256"] = output_digest(workdir)[:16]  # same documents + settings: same digest
                 row["stats_sha256"] = __import__("hashlib").sha256(
                     json.dumps(stats, sort_keys=True).encode()).hexdigest()[:16]
+                with open(results / "scale_stats.jsonl", "a") as f:  # every counter: a run that lost data vs its peers
+                    f.write(json.dumps({"tag": tag, "stats_sha256": row["stats_sha256"], "stats": stats}) + "\n")
                 tmp.unlink()
             with open(results / "scale.jsonl", "a") as f:
                 f.write(json.dumps(row) + "\n")

@@ -23,12 +23,13 @@ def free_port() -> int:
 
 
 class JobService:
-    """Beam's own local job service (what Flink/Spark job servers speak), in a subprocess."""
+    """Beam's own local job service (what Flink/Spark job servers speak), in a subprocess, with Yuliao's Beam fixes
+    (pipelines/job_service.py)."""
 
     def __init__(self):
         self.port = free_port()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "apache_beam.runners.portability.local_job_service_main", "--port", str(self.port)],
+            [sys.executable, "-m", "pipelines.job_service", "--port", str(self.port)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         _wait_port(self.port, self)
 

@@ -307,6 +307,15 @@ def _grpc_options(spec: str) -> None:
     grpc.insecure_channel = insecure_channel
 
 
+if os.environ.get("YULIAO_SWITCH_INTERVAL"):  # stress test: GIL hand-offs this often (s), in every process
+    sys.setswitchinterval(float(os.environ["YULIAO_SWITCH_INTERVAL"]))
+
+if os.environ.get("YULIAO_DATATRACE"):  # data-plane accounting, runner and workers (bench/memprobe/datatrace.py)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import datatrace
+
+    datatrace.install(os.environ["YULIAO_DATATRACE"], "worker" if os.environ.get("WORKER_ID") else "runner")
+
 if _DIR and os.environ.get("WORKER_ID"):
     import threading
 
