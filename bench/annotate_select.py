@@ -8,7 +8,9 @@ real `yuliao build` subprocess on the DirectRunner (CPU = user+sys of the build 
 1. T1: a first build into an empty annotation store;
 2. a rebuild changing only quality thresholds, and one changing only balance targets (same store): time / T1,
    and their Parquet compared byte for byte with a fresh build (new store) of the same settings;
-3. a build killed (SIGKILL) once about half of the inputs are annotated, then rerun: total CPU / T1's CPU.
+3. a build killed (SIGKILL) once about half of the inputs are annotated, then rerun: total CPU / T1's CPU (the
+   killed run's and the rerun's CPU are shown apart: what the pair costs beyond T1 is mostly a second process start
+   and a second set-up of the annotate stages).
 Prints a Markdown table; figures in the issue notes come from this script.
 """
 from __future__ import annotations
@@ -119,19 +121,24 @@ def main() -> int:
     rows = []
     t1_wall, t1_cpu = run(cmd(args.recipe, files, work / "first", cache, []))
     rows.append(("first build (T1)", t1_wall, t1_cpu, "—"))
+    fresh_rows = []
     for label, sets in (("quality thresholds changed", quality), ("balance targets changed", balance)):
         wall, cpu = run(cmd(args.recipe, files, work / f"re-{label[:7]}", cache, sets))
-        run(cmd(args.recipe, files, work / f"fresh-{label[:7]}", work / f"cache-fresh-{label[:7]}", sets))
+        f_wall, f_cpu = run(cmd(args.recipe, files, work / f"fresh-{label[:7]}", work / f"cache-fresh-{label[:7]}",
+                                sets))
         same = parquet(work / f"re-{label[:7]}") == parquet(work / f"fresh-{label[:7]}")
         rows.append((f"rebuild, {label}", wall, cpu, "identical" if same else "DIFFERENT"))
+        # a first build too (empty store): how much T1 itself varies between runs on this machine
+        fresh_rows.append((f"(fresh build, {label}: a first build)", f_wall, f_cpu, "—"))
+    rows += fresh_rows
 
     kcache = work / "cache-killed"
     c = cmd(args.recipe, files, work / "killed", kcache, [])
     k_wall, k_cpu, done = killed_at_half(c, kcache, len(files))
     r_wall, r_cpu = run(c)
     same = parquet(work / "killed") == parquet(work / "first")
-    rows.append((f"killed after {done}/{len(files)} inputs + rerun", k_wall + r_wall, k_cpu + r_cpu,
-                 "identical" if same else "DIFFERENT"))
+    rows.append((f"killed after {done}/{len(files)} inputs ({k_cpu:.1f} CPU-s) + rerun ({r_cpu:.1f})", k_wall + r_wall,
+                 k_cpu + r_cpu, "identical" if same else "DIFFERENT"))
 
     imp, graph, pardos, gbks = select_fixed_cost(args.recipe)
     print(f"{len(files)} inputs, recipe {args.recipe}\n")

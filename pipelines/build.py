@@ -34,11 +34,11 @@ from transforms.progress import report_bytes
 from transforms.sample import Sampler
 from transforms.sample_beam import SampleDocs
 from transforms.quality.filter import Quality
-from transforms.quality.filter import stage as quality_stage
-from transforms.sinks import write_documents, write_rejects
+from transforms.quality.filter import stage_parts as quality_stage_parts
+from transforms.sinks import write_outputs
 from transforms.sources.checksum import BYTE_RANGED, file_fingerprint
 from transforms.sources.read import InputFile, Split, plan_splits
-from transforms.stage import REJECTS, STATS, RecipeStep, StageOutputs, apply_stage
+from transforms.stage import REJECTS, STATS, RecipeStep, StageOutputs, StageParts, apply_stage
 from transforms.stats import WriteStats
 from transforms.tokenize import Tokenize
 
@@ -69,11 +69,11 @@ def select_stages(recipe: Recipe, output: str) -> list[SelectStage]:
     """Corpus-wide decisions from stored annotations, in order."""
     stages: list[SelectStage] = []
     if enabled(recipe, "boilerplate"):  # first: quality and dedup see the text without repeated lines
-        stages.append(RecipeStep("boilerplate", boilerplate.stage, recipe))
+        stages.append(RecipeStep("boilerplate", boilerplate.stage_parts, recipe))
     if enabled(recipe, "quality"):
-        stages.append(RecipeStep("quality", quality_stage, recipe))
+        stages.append(RecipeStep("quality", quality_stage_parts, recipe))
     if enabled(recipe, "dedup"):  # after quality (survivor priority uses its signals), before pii
-        stages.append(RecipeStep("dedup", dedup.stage, recipe))
+        stages.append(RecipeStep("dedup", dedup.stage_parts, recipe))
     if enabled(recipe, "decontam") and recipe.decontam.benchmarks:  # after dedup (fewer documents), before pii
         stages.append(RecipeStep("decontam", decontam.stage, recipe))
     if enabled(recipe, "pii"):
@@ -210,7 +210,7 @@ def _reject_from_row(row: dict) -> Reject:
     return Reject(**{**row, "signals": kv_to_dict(row.get("signals"))})
 
 
-def apply_select_stage(docs: beam.PCollection, step: SelectStage, keep_text: bool) -> StageOutputs:
+def apply_select_stage(docs: beam.PCollection, step: SelectStage, keep_text: bool) -> Union[StageOutputs, StageParts]:
     if isinstance(step, beam.PTransform):
         return docs | step  # labelled with its stage name
     return apply_stage(docs, step, keep_text)
@@ -218,7 +218,10 @@ def apply_select_stage(docs: beam.PCollection, step: SelectStage, keep_text: boo
 
 def select_phase(p: beam.Pipeline, recipe: Recipe, entries: beam.PCollection, output: str,
                  sampler: Optional[Sampler] = None) -> dict:
-    """Every corpus-wide decision, from the store entries ``(entry dir, marker, computed)``; writes the output."""
+    """Every corpus-wide decision, from the store entries ``(entry dir, marker, computed)``; writes the output.
+
+    Rejects and stats of every stage are flattened once each (``StageParts``): a ``Flatten`` read by another
+    ``Flatten`` is one more fused stage of fixed cost on the FnApiRunner."""
     keep_text = recipe.sink.rejects_keep_text
     read = entries | "Read store" >> beam.ParDo(_ReadStore(_tokenizer_of(recipe))).with_outputs(
         REJECTS, STATS, main="docs")
@@ -231,21 +234,23 @@ def select_phase(p: beam.Pipeline, recipe: Recipe, entries: beam.PCollection, ou
     for step in select_stages(recipe, output):
         out = apply_select_stage(docs, step, keep_text)
         docs = out.main
-        rejects.append(out.rejects)
-        stats.append(out.stats)
+        if isinstance(out, StageParts):
+            rejects.extend(out.rejects)
+            stats.extend(out.stats)
+        else:
+            rejects.append(out.rejects)
+            stats.append(out.stats)
 
-    all_rejects = rejects | "All rejects" >> beam.Flatten()
     if keep_text:  # rejected text is kept only after PII scrubbing, whatever stage rejected it
         from transforms.pii import scrub_reject
 
-        all_rejects = all_rejects | "Scrub reject text" >> beam.Map(scrub_reject, recipe.pii)
-    _, data_stats = write_documents(docs, output, recipe.sink)
-    _, reject_stats = write_rejects(all_rejects, output, recipe.sink)
-    stats += [data_stats, reject_stats]
+        rejects = [rejects | "Stage rejects" >> beam.Flatten()
+                   | "Scrub reject text" >> beam.Map(scrub_reject, recipe.pii)]
+    stats.extend(write_outputs(docs, tuple(rejects), output, recipe.sink))  # data/ and rejects/
     if enabled(recipe, "dedup") and recipe.dedup.write_index:
-        stats.append(write_index(docs, output, recipe.dedup.near, recipe.sink))
+        stats.extend(write_index(docs, output, recipe.dedup.near, recipe.sink))
     stats_dict = (stats | "All stats" >> beam.Flatten()) | "Stats" >> WriteStats(output, STATS_ORDER)
-    return {"docs": docs, "rejects": all_rejects, "stats": stats_dict}
+    return {"docs": docs, "stats": stats_dict}
 
 
 def build_pipeline(p: beam.Pipeline, recipe: Recipe, files: list[InputFile], output: str,
@@ -260,4 +265,14 @@ def select_pipeline(p: beam.Pipeline, recipe: Recipe, entries: Iterable[store.En
                     sampler: Optional[Sampler] = None) -> dict:
     """Select alone, from complete store entries found by the launcher (``yuliao select``)."""
     items = [(e.directory, m, False) for e in entries for m in e.markers]
-    return select_phase(p, recipe, p | "Store entries" >> beam.Create(items), output, sampler)
+    return select_phase(p, recipe, p | "Store entries" >> beam.Create(items, reshuffle=_spread(p)), output, sampler)
+
+
+def _spread(p: beam.Pipeline) -> bool:
+    """Whether the store entries are spread over workers: not on a one-worker DirectRunner, where the
+    ``Reshuffle`` only adds a ``GroupByKey`` stage of fixed cost (the output does not depend on it)."""
+    from apache_beam.options.pipeline_options import DirectOptions, StandardOptions
+
+    runner = p.options.view_as(StandardOptions).runner
+    local = runner is None or runner in ("DirectRunner", "direct") or type(p.runner).__name__ == "DirectRunner"
+    return not (local and p.options.view_as(DirectOptions).direct_num_workers == 1)

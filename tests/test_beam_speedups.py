@@ -84,3 +84,58 @@ def test_a_stateful_dofn_still_runs_with_state():
         out = p | beam.Create([("a", 1), ("a", 2), ("b", 3)]) | beam.ParDo(_Stateful())
         assert_that(out | beam.Map(lambda kv: (kv[0], len(kv[1]))) | beam.combiners.Top.PerKey(1),
                     equal_to([("a", [2]), ("b", [1])]))
+
+
+def test_options_views_are_cached_and_agree_with_beams_own():
+    from apache_beam.options.pipeline_options import DebugOptions, StandardOptions, TypeOptions
+
+    assert beam_speedups.VIEWS_INSTALLED and beam_speedups.install_view_cache()
+    original = PipelineOptions.view_as.__wrapped__
+    opts = PipelineOptions(["--runner", "DirectRunner", "--experiments", "a", "--no_pipeline_type_check"])
+    for cls in PipelineOptions.__subclasses__():
+        assert opts.view_as(cls) is opts.view_as(cls)  # built once
+        assert opts.view_as(cls).get_all_options() == original(opts, cls).get_all_options(), cls
+    assert opts.view_as(StandardOptions).runner == "DirectRunner"
+    assert opts.view_as(TypeOptions).pipeline_type_check is False
+    opts.view_as(DebugOptions).experiments.append("b")  # views share one dict, as Beam's do
+    opts.view_as(StandardOptions).streaming = True
+    assert original(opts, DebugOptions).experiments == ["a", "b"] and original(opts, StandardOptions).streaming
+    other = PipelineOptions(["--runner", "FlinkRunner"])  # views are per options object
+    assert other.view_as(StandardOptions).runner == "FlinkRunner"
+    assert opts.view_as(StandardOptions).runner == "DirectRunner"
+    from apache_beam.options.pipeline_options import GoogleCloudOptions
+
+    before = opts.view_as(GoogleCloudOptions)
+    opts._flags.append("--job_name=x")  # flags changed in place: a new view, not the stale one
+    after = opts.view_as(GoogleCloudOptions)
+    assert after is not before and after is opts.view_as(GoogleCloudOptions)
+    assert after._visible_options.job_name == "x" == original(opts, GoogleCloudOptions)._visible_options.job_name
+
+
+def test_method_arguments_are_beams_own(tmp_path):
+    from apache_beam.transforms import core
+
+    assert beam_speedups.ARGS_INSTALLED and beam_speedups.install_args_cache()
+    original = core.get_function_args_defaults.__wrapped__
+    warc = tmp_path / "in.warc.gz"
+    write_demo_warc(str(warc))
+    p = beam.Pipeline(options=PipelineOptions(["--runner", "DirectRunner"]))
+    build_pipeline(p, load_recipe("default"), expand_inputs([str(warc)]), str(tmp_path / "out"),
+                   cache=str(tmp_path / "cache"))
+    checked = 0
+    for fn in _dofns(p) + [_Stateful(), _Plain()]:
+        for copy in (fn, pickler.loads(pickler.dumps(fn))):
+            for name in ("process", "start_bundle", "finish_bundle", "setup", "teardown"):
+                method = getattr(copy, name)
+                for _ in range(2):  # computed, then from the cache
+                    assert core.get_function_args_defaults(method) == original(method), (type(fn), name)
+                checked += 1
+            wrapped = getattr(copy, "_process_argspec_fn", None)  # Map/FlatMap: the user's function
+            if wrapped is not None:
+                assert core.get_function_args_defaults(wrapped()) == original(wrapped())
+    assert checked > 500
+    stateful = _Stateful().process
+    args, defaults = core.get_function_args_defaults(stateful)
+    args.append("x")  # a caller changing what it got does not change the next answer
+    assert core.get_function_args_defaults(stateful) == original(stateful) == (["kv", "seen"], [defaults[0]])
+    assert userstate.is_stateful_dofn(_Stateful())

@@ -214,6 +214,38 @@ def test_data_sink_dead_letters_one_document(monkeypatch, tmp_path, paragraphs):
     assert stats["sink\x1fdocs/en/book"] == 29
 
 
+def test_one_rejects_writer_writes_what_two_did(monkeypatch, tmp_path, paragraphs):
+    """``write_outputs`` (select: stage rejects and the data sink's dead letters through one rejects writer) writes
+    the same files, byte for byte, and the same stats as ``write_documents`` + ``write_rejects`` (two writers)."""
+    from schemas.outputs import Reject
+
+    docs = _docs(paragraphs, 30)
+    stage_rejects = [Reject(id=f"r{i:03d}", source="book", origin="o", stage="quality", reason="zh_short", url=None,
+                            lang="en", signals={}, detail=None, text=None) for i in range(7)]
+    monkeypatch.setattr(sinks, "to_arrow_row",
+                        _raise_for("to_arrow_row", sinks.to_arrow_row, lambda d: d.id == "d00011"))
+    cfg = load_recipe(None, []).sink
+    got = {}
+    for way in ("two", "one"):
+        out = tmp_path / way
+        with beam.Pipeline("DirectRunner") as p:
+            d, r = p | "docs" >> beam.Create(docs), p | "rejects" >> beam.Create(stage_rejects)
+            if way == "two":
+                _, dstats = sinks.write_documents(d, str(out), cfg)
+                _, rstats = sinks.write_rejects(r, str(out), cfg)
+                stats = (dstats, rstats) | beam.Flatten()
+            else:
+                stats = sinks.write_outputs(d, (r,), str(out), cfg) | beam.Flatten()
+            stats | beam.CombinePerKey(sum) | beam.combiners.ToList() | beam.Map(_keep, way)
+        got[way] = ({str(f.relative_to(out)): f.read_bytes() for f in sorted(out.rglob("*.parquet"))},
+                    sorted(_GOT[way]))
+    files, stats = got["one"]
+    assert sorted(files) == ["data/en/book/part-00000-of-00001.parquet", "rejects/quality/part-00000-of-00001.parquet",
+                             "rejects/sink/part-00000-of-00001.parquet"]
+    assert got["one"] == got["two"]
+    assert dict(stats)["sink.rejects\x1fin"] == 8 and dict(stats)["sink\x1frejected/error:ValueError"] == 1
+
+
 # ------------------------------------------------------------------ bench/bounded_runner.py (the scale bench's A/B)
 def _grouping_buffer(n_keys: int, per_key: int, payload: int):
     from apache_beam.coders import coders

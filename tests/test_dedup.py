@@ -115,6 +115,17 @@ def test_signature_is_datasketch_minhash():
     assert not np.array_equal(signature(h, 112, 2), signature(h, 112, 1))  # the seed matters
 
 
+@pytest.mark.parametrize("num_perm,seed", [(112, 1), (128, 42), (256, 7), (64, 0)])
+def test_permutations_are_datasketch_s(num_perm, seed):
+    from datasketch import MinHash
+
+    from transforms.dedup.minhash import permutations
+
+    a, b = MinHash(num_perm=num_perm, seed=seed).permutations
+    ours = permutations(num_perm, seed)
+    assert np.array_equal(ours[0][0], a) and np.array_equal(ours[1][0], b)
+
+
 def test_cjk_key_ignores_script_width_punctuation_and_tw_phrases():
     a = "軟體的檔案與程式，預設請用「apt」安裝。"
     b = "软件的文件与程序, 默认请用 \"apt\" 安装."

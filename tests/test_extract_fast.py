@@ -53,8 +53,13 @@ def test_fast_paths_give_the_same_text_and_title_and_each_shortcut_fires_and_dec
     html2txt = core.html2txt  # our bounded wrapper
 
     def spy_html2txt(tree, *a, **kw):
+        state = F._TEXT_LEN.get()
+        by_page = state is not None and state[1] is tree and state[0] >= core.ESCALATION_PAGE_SHARE * state[2]
         out = html2txt(tree, *a, **kw)
         seen["html2txt skipped" if out == "" else "html2txt run"] += 1
+        if out == "":  # skipped: the escalation test must be false with the real html2txt text too
+            seen["html2txt skipped by the gate's page length" if by_page else "html2txt skipped by the body"] += 1
+            assert state[0] >= core.ESCALATION_PAGE_SHARE * len(html2txt.__wrapped__(tree))  # trafilatura's
         return out
 
     fits = F.readability_fits
@@ -80,7 +85,8 @@ def test_fast_paths_give_the_same_text_and_title_and_each_shortcut_fires_and_dec
     assert all(same), f"{same.count(False)} of {len(pages)} pages differ"
     print(f"\n{len(pages)} pages, shortcuts: {dict(seen)}")
     for key in ("html2txt skipped", "html2txt run", "readability skipped", "readability run", "unlikely bound used",
-                "backup built", "escalated"):
+                "backup built", "escalated", "html2txt skipped by the gate's page length",
+                "html2txt skipped by the body"):
         assert seen[key] > 0, key  # every shortcut is both taken and declined on these pages
 
 
@@ -104,14 +110,37 @@ def test_walks_select_the_nodes_of_trafilaturas_xpaths(pages):
             return walked
 
         swap.walk = both
+    # OVERALL_DISCARD_XPATH as prune_unwanted_sections uses it: both expressions from one fused walk
+    me = importlib.import_module("trafilatura.main_extractor")
+    guarded = me.prune_unwanted_nodes
+    assert getattr(guarded, "yuliao_fast", False)
+    xpaths = [s.xpath for s in x.OVERALL_DISCARD_XPATH]
+
+    def spy_prune(tree, nodes, with_backup=False):
+        if with_backup and nodes is x.OVERALL_DISCARD_XPATH:
+            for name, found in zip(("OVERALL_DISCARD_XPATH[0]", "OVERALL_DISCARD_XPATH[1]"), both_walk(tree)):
+                expected = xpaths[int(name[-2])](tree)
+                if found != expected:
+                    diffs.append("fused " + name)
+                hits["fused " + name] += bool(expected)
+        return guarded(tree, nodes, with_backup)
+
+    both_walk = F._overall_discard_both(*F._discard_tokens())
+    me.prune_unwanted_nodes = spy_prune
     try:
         ex = Extractor.from_recipe(ExtractConfig())
         for h in pages[::2]:
             ex.extract_html(h)
+        # the single walks of OVERALL_DISCARD_XPATH still serve favor_precision's pruning of readability's input
+        precise = Extractor.from_recipe(ExtractConfig(favor_precision=True))
+        for h in pages[1::8]:
+            precise.extract_html(h)
     finally:
+        me.prune_unwanted_nodes = guarded
         for swap in swaps.values():
             swap.walk = swap.walk.__defaults__[0]
     assert not diffs, Counter(diffs)
+    assert hits["fused OVERALL_DISCARD_XPATH[0]"] and hits["fused OVERALL_DISCARD_XPATH[1]"]
     # non-vacuous: the expressions select something on these pages (RAW_TREE_PRUNE_XPATH matches rare themes)
     assert {n for n in swaps if hits[n]} >= set(swaps) - {"RAW_TREE_PRUNE_XPATH[0]", "RAW_TREE_PRUNE_XPATH[1]"}
 
@@ -161,13 +190,24 @@ def test_shortcuts_decline_where_they_would_change_the_result():
     article = "<p>" + "Long article sentence with words. " * 40 + "</p>"
     page = lxml_html.fromstring(f"<html><body><div class='content'>{article}</div><p>short own text</p></body></html>")
     # escalation test: a text of 14 chars is under 0.2 x the page, so html2txt must really run
-    token = F._TEXT_LEN.set([14])
+    token = F._TEXT_LEN.set([14, None, 0])
     try:
         with F.fast_xpaths():
             assert core.html2txt(page) == real_html2txt(page) != ""
         F._TEXT_LEN.get()[0] = 10_000  # ... and is skipped when the text is most of any page this size
         with F.fast_xpaths():
             assert core.html2txt(page) == ""
+    finally:
+        F._TEXT_LEN.reset(token)
+    # a page length the readability gate counted serves only the tree it was counted on
+    other = lxml_html.fromstring("<html><body><p>tiny</p></body></html>")
+    token = F._TEXT_LEN.set([14, other, F.visible_len(other)])
+    try:
+        with F.fast_xpaths():
+            assert core.html2txt(page) == real_html2txt(page) != ""
+        F._TEXT_LEN.get()[1:] = [page, F.visible_len(page)]  # counted on this page: 14 < 0.2 x it, still runs
+        with F.fast_xpaths():
+            assert core.html2txt(page) == real_html2txt(page) != ""
     finally:
         F._TEXT_LEN.reset(token)
     # readability: the article is readability's and over 2 x our text, so it must run
@@ -195,3 +235,54 @@ def test_other_trafilatura_versions_get_plain_trafilatura(pages, monkeypatch):
     assert ex.fast_paths and not ex._fast()
     plain = Extractor.from_recipe(ExtractConfig(fast_paths=False))
     assert [ex.extract_html(h) for h in pages[:10]] == [plain.extract_html(h) for h in pages[:10]]
+
+
+def test_link_density_passes_delete_what_trafilatura_deletes(pages, monkeypatch):
+    """delete_by_link_density with each element's text length read once per call against trafilatura's own
+    function on a copy of the same subtree."""
+    assert F.install()
+    me = importlib.import_module("trafilatura.main_extractor")
+    ours = me.delete_by_link_density
+    theirs = ours.__wrapped__
+    seen: Counter = Counter()
+
+    def spy(subtree, tagname, backtracking=False, favor_precision=False):
+        expected = theirs(copy(subtree), tagname, backtracking, favor_precision)
+        before = len(list(subtree.iter()))
+        result = ours(subtree, tagname, backtracking, favor_precision)
+        assert etree.tostring(result) == etree.tostring(expected)
+        seen["pass deleting" if len(list(subtree.iter())) < before else "pass keeping"] += 1
+        return result
+
+    monkeypatch.setattr(me, "delete_by_link_density", spy)
+    ex = Extractor.from_recipe(ExtractConfig())
+    for h in pages[::3]:
+        ex.extract_html(h)
+    print(f"\nlink-density passes: {dict(seen)}")
+    for key in ("pass deleting", "pass keeping"):
+        assert seen[key] > 0, key
+
+
+def test_justext_whitespace_and_stoplist_as_justext(pages):
+    """normalize_ws is justext's normalize_whitespace (on every text node of some real pages and on constructed
+    runs); classify_paragraphs gets the stoplist as a frozenset only inside our calls."""
+    from justext.utils import normalize_whitespace
+
+    assert F.install()
+    edge = ["", " ", "a", "  a  ", "a \n b", "a\r\nb", " \n\t \n ", "x\u3000\u00a0y", "\u2028a\u2029", "a\x0b\x0cb",
+            "\n", "\r", "a \n", "\n a", "a\n\n\nb  c\td", "\u00a0\n\u00a0"]
+    texts = edge + [t for h in pages[::10] for t in F.load_html(h).xpath("//text()")]
+    assert len(texts) > 1000
+    for t in texts:
+        assert F.normalize_ws(t) == normalize_whitespace(t), repr(t)
+    external = importlib.import_module("trafilatura.external")
+    seen = []
+    original = external.classify_paragraphs.__wrapped__
+    wrapped = F._frozen_stoplist(lambda paragraphs, stoplist, *a: seen.append(type(stoplist)) or original(
+        paragraphs, stoplist, *a))
+    words = ("the", "and", "der")
+    wrapped([], words)
+    with F.fast_xpaths():
+        wrapped([], words)
+        wrapped([], words)
+    assert seen == [tuple, frozenset, frozenset]

@@ -1,6 +1,6 @@
 """Peak-memory mechanisms (issue #20): a local build imports Beam without its optional cloud clients and pandas
 (transforms/memory.py) and writes the same bytes; finished bundles release their output buffers
-(transforms/beam_speedups.release_finished_streams)."""
+(transforms/memory.release_finished_streams, installed in every process through transforms/beam_speedups)."""
 from __future__ import annotations
 
 import gc
@@ -16,7 +16,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.runners.worker import bundle_processor
 
 from tests.runners import output_digest
-from transforms import beam_speedups
+from transforms import beam_speedups, memory
 from transforms.memory import OPTIONAL_MODULES, is_local_run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -109,7 +109,7 @@ def _run_two_stages() -> int:
 
 
 def test_finished_bundles_release_their_output_buffers():
-    assert beam_speedups.RELEASES_STREAMS and beam_speedups.release_finished_streams()
+    assert beam_speedups.RELEASES_STREAMS and memory.release_finished_streams()
     patched = bundle_processor.DataOutputOperation.finish
     assert _run_two_stages() < 1_000_000
     bundle_processor.DataOutputOperation.finish = patched.__wrapped__  # Beam's own: the finished stage keeps ~4 MB

@@ -44,7 +44,7 @@ import apache_beam as beam
 
 from schemas.document import Document
 from transforms.deadletter import error_reason
-from transforms.stage import REJECTS, STATS, CountingDoFn, Rejection, StageOutputs, to_reject
+from transforms.stage import REJECTS, STATS, CountingDoFn, OneList, Rejection, StageOutputs, to_reject
 
 REASON = "balance_downsampled"
 OTHER = "other"  # recipe key: every language (or source) the recipe does not name
@@ -562,7 +562,7 @@ class Balance(beam.PTransform):
             docs
             | "Measure" >> beam.Map(lambda d: (bucket_of(d), (doc_amount(d, unit), hist_bin(unit_hash(d.id, seed)))))
             | "Bucket totals" >> beam.CombinePerKey(_TotalsFn())
-            | "All totals" >> beam.combiners.ToList()
+            | "All totals" >> OneList(always=True)
         )
         plan = totals | "Plan" >> beam.Map(lambda kvs: plan_mixture(dict(kvs), cfg, unit, seed))
         side = {"plan": beam.pvalue.AsSingleton(plan)}
@@ -574,7 +574,7 @@ class Balance(beam.PTransform):
                 | "Tier signal" >> beam.FlatMap(lambda d: [] if (d.signals or {}).get(signal) is None else [
                     ((d.lang or "und", signal_bin(d.signals[signal])), (1, doc_amount(d, unit)))])
                 | "Tier bins" >> beam.CombinePerKey(beam.combiners.TupleCombineFn(sum, sum))
-                | "Tier hist" >> beam.combiners.ToList()
+                | "Tier hist" >> OneList(always=True)
                 | "Tier plan" >> beam.Map(lambda kvs: tier_plan(_by_lang(kvs), weights))
             )
             side["tiers"] = beam.pvalue.AsSingleton(tiers)
@@ -589,7 +589,7 @@ class Balance(beam.PTransform):
                 res.main
                 | "Achieved" >> beam.Map(lambda d: (bucket_of(d), (1, doc_amount(d, unit))))
                 | "Sum achieved" >> beam.CombinePerKey(beam.combiners.TupleCombineFn(sum, sum))
-                | "All achieved" >> beam.combiners.ToList()
+                | "All achieved" >> OneList(always=True)
                 | "Write mixture.json" >> beam.Map(_write_mixture, plan=beam.pvalue.AsSingleton(plan),
                                                    path=join(self.output, "mixture.json"))
             )

@@ -1,6 +1,6 @@
-"""Two patches to Beam 2.77's Python SDK, installed on import in every Yuliao process (launcher and workers).
+"""Caches for three of Beam's per-step costs (Beam 2.77), installed on import: DoFn state/timer introspection,
+``PipelineOptions.view_as`` and the argument lists of DoFn methods.
 
-**A cache for Beam's DoFn state/timer introspection.**
 ``apache_beam.transforms.userstate.get_dofn_specs`` wraps every method of a DoFn (~30, most inherited) in a
 ``MethodWrapper``, which runs ``inspect.signature`` on each, and Beam calls it about 14 times per DoFn per
 run (ParDo construction, two ``to_runner_api`` passes, the DirectRunner's visitors, each bundle processor). The
@@ -11,20 +11,27 @@ nothing either. ``python bench/micro_beam_steps.py``: per ParDo 13.6 → 5.6 ms,
 group 33.6 → 18.6 ms; it matters most for small local builds, where Beam's fixed per-step cost dominates. If
 Beam's function is not the one this was written for (renamed, moved), nothing is patched.
 
-**Finished bundles release their output buffers** (``release_finished_streams``; issue #20). A bundle's
-``DataOutputOperation`` encodes its outputs into a buffered stream (flushed to the runner past 10 MB); at the end of
-the bundle ``close()`` hands the buffer's bytes to the runner but keeps the buffer, and Beam caches the bundle
-processor, with every output's closed stream, for reuse. On the local runner a bundle is a stage's whole input, so
-each output of every stage kept a second copy of its last (up to 10 MB) output until the pipeline ended: on
-``bench/vs_datatrove.py``'s input ~85 MB of the build's peak. The stream is dropped once closed; Beam gives the
-operation a new one before its next bundle (``BundleProcessor.process_bundle``), so no output changes.
+``PipelineOptions.view_as(cls)`` builds a new argparse parser for ``cls``'s options and parses the flags again on
+every call, and Beam calls it two to four times per applied transform (``Pipeline.apply``, result type inference,
+every beartype consistency check): ~1,500 calls and ~0.7 of the ~1.1 CPU-s it takes to build select's graph. A
+view holds nothing of its own (its values live in the ``_all_options`` dict it shares with the options it was
+made from), so one view per (options object, class) is answered again while those options keep the same flags
+and dict; options made from ``sys.argv`` (``flags=None``) are not cached.
+
+``core.get_function_args_defaults`` runs ``inspect.signature`` on each method of a DoFn every time Beam builds a
+``DoFnSignature`` (ParDo construction, each ``to_runner_api``, each bundle processor: ~4,000 calls on a re-select).
+The answer depends only on the function (a bound method's is its function's without the first parameter), so it is
+kept per function object (weakly: a ``Map``'s lambda is forgotten with it), for plain functions and bound methods
+only; callers get fresh lists.
 """
 from __future__ import annotations
 
+import types
 import weakref
 from typing import Any, Callable
 
-from apache_beam.transforms import userstate
+from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.transforms import core, userstate
 from apache_beam.transforms.core import _DoFnParam
 
 _BY_INSTANCE: "weakref.WeakKeyDictionary[Any, tuple]" = weakref.WeakKeyDictionary()
@@ -95,28 +102,87 @@ def install() -> bool:
     return True
 
 
-def release_finished_streams() -> bool:
-    """Patch ``DataOutputOperation.finish`` once per process to drop the closed output stream; True when in place."""
-    try:
-        from apache_beam.runners.worker import bundle_processor
-    except ImportError:  # pragma: no cover - Beam's worker package moved
+_VIEWS: "weakref.WeakKeyDictionary[PipelineOptions, dict[type, tuple[tuple, PipelineOptions]]]" = (
+    weakref.WeakKeyDictionary())
+
+
+def _cached_view_as(view_as: Callable) -> Callable:
+    def cached(self, cls):
+        flags = getattr(self, "_flags", None)
+        if flags is None:  # parsed from sys.argv, which may change
+            return view_as(self, cls)
+        try:
+            views = _VIEWS.setdefault(self, {})
+        except TypeError:  # not weak-referenceable
+            return view_as(self, cls)
+        key = tuple(flags)
+        hit = views.get(cls)
+        if hit is not None and hit[0] == key and hit[1]._all_options is self._all_options:
+            return hit[1]
+        view = view_as(self, cls)
+        views[cls] = (key, view)
+        return view
+
+    cached.__wrapped__ = view_as  # type: ignore[attr-defined]
+    cached.__doc__ = view_as.__doc__
+    return cached
+
+
+def install_view_cache() -> bool:
+    """Patch ``PipelineOptions.view_as`` once per process; True when the cache is in place."""
+    current = PipelineOptions.__dict__.get("view_as")
+    if current is None or getattr(current, "__code__", None) is None:
         return False
-    cls = getattr(bundle_processor, "DataOutputOperation", None)
-    finish = getattr(cls, "finish", None)
-    if finish is None:
-        return False
-    if getattr(finish, "releases_stream", False):
+    if getattr(current, "__wrapped__", None) is not None:
         return True
+    if current.__code__.co_varnames[:2] != ("self", "cls"):
+        return False
+    PipelineOptions.view_as = _cached_view_as(current)  # type: ignore[method-assign]
+    return True
 
-    def finish_and_release(self) -> None:
-        finish(self)
-        self.output_stream = None  # process_bundle sets a new stream before the operation's next bundle
 
-    finish_and_release.releases_stream = True  # type: ignore[attr-defined]
-    finish_and_release.__wrapped__ = finish  # type: ignore[attr-defined]
-    cls.finish = finish_and_release
+_ARGS_OF_FUNCTION: "weakref.WeakKeyDictionary[Any, tuple]" = weakref.WeakKeyDictionary()
+_ARGS_OF_METHOD: "weakref.WeakKeyDictionary[Any, tuple]" = weakref.WeakKeyDictionary()  # by the bound function
+
+
+def _cached_args_defaults(compute: Callable) -> Callable:
+    def get_function_args_defaults(f):
+        if isinstance(f, types.MethodType) and isinstance(f.__func__, types.FunctionType):
+            cache, key = _ARGS_OF_METHOD, f.__func__
+        elif isinstance(f, types.FunctionType):
+            cache, key = _ARGS_OF_FUNCTION, f
+        else:  # partials, callable objects, builtins: as Beam computes them
+            return compute(f)
+        hit = cache.get(key)
+        if hit is None:
+            args, defaults = compute(f)
+            hit = cache[key] = (tuple(args), tuple(defaults))
+        return list(hit[0]), list(hit[1])
+
+    get_function_args_defaults.__wrapped__ = compute  # type: ignore[attr-defined]
+    get_function_args_defaults.__doc__ = compute.__doc__
+    return get_function_args_defaults
+
+
+def install_args_cache() -> bool:
+    """Patch ``core.get_function_args_defaults`` once per process; True when the cache is in place."""
+    current = getattr(core, "get_function_args_defaults", None)
+    if current is None or getattr(current, "__code__", None) is None:
+        return False
+    if getattr(current, "__wrapped__", None) is not None:
+        return True
+    if current.__code__.co_argcount != 1:
+        return False
+    core.get_function_args_defaults = _cached_args_defaults(current)
     return True
 
 
 INSTALLED = install()
+VIEWS_INSTALLED = install_view_cache()
+ARGS_INSTALLED = install_args_cache()
+
+# every process that imports the Beam patches (launcher and workers, via transforms.stage) also drops finished
+# bundles' output buffers (issue #20)
+from transforms.memory import release_finished_streams  # noqa: E402
+
 RELEASES_STREAMS = release_finished_streams()

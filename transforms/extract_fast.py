@@ -176,8 +176,12 @@ def readability_fits(tree, limit: int) -> bool:
     """
     from trafilatura.readability_lxml import FRAME_TAGS, REGEXES
 
+    page = visible_len(tree)
+    seen = _TEXT_LEN.get()
+    if seen is not None:  # the escalation test's html2txt bound may reuse it (same raw tree, not changed since)
+        seen[1:] = [tree, page]
     # readability's sanitize writes "VIDEO" into video iframes: room for it (and a separator) per iframe
-    total = visible_len(tree) + 6 * int(tree.xpath("count(.//iframe)"))
+    total = page + 6 * int(tree.xpath("count(.//iframe)"))
     if total <= limit:
         return True
     if total > 2 * limit:
@@ -324,6 +328,77 @@ def _overall_discard_1(class_tokens: str):
     return select
 
 
+def _overall_discard_both(id_tokens: str, class_tokens: str, hide_tokens: str) -> Callable:
+    """``_overall_discard_0`` and ``_overall_discard_1`` in one pass over the tree: (nodes of the first, nodes of
+    the second), each in document order, as trafilatura's ``prune_unwanted_nodes`` collects them. The tests of
+    an id or class value are cached by value (a pure function of it: the cache changes no result; class lists
+    repeat a lot within a page and across pages); the attribute order (``@id|@class``: the first on the
+    element) is read only when an element has both."""
+    t_id0, t_cls0 = _search(id_tokens), _search(class_tokens)
+    t_id1, t_cls1 = _search("reader-comments|akismet"), _search(hide_tokens)
+    ids: dict = {}
+    classes: dict = {}
+    discard_tags = frozenset(_DISCARD_TAGS)
+    no = (False, False, False, False, False)  # an absent or empty value
+
+    def id_tests(i: str) -> tuple:  # discard_0 regex, discard_1 regex, 'cookie', 'reply-' prefix, 'hidden'
+        return bool(t_id0(i)), bool(t_id1(i)), "cookie" in i, i.startswith("reply-"), "hidden" in i
+
+    def class_tests(c: str) -> tuple:
+        return bool(t_cls0(c)), bool(t_cls1(c)), "cookie" in c, c.startswith("reply-"), False
+
+    def cached(cache: dict, value: Optional[str], tests: Callable) -> tuple:
+        if not value:
+            return no
+        v = cache.get(value)
+        if v is None:
+            if len(cache) >= _VERDICT_CACHE_MAX:
+                cache.clear()
+            v = cache[value] = tests(value)
+        return v
+
+    def select(tree) -> tuple[list, list]:
+        out0, out1 = [], []
+        for el in tree.iterdescendants(etree.Element):
+            get = el.get
+            i, c, s = get("id"), get("class"), get("style")
+            if i is None and c is None and s is None:
+                if el.tag in discard_tags and el.keys() and (
+                        get("data-lp-replacement-content") is not None
+                        or "nav" in (get("role") or "").replace("N", "n")
+                        or "MostPopularStories" in (get("data-component") or "")):
+                    out0.append(el)
+                if get("aria-hidden") == "true":
+                    out1.append(el)
+                continue
+            vi, vc = cached(ids, i, id_tests), cached(classes, c, class_tests)
+            if i is None:  # _first(el, "id", "class")'s tests
+                first = vc
+            elif c is None:
+                first = vi
+            else:
+                keys = el.keys()
+                first = vi if keys.index("id") < keys.index("class") else vc
+            if el.tag in discard_tags and (  # _overall_discard_0 (an element with id/class/style has keys)
+                    vi[0] or vc[0] or get("data-lp-replacement-content") is not None
+                    or "nav" in (get("role") or "").replace("N", "n")
+                    or "MostPopularStories" in (get("data-component") or "")
+                    or first[2]):  # re:test(@id|@class, 'cookie'): a substring
+                out0.append(el)
+            if (c == "comments-title" or vc[1] or vi[1]  # _overall_discard_1
+                    or first[3]
+                    or ("hidden" in (s or "") if i is None else  # re:test(@id|@style, 'hidden')
+                        vi[4] if s is None else "hidden" in _first(el, "id", "style"))
+                    or (s is not None and ("display:none" in s or "display: none" in s))
+                    or get("aria-hidden") == "true"):
+                out1.append(el)
+        return out0, out1
+    return select
+
+
+_VERDICT_CACHE_MAX = 50_000  # id/class values remembered per process (cleared when full: bounded memory)
+
+
 def _contains_any(tags: tuple[str, ...], needle: str, fold: Optional[tuple[str, str]] = None):
     """``.//*[tags][contains(@id, needle) or contains(@class, needle)]`` (with ``translate`` by ``fold``)."""
     def select(tree) -> list:
@@ -433,7 +508,7 @@ def bare_text(tree, options) -> Optional[str]:
     """
     import trafilatura.core as core
 
-    token = _TEXT_LEN.set([None])
+    token = _TEXT_LEN.set([None, None, 0])
     try:
         postbody, temp_text, _, temp_comments = core.trafilatura_sequence(tree, options, options.url)
         if len(temp_text) < options.min_output_size and len(temp_comments) < options.min_output_comm_size:
@@ -580,8 +655,9 @@ def _justext_reading_backup(original: Callable) -> Callable:
     return justext_rescue
 
 
-# Length of trafilatura_sequence's current text, for the escalation test that follows it: set by the first
-# _extract_and_compare of a bare_text call, updated where the baseline rescue replaces that text.
+# [length of trafilatura_sequence's current text, raw tree, its visible_len] for the escalation test that follows
+# the cascade: the length set by the first _extract_and_compare of a bare_text call, updated where the baseline
+# rescue replaces that text; the tree and its page length recorded by readability_fits.
 _TEXT_LEN: contextvars.ContextVar = contextvars.ContextVar("yuliao_text_len", default=None)
 
 
@@ -604,7 +680,10 @@ def _bounded_html2txt(original: Callable) -> Callable:
 
     Bound: html2txt is the words of the cleaned body's text joined by single spaces; cleaning only removes
     subtrees (scripts and styles among them) and characters, and the spaces it adds at block boundaries
-    split words only where two text nodes meet, so it is at most ``visible_len(body)``.
+    split words only where two text nodes meet, so it is at most ``visible_len(body)``, which is at most
+    ``visible_len(tree)`` (its words are a subset of the page's): the readability gate counted that one on the
+    same raw tree earlier in the cascade (nothing changes that tree in between), so it is tried first and the
+    body counted only when it does not settle the test.
     """
     import trafilatura.core as core
 
@@ -612,6 +691,8 @@ def _bounded_html2txt(original: Callable) -> Callable:
     def html2txt(tree, *args, **kw):
         seen = _TEXT_LEN.get()
         if _ACTIVE.get() and not args and not kw and seen is not None and seen[0]:
+            if seen[1] is tree and seen[0] >= core.ESCALATION_PAGE_SHARE * seen[2]:
+                return ""
             body = tree.find(".//body")
             if seen[0] >= core.ESCALATION_PAGE_SHARE * visible_len(tree if body is None else body):
                 return ""
@@ -619,7 +700,133 @@ def _bounded_html2txt(original: Callable) -> Callable:
     return html2txt
 
 
+def _guarded_overall_discard(original: Callable, nodelist: list, both: Callable) -> Callable:
+    """``htmlprocessing.prune_unwanted_nodes`` as ``prune_unwanted_sections`` calls it first
+    (``OVERALL_DISCARD_XPATH``, ``with_backup=True``: collect the nodes of both expressions, then delete the
+    outermost unless that removes over 6/7 of the text), with both expressions' nodes from one walk."""
+    import trafilatura.htmlprocessing as hp
+
+    @functools.wraps(original)
+    def prune_unwanted_nodes(tree, nodes, with_backup=False):
+        if not (with_backup and nodes is nodelist and _ACTIVE.get()):
+            return original(tree, nodes, with_backup)
+        first, second = both(tree)
+        matches = dict.fromkeys(first + second)
+        outer = [elem for elem in matches if not any(a in matches for a in elem.iterancestors())]
+        old_len = len(tree.text_content())
+        if old_len - sum(len(elem.text_content()) for elem in outer) > old_len / 7:
+            for elem in outer:
+                hp.delete_element(elem)
+        return tree
+
+    prune_unwanted_nodes.yuliao_fast = True
+    return prune_unwanted_nodes
+
+
+def _memo_delete_by_link_density(original: Callable) -> Callable:
+    """``htmlprocessing.delete_by_link_density`` (with its ``link_density_test`` and ``collect_link_info``) with
+    the trimmed text length of each element read once per call: it tests every div (list, p) of the subtree and
+    each test re-reads the text of every link below it, so a link under five nested divs was read five times.
+    The tree does not change during a call (the deletions come after the loop), so a length read once holds."""
+    import trafilatura.htmlprocessing as hp
+    from trafilatura.utils import trim
+
+    def link_test(element, favor_precision: bool, size: Callable) -> tuple[bool, bool]:
+        links = element.findall(".//ref")
+        if not links:
+            return False, False
+        if element.find(".//graphic") is not None:  # preserve image containers
+            return False, False
+        elemlen = size(element)
+        if len(links) == 1:
+            link_len = size(links[0])
+            if link_len > (10 if favor_precision else 100) and link_len > elemlen * 0.9:
+                return True, False
+        if element.tag == "p":
+            limitlen = 60 if element.getnext() is None else 30
+        elif element.getnext() is None:
+            limitlen = 300
+        else:
+            limitlen = 100
+        if elemlen < limitlen:
+            lengths = [n for n in map(size, links) if n]  # collect_link_info: links with text
+            if not lengths:
+                return True, False
+            short = sum(1 for n in lengths if n < 10)
+            return sum(lengths) > elemlen * 0.8 or (len(lengths) > 1 and short / len(lengths) > 0.8), True
+        if len(links) > 4:
+            lengths = [n for n in map(size, links) if n]
+            linklen = sum(lengths)
+            if (linklen > elemlen * hp.LINK_FARM_RATIO and linklen < 100 * len(lengths)
+                    and not hp.is_paragraph_listing(links)):
+                return True, False
+        return False, False
+
+    @functools.wraps(original)
+    def delete_by_link_density(subtree, tagname, backtracking=False, favor_precision=False):
+        if not _ACTIVE.get():
+            return original(subtree, tagname, backtracking, favor_precision)
+        sizes: dict = {}
+
+        def size(el) -> int:  # len(trim(el.text_content())), once per element
+            n = sizes.get(el)
+            if n is None:
+                n = sizes[el] = len(trim(el.text_content()))
+            return n
+
+        deletions = []
+        len_threshold = 200 if favor_precision else 100
+        depth_threshold = 1 if favor_precision else 3
+        for elem in subtree.iter(tagname):
+            result, short_with_links = link_test(elem, favor_precision, size)
+            if result or (backtracking and short_with_links and len(elem) >= depth_threshold
+                          and size(elem) < len_threshold):
+                parent = elem.getparent()
+                if tagname == "p" and parent is not None and parent.tag in ("item", "td", "th"):
+                    continue
+                deletions.append(elem)
+        for elem in dict.fromkeys(deletions):
+            hp.delete_element(elem)
+        return subtree
+
+    delete_by_link_density.yuliao_fast = True
+    return delete_by_link_density
+
+
 # ------------------------------------------------------------------ justext without lxml.sax
+_NL_RUN = re.compile(r"\s*[\n\r]\s*")
+_BLANK_RUN = re.compile(r"[^\S\n\r]+")
+
+
+def normalize_ws(text: str) -> str:
+    """``justext.utils.normalize_whitespace`` without its Python callback per whitespace run: a run holding a
+    line break becomes one LF, any other run one space. (The first pattern matches exactly the runs holding a
+    line break, from their first character, whole; the runs left after it hold none.)"""
+    if "\n" in text or "\r" in text:
+        text = _NL_RUN.sub("\n", text)
+    return _BLANK_RUN.sub(" ", text)
+
+
+def _frozen_stoplist(original: Callable) -> Callable:
+    """``justext.core.classify_paragraphs`` given trafilatura's stoplist (a tuple of every language's stopwords,
+    ~20k) as a frozenset of the same words: classify_paragraphs passes it to an ``lru_cache``d function, which
+    hashed the whole tuple on every call (tuples do not keep their hash, frozensets do) — 4 ms per justext run.
+    The set it builds from either is the same."""
+    frozen: dict = {}
+
+    @functools.wraps(original)
+    def classify_paragraphs(paragraphs, stoplist, *args, **kw):
+        if _ACTIVE.get() and type(stoplist) is tuple:
+            hit = frozen.get(id(stoplist))
+            if hit is None or hit[0] is not stoplist:
+                if len(frozen) > 8:  # a handful of stoplists per process at most: bounded anyway
+                    frozen.clear()
+                hit = frozen[id(stoplist)] = (stoplist, frozenset(stoplist))
+            stoplist = hit[1]
+        return original(paragraphs, stoplist, *args, **kw)
+    return classify_paragraphs
+
+
 class _CachedParagraph:
     """Mixin for justext's Paragraph: its ``text`` (re-joined and re-normalised on every access, several
     times per paragraph during classification) is computed once after the last ``append_text``, and its
@@ -629,7 +836,8 @@ class _CachedParagraph:
     _text = None
 
     def __init__(self, path):  # justext.paragraph.Paragraph.__init__, with the path kept as a snapshot
-        self._path = tuple(path._elements)  # (tag, order, children) triples: tag and order never change
+        # (tag, order, children) triples: tag and order never change
+        self._path = path if type(path) is tuple else tuple(path._elements)
         self.text_nodes = []
         self.chars_count_in_links = 0
         self.tags_count = 0
@@ -644,14 +852,16 @@ class _CachedParagraph:
         return "/" + "/".join("%s[%d]" % e[:2] for e in self._path)
 
     @property
-    def text(self):
+    def text(self):  # Paragraph.text
         if self._text is None:
-            self._text = super().text
+            self._text = normalize_ws("".join(self.text_nodes).strip())
         return self._text
 
-    def append_text(self, text):
+    def append_text(self, text):  # Paragraph.append_text
         self._text = None
-        return super().append_text(text)
+        text = normalize_ws(text)
+        self.text_nodes.append(text)
+        return text
 
     def stopwords_count(self, stopwords):
         return sum(map(stopwords.__contains__, map(str.lower, self.text.split())))
@@ -659,42 +869,73 @@ class _CachedParagraph:
 
 def _fast_paragraph_maker(base):
     """justext's ParagraphMaker fed by one ``iterwalk`` instead of ``lxml.sax.saxify`` (same events, in the
-    same order, for a tree without processing instructions beside its root)."""
+    same order, for a tree without processing instructions beside its root), its handler inlined."""
     import justext.core as jcore
 
     paragraph_cls = type("Paragraph", (_CachedParagraph, jcore.Paragraph), {})
 
     class ParagraphMaker(base):
-        def _start_new_pragraph(self):
-            if self.paragraph and self.paragraph.contains_text():
-                self.paragraphs.append(self.paragraph)
-            self.paragraph = paragraph_cls(self.path)
-
         @classmethod
         def make_paragraphs(cls, root):
+            """The handler's steps written into one loop (no method call per SAX event): ``startElementNS``,
+            ``endElementNS``, ``characters``, ``_start_new_pragraph`` and ``PathInfo.append``/``pop``, in the
+            order saxify would call them."""
             if not _ACTIVE.get() or not isinstance(root, etree._Element) or _has_pi_siblings(root):
                 return base.make_paragraphs(root)
-            handler = cls()
-            handler.startDocument()
+            paragraph_tags = jcore.PARAGRAPH_TAGS
+            paragraphs: list = []
+            path: list = []  # PathInfo._elements
+            para = paragraph_cls(())
+            link = br = False
             for event, el in etree.iterwalk(root, events=("start", "end")):
                 tag = el.tag
                 if not isinstance(tag, str):
                     if tag is not etree.Comment and tag is not etree.ProcessingInstruction:
                         return base.make_paragraphs(root)  # an entity node: let saxify deal with it
-                    if event == "end" and el.tail:  # saxify reports only the tail (a PI event is a no-op)
-                        handler.characters(el.tail)
-                    continue
-                name = (etree.QName(tag).namespace, etree.QName(tag).localname) if tag[0] == "{" else (None, tag)
-                if event == "start":
-                    handler.startElementNS(name, None, None)
-                    if el.text:
-                        handler.characters(el.text)
+                    if event != "end":
+                        continue
+                    content = el.tail  # saxify reports only the tail (a PI event is a no-op)
                 else:
-                    handler.endElementNS(name, None)
-                    if el.tail:
-                        handler.characters(el.tail)
-            handler.endDocument()
-            return handler.paragraphs
+                    name = etree.QName(tag).localname if tag[0] == "{" else tag
+                    if event == "start":
+                        if path:  # PathInfo.append (a path without elements counts from a fresh dict)
+                            children = path[-1][2]
+                            order = children[name] = children.get(name, 0) + 1
+                        else:
+                            order = 1
+                        path.append((name, order, {}))
+                        if name in paragraph_tags or (name == "br" and br):
+                            if name == "br":
+                                para.tags_count -= 1
+                            if para.text:  # _start_new_pragraph: ``paragraph and contains_text()``
+                                paragraphs.append(para)
+                            para = paragraph_cls(tuple(path))
+                        else:
+                            br = name == "br"
+                            if br:
+                                para.append_text(" ")
+                            elif name == "a":
+                                link = True
+                            para.tags_count += 1
+                        content = el.text
+                    else:
+                        path.pop()
+                        if name in paragraph_tags:
+                            if para.text:
+                                paragraphs.append(para)
+                            para = paragraph_cls(tuple(path))
+                        if name == "a":
+                            link = False
+                        content = el.tail
+                if not content or content.isspace():  # characters: is_blank
+                    continue
+                text = para.append_text(content)
+                if link:
+                    para.chars_count_in_links += len(text)
+                br = False
+            if para.text:  # endDocument
+                paragraphs.append(para)
+            return paragraphs
 
     return ParagraphMaker
 
@@ -726,14 +967,23 @@ def _norm(path: str) -> str:
     return " ".join(path.split())
 
 
-def _walks() -> dict[str, Callable]:
-    """Normalised XPath text → tree walk, for the expressions of trafilatura 2.3.1 we replace."""
+def _discard_tokens() -> tuple[str, str, str]:
+    """The id and class alternations of ``OVERALL_DISCARD_XPATH``'s first expression and the class alternation of
+    its second (trafilatura 2.3.1; the fingerprints below check the expression texts)."""
     import trafilatura.xpaths as x
 
     ad_id = x._alt(x._OVERALL_DISCARD_BOTH_TOKENS + x._OVERALL_DISCARD_ID_TOKENS)
     ad_cls = x._alt(x._OVERALL_DISCARD_BOTH_TOKENS + x._OVERALL_DISCARD_CLASS_TOKENS)
     hide_cls = ("^hide-|comments-title|nocomments|-reply-|message|akismet|suggest-links|-hide-|hide-print| hidden"
                 "| hide|noprint|notloaded")
+    return ad_id, ad_cls, hide_cls
+
+
+def _walks() -> dict[str, Callable]:
+    """Normalised XPath text → tree walk, for the expressions of trafilatura 2.3.1 we replace."""
+    import trafilatura.xpaths as x
+
+    ad_id, ad_cls, hide_cls = _discard_tokens()
     expected = {
         "RAW_TREE_PRUNE_XPATH": [_raw_tree_prune_0(), _raw_tree_prune_1()],
         "REMOVE_COMMENTS_AND_LISTS_XPATH": [_remove_comments_and_lists()],
@@ -782,6 +1032,12 @@ SOURCES = {
     "trafilatura.core:_prepare_tree": "bfc95d6a60",
     "trafilatura.htmlprocessing:tree_cleaning": "c7babdd89e",
     "trafilatura.htmlprocessing:prune_html": "ff46ba5a92",
+    "trafilatura.htmlprocessing:prune_unwanted_nodes": "8eda45b1b1",
+    "trafilatura.main_extractor:prune_unwanted_sections": "d8b49b8a2d",
+    "trafilatura.htmlprocessing:delete_by_link_density": "dfc3f7a066",
+    "trafilatura.htmlprocessing:link_density_test": "a142e301f1",
+    "trafilatura.htmlprocessing:collect_link_info": "7c8333e92e",
+    "trafilatura.utils:trim": "c82a80d00e",
     "trafilatura.xml:delete_element": "fb2c130b17",
     "trafilatura.external:compare_extraction": "11bd9fcbac",
     "trafilatura.external:try_justext": "a9b7a6b17f",
@@ -799,6 +1055,9 @@ SOURCES = {
     "justext.core:ParagraphMaker": "20dba31fcd",
     "justext.core:PathInfo": "4eea518bf7",
     "justext.paragraph:Paragraph": "1c1d8705d5",
+    "justext.core:classify_paragraphs": "4f28a11ca4",
+    "justext.core:define_stoplist": "2a6bfb59bb",
+    "justext.utils:normalize_whitespace": "280ce30026",
 }
 
 
@@ -826,7 +1085,9 @@ def same_versions() -> bool:
     paths = {name: [_fingerprint(e.path) for e in getattr(x, name, [])] for name in FINGERPRINTS
              if name != "BASIC_CLEAN_XPATH"}
     paths["BASIC_CLEAN_XPATH"] = [_fingerprint(settings.BASIC_CLEAN_XPATH.path)]
-    return paths == FINGERPRINTS and all(_source_fingerprint(n) == h for n, h in SOURCES.items())
+    ws = getattr(importlib.import_module("justext.utils"), "MULTIPLE_WHITESPACE_PATTERN", None)  # normalize_ws
+    return (paths == FINGERPRINTS and all(_source_fingerprint(n) == h for n, h in SOURCES.items())
+            and ws is not None and ws.pattern == r"\s+" and ws.flags == re.UNICODE)
 
 
 _INSTALLED: Optional[bool] = None
@@ -854,6 +1115,10 @@ def install() -> bool:
     for name, fns in _walks().items():
         lst = getattr(x, name)
         lst[:] = [_Swap(e, fn) for e, fn in zip(lst, fns)]  # in place: main_extractor and core hold these lists
+    main_extractor = importlib.import_module("trafilatura.main_extractor")
+    main_extractor.delete_by_link_density = _memo_delete_by_link_density(main_extractor.delete_by_link_density)
+    main_extractor.prune_unwanted_nodes = _guarded_overall_discard(
+        main_extractor.prune_unwanted_nodes, x.OVERALL_DISCARD_XPATH, _overall_discard_both(*_discard_tokens()))
     baseline.BASIC_CLEAN_XPATH = _Swap(settings.BASIC_CLEAN_XPATH, _basic_clean(settings._COOKIE_CONSENT_RE))
     core._extract_and_compare = _gated_extract_and_compare(core._extract_and_compare)
     core._prepare_tree = _lazy_prepare_tree(core._prepare_tree)
@@ -862,6 +1127,7 @@ def install() -> bool:
     core.html2txt = _bounded_html2txt(core.html2txt)
     external.justext_rescue = _justext_reading_backup(external.justext_rescue)
     external.ParagraphMaker = _fast_paragraph_maker(external.ParagraphMaker)
+    external.classify_paragraphs = _frozen_stoplist(external.classify_paragraphs)
     return True
 
 

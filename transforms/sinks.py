@@ -46,7 +46,7 @@ from transforms.contract import Rejection
 from transforms.deadletter import error_reason, find_failing
 from transforms.profile import partition_profile
 from transforms.progress import Ticker
-from transforms.stage import stats_key
+from transforms.stage import OneList, stats_key
 
 _USE_DICTIONARY = ["source", "lang", "script", "stage", "reason"]
 
@@ -322,19 +322,23 @@ class _MergeShard(_WriteShard):
 
 
 class WriteShardedParquet(beam.PTransform):
-    """PCollection → ``<base>/<partition>/part-i-of-n.parquet``; outputs (paths, stats)."""
+    """PCollection → ``<base>/<partition>/part-i-of-n.parquet``; outputs (paths, stats), or with ``parts`` (tuple of
+    path PCollections, tuple of stats PCollections) unflattened, for a caller that flattens everything once
+    (transforms/stage.py, ``StageParts``)."""
 
     def __init__(self, base: str, partition: Callable[[Any], str], size: Callable[[Any], int],
                  identity: Callable[[Any], str], sort_key: Callable, schema: pa.Schema, to_row: Callable,
                  shard_bytes: int, compression: str, row_group_rows: int, stage: str,
-                 count_fn: Callable | None = None, dead_letters: bool = False, piece_bytes: int | None = None):
+                 count_fn: Callable | None = None, dead_letters: bool = False, piece_bytes: int | None = None,
+                 parts: bool = False):
         """``piece_bytes``: group shards bigger than this in pieces merged from sorted files (None: never)."""
         super().__init__()
-        self.dead_letters = dead_letters  # after expand, ``.dead`` holds Rejections of rows that did not convert
+        # after expand, ``.dead`` (flattened) or ``.dead_parts`` hold Rejections of rows that did not convert
+        self.dead_letters = dead_letters
         self.base, self.partition, self.size, self.identity, self.sort_key = base, partition, size, identity, sort_key
         self.schema, self.to_row, self.shard_bytes = schema, to_row, shard_bytes
         self.compression, self.row_group_rows, self.stage, self.count_fn = compression, row_group_rows, stage, count_fn
-        self.piece_bytes = piece_bytes
+        self.piece_bytes, self.parts = piece_bytes, parts
 
     def expand(self, pcoll):
         keyed = pcoll | "Partition" >> beam.Map(lambda r, f=self.partition: (f(r), r))
@@ -362,23 +366,29 @@ class WriteShardedParquet(beam.PTransform):
                 self.stage, self.count_fn, self.dead_letters)
         res = shards | "Write shard" >> beam.ParDo(_WriteShard(*args)).with_outputs("stats", "dead", "pieces",
                                                                                    main="paths")
-        paths, stats, dead = res.paths, [res.stats], res.dead
+        paths, stats, dead = [res.paths], [res.stats], [res.dead]
         if piece_bytes:
             merged = (res.pieces | "Group pieces" >> beam.GroupByKey()
                       | "Merge pieces" >> beam.ParDo(_MergeShard(*args)).with_outputs("stats", "dead", main="paths"))
-            paths = (res.paths, merged.paths) | "All shards" >> beam.Flatten()
+            paths.append(merged.paths)
             stats.append(merged.stats)
-            dead = (res.dead, merged.dead) | "All dead" >> beam.Flatten()
-        self.dead = dead
+            dead.append(merged.dead)
+        self.dead_parts = tuple(dead)
+        # no Flatten that nothing reads: on the FnApiRunner even an unread one is a stage of its own
+        if self.dead_letters and not self.parts:
+            self.dead = dead[0] if len(dead) == 1 else tuple(dead) | "All dead" >> beam.Flatten()
         # hash assignment can leave a shard of a small partition empty; write it as an empty file (schema
         # only) so every part-i-of-n exists and loaders that expect the full set (or count files) agree
         filled = (
-            paths
-            | "Written shards" >> beam.combiners.ToList()
+            tuple(paths)
+            | "Written shards" >> OneList()  # no element when nothing was written: nothing to fill
             | "Fill empty shards" >> beam.FlatMap(_fill_missing, self.base, self.schema, self.compression,
                                                   self.row_group_rows, self.stage)
         )
-        return paths, (*stats, filled) | "Sink stats" >> beam.Flatten()
+        if self.parts:
+            return tuple(paths), (*stats, filled)
+        all_paths = paths[0] if len(paths) == 1 else tuple(paths) | "All shards" >> beam.Flatten()
+        return all_paths, (*stats, filled) | "Sink stats" >> beam.Flatten()
 
 
 def _fill_missing(paths: list[str], base: str, schema: pa.Schema, compression: str, row_group_rows: int,
@@ -420,16 +430,34 @@ def doc_counts(part: str, rows: list[Document]) -> Iterator[tuple[str, int]]:
     yield from partition_profile(part, rows)  # script split, length and dup-cluster histograms (card)
 
 
-def write_documents(docs, output: str, cfg) -> tuple[Any, Any]:
-    """Data shards; documents that cannot be written become ``rejects/sink/`` rows (``error:<Type>``)."""
-    writer = WriteShardedParquet(
+def _data_writer(output: str, cfg, parts: bool) -> WriteShardedParquet:
+    return WriteShardedParquet(
         join(output, "data"), doc_partition, doc_size, lambda d: f"{d.id}\x1f{d.epoch}", lambda d: (d.id, d.epoch),
         ARROW_SCHEMA, to_arrow_row, cfg.shard_bytes, cfg.compression, cfg.row_group_rows, "sink", doc_counts,
-        dead_letters=True, piece_bytes=cfg.piece_bytes)
+        dead_letters=True, piece_bytes=cfg.piece_bytes, parts=parts)
+
+
+def write_documents(docs, output: str, cfg) -> tuple[Any, Any]:
+    """Data shards; documents that cannot be written become ``rejects/sink/`` rows (``error:<Type>``)."""
+    writer = _data_writer(output, cfg, False)
     paths, stats = docs | "Write data" >> writer
     dead = writer.dead | "Sink dead letters" >> beam.Map(lambda r: _reject_row("sink", r))
     _, dead_stats = write_rejects(dead, output, cfg, "Write sink rejects")
     return paths, (stats, dead_stats) | "Sink all stats" >> beam.Flatten()
+
+
+def write_outputs(docs, rejects: tuple, output: str, cfg) -> tuple:
+    """A phase's data shards and rejects (``rejects``: its ``Reject`` PCollections), with the sink's dead letters
+    (``rejects/sink/``) written by the same rejects writer: one writer instead of ``write_documents``' two (each
+    ~20 Beam steps of fixed cost) and the same files, since reject rows are partitioned by stage. Returns the
+    stats PCollections, unflattened (``transforms/stage.py``, ``StageParts``)."""
+    writer = _data_writer(output, cfg, True)
+    _, data_stats = docs | "Write data" >> writer
+    dead = tuple(d | f"Sink dead letters {k}" >> beam.Map(lambda r: _reject_row("sink", r))
+                 for k, d in enumerate(writer.dead_parts))
+    _, reject_stats = (tuple(rejects) + dead) | "All rejects" >> beam.Flatten() | "Write rejects" >> _rejects_writer(
+        output, cfg, True)
+    return (*data_stats, *reject_stats)
 
 
 def _reject_row(stage: str, r: Rejection) -> Reject:
@@ -438,8 +466,12 @@ def _reject_row(stage: str, r: Rejection) -> Reject:
     return to_reject(stage, r, False)
 
 
-def write_rejects(rejects, output: str, cfg, label: str = "Write rejects") -> tuple[Any, Any]:
-    return rejects | label >> WriteShardedParquet(
+def _rejects_writer(output: str, cfg, parts: bool = False) -> WriteShardedParquet:
+    return WriteShardedParquet(
         join(output, "rejects"), lambda r: safe(r.stage), lambda r: 200 + len(r.text or ""),
         lambda r: f"{r.id}\x1f{r.stage}", lambda r: (r.id, r.reason, r.origin), REJECT_ARROW_SCHEMA, reject_to_row,
-        cfg.shard_bytes, cfg.compression, cfg.row_group_rows, "sink.rejects", piece_bytes=cfg.piece_bytes)
+        cfg.shard_bytes, cfg.compression, cfg.row_group_rows, "sink.rejects", piece_bytes=cfg.piece_bytes, parts=parts)
+
+
+def write_rejects(rejects, output: str, cfg, label: str = "Write rejects") -> tuple[Any, Any]:
+    return rejects | label >> _rejects_writer(output, cfg)

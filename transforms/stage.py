@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from typing import Any, Iterator, NamedTuple
+from typing import Any, Iterator, NamedTuple, Optional
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -132,23 +132,56 @@ class RecipeStep(beam.PTransform):
 
 class OneList(beam.PTransform):
     """Every element of a small PCollection (counters, per-bucket totals, shard names: bounded by the recipe, not
-    by the corpus) as one list, through one key and one ``GroupByKey``.
+    by the corpus) as one list: a side input read by one step that starts from an ``Impulse``.
 
-    ``combiners.ToList()`` is seven Beam steps; each step is fixed cost on every runner and the main part of a
-    re-select's CPU (bench/RESULTS.md). An empty input gives no element (``ToList`` gives ``[]``): consumers
-    read it as a side input with a default."""
+    ``combiners.ToList()`` is seven Beam steps and two fused stages after the producer's; this is two steps and one
+    stage, and each stage is fixed cost on every runner and the main part of a re-select's CPU (bench/RESULTS.md).
+    An empty input gives no element, or with ``always`` (as ``ToList`` does) ``[]``."""
+
+    def __init__(self, always: bool = False, label: Optional[str] = None):
+        super().__init__(label)
+        self.always = always
 
     def expand(self, pcoll):
-        return (pcoll
-                | "one key" >> beam.Map(lambda x: (None, x))
-                | "group" >> beam.GroupByKey()
-                | "list" >> beam.MapTuple(lambda _, xs: list(xs)))
+        """``pcoll``: one PCollection, or a tuple of them (listed together without a ``Flatten``)."""
+        always = self.always
+        pcolls = pcoll if isinstance(pcoll, tuple) else (pcoll,)
+
+        def one_list(_, *lists):
+            xs = [x for xs in lists for x in xs]
+            return [xs] if xs or always else []
+
+        return (pcolls[0].pipeline
+                | "start" >> beam.Impulse()
+                | "list" >> beam.FlatMap(one_list, *(beam.pvalue.AsList(pc) for pc in pcolls)))
 
 
 class StageOutputs(NamedTuple):
     main: beam.PCollection
     rejects: beam.PCollection
     stats: beam.PCollection
+
+
+class StageParts(NamedTuple):
+    """A whole-collection stage's outputs before flattening: rejects and stats as several PCollections each, so a
+    phase flattens every stage's parts in one ``Flatten``. On the FnApiRunner a ``Flatten`` whose consumer is
+    another ``Flatten`` (or a ``GroupByKey``) is one more fused stage that only moves elements (~25 ms each)."""
+
+    main: beam.PCollection
+    rejects: tuple
+    stats: tuple
+
+
+def flatten_parts(parts: StageParts, label: str) -> StageOutputs:
+    """The parts as ``StageOutputs`` (one ``Flatten`` each for rejects and stats; an empty one when none)."""
+    def one(pcolls: tuple, what: str) -> beam.PCollection:
+        if not pcolls:
+            return parts.main.pipeline | f"{label} no {what}" >> beam.Create([])
+        if len(pcolls) == 1:
+            return pcolls[0]
+        return pcolls | f"{label} {what}" >> beam.Flatten()
+
+    return StageOutputs(parts.main, one(parts.rejects, "rejects"), one(parts.stats, "stats"))
 
 
 def apply_stage(pcoll: beam.PCollection, stage: Stage, keep_reject_text: bool = False) -> StageOutputs:

@@ -17,7 +17,8 @@ import apache_beam as beam
 
 from transforms.boilerplate.lines import NAME, Boilerplate
 from transforms.decontam.match import invalidated
-from transforms.stage import REJECTS, STATS, CountingDoFn, Rejection, StageOutputs, to_reject
+from transforms.stage import (REJECTS, STATS, CountingDoFn, Rejection, StageOutputs, StageParts, flatten_parts,
+                              to_reject)
 
 
 class _Counting(CountingDoFn):
@@ -71,6 +72,11 @@ class _Apply(_Counting):
 
 
 def stage(pcoll: beam.PCollection, recipe) -> StageOutputs:
+    return flatten_parts(stage_parts(pcoll, recipe), "boilerplate")
+
+
+def stage_parts(pcoll: beam.PCollection, recipe) -> StageParts:
+    """The stage with its stats unflattened (a phase flattens every stage's at once: ``StageParts``)."""
     cfg = recipe.boilerplate
     bp = Boilerplate(cfg)
     keyed = pcoll | "boilerplate by id" >> beam.Map(lambda d: (d.id, d))
@@ -80,5 +86,4 @@ def stage(pcoll: beam.PCollection, recipe) -> StageOutputs:
     applied = (({"doc": keyed, "drop": frequent.drop} | "boilerplate join" >> beam.CoGroupByKey())
                | "boilerplate apply" >> beam.ParDo(_Apply(bp, recipe.sink.rejects_keep_text))
                .with_outputs(REJECTS, STATS, main="main"))
-    stats = (frequent[STATS], applied[STATS]) | "boilerplate stats" >> beam.Flatten()
-    return StageOutputs(applied.main, applied[REJECTS], stats)
+    return StageParts(applied.main, (applied[REJECTS],), (frequent[STATS], applied[STATS]))

@@ -24,7 +24,8 @@ from transforms.deadletter import split_failing
 from transforms.dedup.exact import CountingDoFn, ExactDedup, detail
 from transforms.dedup.minhash import CandidateEdges, Signer, lsh_params
 from transforms.dedup.prior import PRIOR_PREFIX, is_prior, read_prior
-from transforms.stage import REJECTS, STATS, Rejection, StageOutputs, stats_key, to_reject
+from transforms.stage import (REJECTS, STATS, Rejection, StageOutputs, StageParts, flatten_parts, stats_key,
+                              to_reject)
 
 EXACT, NEAR = "dedup.exact", "dedup.near"
 
@@ -83,7 +84,7 @@ class _NearApply(CountingDoFn):
 
     def process(self, element) -> Iterator:
         node, g = element
-        decisions = list(g["decision"])
+        decisions = list(g["decision"]) + list(g.get("error", ()))
         errors = sorted(d[0] for d in decisions if len(d) == 1)  # dead letters of bucket pairing / deciding
         for doc in g["doc"]:
             if is_prior(doc):  # a published release's document: never written again
@@ -123,12 +124,13 @@ def _cc_stats(counts, max_rounds: int, label: str):
             if key == last:
                 yield stats_key(NEAR, "cc_not_converged"), 1
 
-    zeros = counts.pipeline | f"{label} zeros" >> beam.Create(
-        [(stats_key(NEAR, k), 0) for k in ("cc_rounds", "cc_not_converged", "cc_finish_edges")], reshuffle=False)
-    return (counts | f"{label} keys" >> beam.FlatMap(to_stats), zeros) | f"{label} all" >> beam.Flatten()
+    zero_keys = [stats_key(NEAR, k) for k in ("cc_rounds", "cc_not_converged", "cc_finish_edges")]
+    zeros = (counts.pipeline | f"{label} start" >> beam.Impulse()  # one step fewer than ``Create``
+             | f"{label} zeros" >> beam.FlatMap(lambda _: [(k, 0) for k in zero_keys]))
+    return counts | f"{label} keys" >> beam.FlatMap(to_stats), zeros
 
 
-def near_dedup(docs, recipe, keep_text: bool = False):
+def near_dedup(docs, recipe, keep_text: bool = False) -> StageParts:
     cfg = recipe.dedup.near
     signer = signer_from_recipe(cfg)
     prior = read_prior(docs.pipeline, recipe.dedup.against, cfg)
@@ -143,19 +145,18 @@ def near_dedup(docs, recipe, keep_text: bool = False):
                  | "near cluster group" >> beam.GroupByKey()
                  | "near keep one" >> beam.ParDo(_ClusterDecide()).with_outputs(STATS, main="decisions"))
     bucket_errors = candidates.errors | "near bucket errors" >> beam.Map(lambda kv: (kv[0], (kv[1],)))
-    all_decisions = (decisions.decisions, bucket_errors) | "near decisions" >> beam.Flatten()
     sign_rejects = candidates.rejects | "near sign rejects" >> beam.FlatMap(
         lambda r: [] if is_prior(r.doc) else [to_reject(NEAR, r, keep_text)])
-    applied = (({"doc": keyed, "decision": all_decisions} | "near join docs" >> beam.CoGroupByKey())
+    # bucket errors joined as a third input, not flattened into the decisions first (one fused stage fewer)
+    applied = (({"doc": keyed, "decision": decisions.decisions, "error": bucket_errors}
+                | "near join docs" >> beam.CoGroupByKey())
                | "near apply" >> beam.ParDo(_NearApply(keep_text)).with_outputs(REJECTS, STATS, main="main"))
-    stats = ((pair_stats, decisions[STATS], applied[STATS], _cc_stats(cc_counts, cfg.max_rounds, "near CC stats"))
-             | "near stats" >> beam.Flatten())
-    rejects = (applied[REJECTS], sign_rejects) | "near all rejects" >> beam.Flatten()
-    return applied.main, rejects, stats
+    stats = (pair_stats, decisions[STATS], applied[STATS], *_cc_stats(cc_counts, cfg.max_rounds, "near CC stats"))
+    return StageParts(applied.main, (applied[REJECTS], sign_rejects), stats)
 
 
-def stage(pcoll: beam.PCollection, recipe) -> StageOutputs:
-    """Both dedup steps as enabled in ``recipe.dedup``."""
+def stage_parts(pcoll: beam.PCollection, recipe) -> StageParts:
+    """Both dedup steps as enabled in ``recipe.dedup``; rejects and stats unflattened (``StageParts``)."""
     cfg = recipe.dedup
     keep_text = recipe.sink.rejects_keep_text
     main, rejects, stats = pcoll, [], []
@@ -166,12 +167,11 @@ def stage(pcoll: beam.PCollection, recipe) -> StageOutputs:
         stats.append(st)
     if cfg.near.enabled:
         main, rej, st = near_dedup(main, recipe, keep_text)
-        rejects.append(rej)
-        stats.append(st)
-    p = pcoll.pipeline
-    if not rejects:
-        rejects.append(p | "dedup no rejects" >> beam.Create([]))
-        stats.append(p | "dedup no stats" >> beam.Create([]))
-    return StageOutputs(main,
-                        rejects | "dedup rejects" >> beam.Flatten(),
-                        stats | "dedup stats" >> beam.Flatten())
+        rejects.extend(rej)
+        stats.extend(st)
+    return StageParts(main, tuple(rejects), tuple(stats))
+
+
+def stage(pcoll: beam.PCollection, recipe) -> StageOutputs:
+    """Both dedup steps as enabled in ``recipe.dedup``."""
+    return flatten_parts(stage_parts(pcoll, recipe), "dedup")

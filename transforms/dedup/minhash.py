@@ -136,11 +136,15 @@ def word_shingles(words: Sequence[str], n: int) -> np.ndarray:
 # ------------------------------------------------------------------ signatures
 @lru_cache(maxsize=8)
 def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """datasketch's seeded permutation parameters (a, b), as uint64 rows."""
-    from datasketch import MinHash
-
-    a, b = MinHash(num_perm=num_perm, seed=seed).permutations
-    return np.asarray(a, dtype=np.uint64).reshape(1, -1), np.asarray(b, dtype=np.uint64).reshape(1, -1)
+    """datasketch's seeded permutation parameters (a, b), as uint64 rows: ``num_perm`` pairs drawn from NumPy's
+    legacy ``RandomState(seed)``, a in [1, p), b in [0, p), p = 2^61−1, as ``MinHash(num_perm, seed)`` draws them
+    (``tests/test_dedup.py`` checks equality with datasketch). Drawn here because importing datasketch pulls
+    in SciPy: ~0.5 CPU-s in every process that signs documents."""
+    gen = np.random.RandomState(seed)
+    p = np.uint64(_MERSENNE)
+    pairs = [(gen.randint(1, p, dtype=np.uint64), gen.randint(0, p, dtype=np.uint64)) for _ in range(num_perm)]
+    a, b = np.array(pairs, dtype=np.uint64).T
+    return a.reshape(1, -1), b.reshape(1, -1)
 
 
 def signature(hashes: np.ndarray, num_perm: int, seed: int) -> np.ndarray:

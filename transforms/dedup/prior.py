@@ -94,8 +94,9 @@ def index_rows(doc: Document, signer) -> Iterator[dict]:
         yield {"id": doc.id, "minhash": sig.astype("<u4").tobytes()}
 
 
-def write_index(docs: beam.PCollection, output: str, near_cfg, sink_cfg) -> beam.PCollection:
-    """``index/minhash/`` (deterministic shards, like data/) and ``index/minhash.json``; returns stats pairs."""
+def write_index(docs: beam.PCollection, output: str, near_cfg, sink_cfg) -> tuple:
+    """``index/minhash/`` (deterministic shards, like data/) and ``index/minhash.json``; returns the stats pairs'
+    PCollections, unflattened (the caller flattens every stage's at once)."""
     from transforms.sinks import WriteShardedParquet, join, write_json_atomic
 
     from transforms.dedup import signer_from_recipe
@@ -104,8 +105,8 @@ def write_index(docs: beam.PCollection, output: str, near_cfg, sink_cfg) -> beam
     _, stats = rows | "Write index" >> WriteShardedParquet(
         join(output, "index"), lambda r: "minhash", lambda r: 16 + len(r["minhash"]), lambda r: r["id"],
         lambda r: r["id"], INDEX_SCHEMA, dict, 64 * 1024 * 1024, sink_cfg.compression, sink_cfg.row_group_rows,
-        "sink.index")
-    settings = signature_settings(near_cfg)
-    (docs.pipeline | "index settings" >> beam.Create([join(output, "index", "minhash.json")])
-     | "Write index settings" >> beam.Map(write_json_atomic, settings))
+        "sink.index", parts=True)
+    settings, path = signature_settings(near_cfg), join(output, "index", "minhash.json")
+    (docs.pipeline | "index settings" >> beam.Impulse()
+     | "Write index settings" >> beam.Map(lambda _: write_json_atomic(path, settings)))
     return stats

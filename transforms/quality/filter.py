@@ -205,7 +205,8 @@ class Quality:
 
 import apache_beam as beam  # noqa: E402 - Beam only below this line
 
-from transforms.stage import REJECTS, STATS, RunStage, StageOutputs, apply_stage, stats_key  # noqa: E402
+from transforms.stage import (REJECTS, STATS, OneList, RunStage, StageParts, apply_stage, flatten_parts,  # noqa: E402
+                              stats_key)
 
 
 class RunQuality(RunStage):
@@ -231,21 +232,26 @@ class TermDocKeys(beam.DoFn):
 
 def stage(pcoll, recipe):
     """Whole-collection stage ``quality``: decisions from stored signals, bad words pruned by corpus frequency."""
+    return flatten_parts(stage_parts(pcoll, recipe), "quality")
+
+
+def stage_parts(pcoll, recipe) -> StageParts:
+    """``stage`` with its stats unflattened (a phase flattens every stage's at once: ``StageParts``)."""
     cfg = recipe.quality
     q = Quality(cfg)
     keep_text = recipe.sink.rejects_keep_text
     if not (cfg.badwords.enabled and cfg.badwords.prune == "corpus"):
-        return apply_stage(pcoll, q, keep_text)
+        out = apply_stage(pcoll, q, keep_text)
+        return StageParts(out.main, (out.rejects,), (out.stats,))
     pruned = (
         pcoll
         | "quality/badword doc terms" >> beam.ParDo(TermDocKeys(q))
         | "quality/badword doc freq" >> beam.combiners.Count.PerElement()
-        | "quality/badword freq list" >> beam.combiners.ToList()
+        | "quality/badword freq list" >> OneList(always=True)
         | "quality/badword prune set" >> beam.Map(q.compute_pruned)
     )
     res = pcoll | q.name >> beam.ParDo(RunQuality(q, keep_text), beam.pvalue.AsSingleton(pruned)).with_outputs(
         REJECTS, STATS, main="main")
     prune_stats = pruned | "quality/pruned count" >> beam.Map(
         lambda p: (stats_key("quality", "badwords_pruned_terms"), len(p)))
-    stats = (res[STATS], prune_stats) | "quality/stats" >> beam.Flatten()
-    return StageOutputs(res.main, res[REJECTS], stats)
+    return StageParts(res.main, (res[REJECTS],), (res[STATS], prune_stats))
