@@ -608,11 +608,6 @@ class TokenizeConfig(Section):
     add_eos: bool = Field(True, description="append the EOS id to every document's token_ids")
     count_only: bool = Field(False, description="set n_tokens only; token_ids stay null")
     batch_size: int = Field(256, gt=0, description="documents per encode_batch call")
-    # an encode_batch call holds a Rust Encoding (ids, type ids, token strings, masks) for every token of its batch:
-    # ~40 MB for 256 web pages (2 M characters) on bench/vs_datatrove.py's input, ~20 MB at 1 M (issue #20)
-    batch_chars: int = Field(1_000_000, gt=0,
-        description="an encode_batch call ends after this many characters (a longer document goes alone): "
-                    "bounds the tokenizer's memory; the ids do not change")
 
 
 # ---------------------------------------------------------------- sink

@@ -71,26 +71,6 @@ def test_batching_does_not_change_results(texts):
     assert a == b
 
 
-def test_encode_calls_are_bounded_by_characters_and_ids_do_not_change(texts):
-    """``batch_chars`` cuts one batch into encode_batch calls of at most that many characters (a longer text alone);
-    every document gets the ids one call over the whole batch gives."""
-    whole = Tokenize.from_recipe(TokenizeConfig(batch_chars=10**9))
-    cut = Tokenize.from_recipe(TokenizeConfig(batch_chars=3_000))
-    model = cut._load()
-    calls: list[list[str]] = []
-    encode = model.encode
-    model.encode = lambda batch: calls.append(list(batch)) or encode(batch)  # the shared model: restored below
-    try:
-        b = [d for d in cut.apply(docs_of(texts)) if isinstance(d, Document)]
-    finally:
-        del model.encode
-    a = [d for d in whole.apply(docs_of(texts)) if isinstance(d, Document)]
-    assert a == b
-    assert len(calls) > 10 and [t for c in calls for t in c] == texts
-    assert all(sum(map(len, c)) <= 3_000 or len(c) == 1 for c in calls)
-    assert any(len(c) == 1 and len(c[0]) > 3_000 for c in calls)  # the 20k-character chapters go alone
-
-
 def test_count_only_and_no_eos(texts, reference):
     docs = docs_of(texts[:20])
     counted = [d for d in Tokenize.from_recipe(TokenizeConfig(count_only=True)).apply(docs) if isinstance(d, Document)]

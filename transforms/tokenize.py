@@ -72,19 +72,18 @@ class Tokenize:
     name = "tokenize"
 
     def __init__(self, tokenizer_path: Optional[str], eos_token: Optional[str], add_eos: bool, count_only: bool,
-                 batch_size: int, batch_chars: int):
+                 batch_size: int):
         """Values come from the recipe's ``tokenize`` section (``from_recipe``); defaults live only there."""
         self.tokenizer_path = tokenizer_path
         self.eos_token = eos_token
         self.add_eos = add_eos
         self.count_only = count_only
         self.batch_size = batch_size
-        self.batch_chars = batch_chars
         self._model: Optional[TokenizerModel] = None
 
     @classmethod
     def from_recipe(cls, cfg) -> "Tokenize":
-        return cls(cfg.tokenizer_path, cfg.eos_token, cfg.add_eos, cfg.count_only, cfg.batch_size, cfg.batch_chars)
+        return cls(cfg.tokenizer_path, cfg.eos_token, cfg.add_eos, cfg.count_only, cfg.batch_size)
 
     def __getstate__(self):  # the tokenizer is loaded per worker, not pickled with the pipeline
         state = self.__dict__.copy()
@@ -112,8 +111,8 @@ class Tokenize:
     def encode_all(self, docs: Sequence[Document]) -> list[Document]:
         """Documents with ``n_tokens`` (and ``token_ids`` unless ``count_only``); ids already on a document (the
         annotate phase's, for this tokenizer and this exact text) are kept, not recomputed."""
-        todo = [d.text for d in docs if d.n_tokens is None]
-        encoded = iter(self._encode(todo) if todo else ())
+        todo = [d for d in docs if d.n_tokens is None]
+        encoded = iter(self._load().encode([d.text for d in todo]) if todo else ())
         out = []
         for doc in docs:
             if doc.n_tokens is None:
@@ -121,18 +120,6 @@ class Tokenize:
                 doc = doc._replace(n_tokens=len(ids), token_ids=None if self.count_only else ids)
             out.append(doc)
         return out
-
-    def _encode(self, texts: list[str]) -> list[list[int]]:
-        """Token ids of ``texts``, encoded in runs of at most ``batch_chars`` characters (a longer text alone): an
-        ``encode_batch`` call holds every token's Rust ``Encoding`` until it returns, so a batch of long pages
-        would cost tens of MB at once; the ids are the same for any cut."""
-        model, out, start, size = self._load(), [], 0, 0
-        for i, text in enumerate(texts):
-            if i > start and size + len(text) > self.batch_chars:
-                out += model.encode(texts[start:i])
-                start, size = i, 0
-            size += len(text)
-        return out + model.encode(texts[start:])
 
     def apply(self, docs: Sequence[Document]) -> Iterable[Document | Rejection | Count]:
         out = self.encode_all(docs)
