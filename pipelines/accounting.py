@@ -33,13 +33,10 @@ def accounting_problems(stats: dict) -> list[str]:
             problems.append(f"{name}: received {s['in']}" + (f" + {copies} repeated copies" if copies else "")
                             + f" but passed on {s['out']} and rejected {rejected}")
     chain = _select_chain(stats["order"])
-    received = {name: stages[name]["in"] for name in chain}
-    received.setdefault("sink", 0)  # a stage that received nothing has no counts at all
-    chain = [name for name in chain if name != "sink"] + ["sink"] if chain else []
     for before, after in zip(chain, chain[1:]):
-        if stages[before]["out"] != received[after]:
-            problems.append(f"{before} passed on {stages[before]['out']} documents but {after} received "
-                            f"{received[after]}")
+        received = stages.get(after, {"in": 0})["in"]  # a stage that received nothing has no counts at all
+        if stages[before]["out"] != received:
+            problems.append(f"{before} passed on {stages[before]['out']} documents but {after} received {received}")
     rejected = sum(sum(s["rejected"].values()) for name, s in stages.items() if name not in NOT_A_FILTER | COUNTED_ONLY)
     written = stages.get("sink.rejects", {"in": 0})["in"]
     if rejected != written:
@@ -54,11 +51,11 @@ def check_accounting(stats: dict) -> None:
 
 
 def _select_chain(order: list[str]) -> list[str]:
-    """The stages every stored document passes in turn (those with counts; a stage that received nothing has
-    none, which is why the data sink is always checked): ``signals`` (the last annotate stage, which every
-    document reaches), ``sample.limit`` (select's global ``--limit`` cut, listed early in the funnel order),
-    then the select stages of stats.json's order up to the data sink."""
+    """The stages every stored document passes in turn: ``signals`` (the last annotate stage, which every
+    document reaches), ``sample.limit`` (select's global ``--limit`` cut, listed early in the funnel order), the
+    select stages of stats.json's order, and the data sink. Only stages with counts are listed, except the sink:
+    a stage that received nothing has none, so the sink is always checked."""
     if "signals" not in order:
         return []
-    after = [name for name in order[order.index("signals") + 1:] if name not in NOT_A_FILTER]
-    return ["signals"] + (["sample.limit"] if "sample.limit" in order else []) + after
+    between = [name for name in order[order.index("signals") + 1:] if name not in NOT_A_FILTER | {"sink"}]
+    return ["signals"] + (["sample.limit"] if "sample.limit" in order else []) + between + ["sink"]
