@@ -30,7 +30,7 @@ from transforms.extract import Extractor
 from transforms.langid import LangId
 from transforms.normalize import Normalize
 from transforms.pii import PiiStage
-from transforms.progress import report_bytes
+from transforms.progress import is_local_runner, report_bytes
 from transforms.sample import Sampler
 from transforms.sample_beam import SampleDocs
 from transforms.quality.filter import Quality
@@ -271,8 +271,6 @@ def select_pipeline(p: beam.Pipeline, recipe: Recipe, entries: Iterable[store.En
 def _spread(p: beam.Pipeline) -> bool:
     """Whether the store entries are spread over workers: not on a one-worker DirectRunner, where the
     ``Reshuffle`` only adds a ``GroupByKey`` stage of fixed cost (the output does not depend on it)."""
-    from apache_beam.options.pipeline_options import DirectOptions, StandardOptions
+    from apache_beam.options.pipeline_options import DirectOptions
 
-    runner = p.options.view_as(StandardOptions).runner
-    local = runner is None or runner in ("DirectRunner", "direct") or type(p.runner).__name__ == "DirectRunner"
-    return not (local and p.options.view_as(DirectOptions).direct_num_workers == 1)
+    return not (is_local_runner(p.runner) and p.options.view_as(DirectOptions).direct_num_workers == 1)
