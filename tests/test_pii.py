@@ -130,6 +130,45 @@ def test_text_outside_matches_is_byte_identical(scrubber):
         assert "".join(rebuilt) + c.text[pos:] == c.text
 
 
+# ---------------------------------------------------------------- candidate windows = whole-text scans
+def _real_texts(data_dir) -> list[str]:
+    """10 kB pieces of real files as they are (HTML included): a Debian manual (IPs, versions, colons), Chinese
+    user reviews, Gutenberg books."""
+    import csv
+    import gzip
+
+    raw = [gzip.decompress(p.read_bytes()).decode("utf-8", "replace")
+           for p in sorted((data_dir / "web" / "debian-reference-zh").glob("*/*.html.gz"))]
+    with open(data_dir / "misc" / "zh-ugc" / "waimai_10k.csv", encoding="utf-8") as f:
+        raw.append("\n".join(",".join(row) for row in csv.reader(f)))
+    raw += [p.read_text(encoding="utf-8", errors="replace") for p in sorted((data_dir / "books").glob("gutenberg-*/*.txt"))[:6]]
+    return [t[i:i + 10_000] for t in raw for i in range(0, len(t), 10_000)]
+
+
+def _fuzz_texts(seed: int, n: int) -> list[str]:
+    """Short strings dense in the shapes every detector looks for (digits, hex, separators, keywords)."""
+    import random
+
+    rng = random.Random(seed)
+    alphabet = (list("0123456789") * 4 + list("abcdefABCDEF") + list(" -.()+:/#xX\u00a0\u3000\n_@¥") * 2
+                + ["ext", "转", "电话", "tel", "Tel.", "whatsapp", "身份证", "IP", "IPv6", "版本", "v", "中", "QQ", "QQQ",
+                   "微信:", "WeChat: ", "wxid_", "Passport No. ", "护照", "::", "fe80:", "+86 ", "+1 ", "(010) "])
+    return ["".join(rng.choice(alphabet) for _ in range(rng.randint(5, 120))) for _ in range(n)]
+
+
+@pytest.mark.parametrize("cfg", [PiiConfig(), PiiConfig(keep_private_ips=False, international_phones=False)])
+def test_find_scans_windows_yet_equals_whole_text_scans(data_dir, cfg):
+    """``find`` runs the digit, IP and keyword detectors only near their candidates; it must return exactly what
+    running every detector over the whole text returns, on real text and on shape-dense synthetic text."""
+    s = PiiScrubber.from_config(cfg)
+    cases, negs = all_cases(11, per_type=60, n_multi=60)
+    texts = _real_texts(data_dir) + [c.text for c in cases] + negs + _fuzz_texts(5, 12_000)
+    found = [s.find_exhaustive(t) for t in texts]
+    assert [s.find(t) for t in texts] == found
+    kinds = {sp.type for spans in found for sp in spans}
+    assert kinds >= {"EMAIL", "IP", "ID_NUMBER", "BANK_CARD", "PASSPORT", "QQ", "WECHAT", "PHONE", "SSN"}
+
+
 def test_placeholders_types_and_private_ips_are_configurable():
     cfg = PiiConfig(placeholders={"EMAIL": "[邮箱]"}, types=("EMAIL", "IP"), keep_private_ips=False)
     s = PiiScrubber.from_config(cfg)
