@@ -19,6 +19,7 @@ from schemas.document import Document
 from schemas.outputs import Reject
 from transforms import beam_fixes  # noqa: F401 - stops the local runner's data-plane flush race (lost documents)
 from transforms import beam_speedups  # noqa: F401 - installs the DoFn introspection cache in every process
+from transforms import beam_no_prism  # noqa: F401 - the DirectRunner never tries (downloading) Prism first
 from transforms.contract import Count, Rejection, Stage, run_batch, stats_key  # noqa: F401 - re-exported
 from transforms.progress import Ticker
 
