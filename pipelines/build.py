@@ -26,9 +26,6 @@ from transforms.annotate import Signals, SplitAnnotator, annotate_split
 from transforms.contract import Stage, stats_key
 from transforms.dedup import signer_from_recipe
 from transforms.dedup.prior import write_index
-from transforms.extract import Extractor
-from transforms.langid import LangId
-from transforms.normalize import Normalize
 from transforms.pii import PiiStage
 from transforms.progress import is_local_runner, report_bytes
 from transforms.sample import Sampler
@@ -52,7 +49,12 @@ def enabled(recipe: Recipe, section: str) -> bool:
 
 # ---------------------------------------------------------------- the two phases' stages
 def annotate_stages(recipe: Recipe) -> tuple[Stage, list[Stage]]:
-    """(extraction for raw web pages, then the stages every document goes through), in order."""
+    """(extraction for raw web pages, then the stages every document goes through), in order. Their modules are
+    imported here: a select-only run (a re-select) never loads them."""
+    from transforms.extract import Extractor
+    from transforms.langid import LangId
+    from transforms.normalize import Normalize
+
     extract = Extractor.from_recipe(recipe.extract, recipe.langid)
     stages: list[Stage] = []
     if enabled(recipe, "normalize"):
