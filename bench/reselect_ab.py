@@ -6,7 +6,7 @@
 The base revision's tree is exported (``git archive``) to ``<work>/code-<rev>``; each pair runs the same re-select
 (the issue's input, quality thresholds changed, on the annotation store ``annotate_select.py`` left) once with the
 base's code and once with this checkout's, each as a real ``yuliao build`` subprocess; prints CPU-s (user+sys) per
-run and the median ratio.
+run and the median ratio, and whether both revisions wrote the same Parquet files byte for byte.
 """
 from __future__ import annotations
 
@@ -52,7 +52,9 @@ def main() -> int:
         ratios.append(n / b)
         print(f"pair {i + 1}: {args.base} {b:.2f} CPU-s, this checkout {n:.2f} CPU-s ({n / b:.2f})", flush=True)
     print(f"median ratio this checkout / {args.base}: {statistics.median(ratios):.2f}")
-    return 0
+    same = A.parquet(work / "ab-base") == A.parquet(work / "ab-new")
+    print(f"Parquet output of the last pair: {'identical' if same else 'DIFFERENT'}")
+    return 0 if same else 1
 
 
 if __name__ == "__main__":

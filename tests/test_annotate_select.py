@@ -208,3 +208,28 @@ def test_stored_token_ids_are_reused_only_for_the_same_tokenizer(first, inputs, 
     # one token fewer per document than the store's ids (no EOS appended)
     assert reused["stages"]["tokenize"]["counters"]["tokens"] == (
         first[1]["stages"]["tokenize"]["counters"]["tokens"] - first[1]["stages"]["tokenize"]["out"])
+
+
+def test_store_token_ids_read_as_uint32_arrays_equal_the_stored_lists(first, tmp_path):
+    """``store.read_rows`` gives token ids as ``array.array`` (cheap to pickle through select's shuffles): the same
+    rows, in the same column order, with the same ids as Arrow's own conversion, null and empty lists and the
+    largest uint32 included, across batch boundaries (sliced list arrays)."""
+    from array import array
+
+    import pyarrow as pa
+
+    from transforms import store
+
+    d, _ = first
+    paths = sorted((d / "cache").rglob("*.docs.parquet"))
+    real = pa.concat_tables([pq.read_table(p) for p in paths])
+    extra = pa.table({"id": ["a", "b", "c"], "token_ids": pa.array([None, [], [0, 2**32 - 1, 7]], pa.list_(pa.uint32()))})
+    for table in (real, extra):
+        pq.write_table(table, tmp_path / "t.parquet")
+        marker = {"files": {"docs": {"file": "t.parquet", "rows": table.num_rows}}}
+        got = list(store.read_rows(str(tmp_path), marker, "docs", batch_rows=2))
+        want = table.to_pylist()
+        assert [list(r) for r in got] == [list(r) for r in want]
+        assert all(isinstance(r["token_ids"], array) or r["token_ids"] is None for r in got)
+        assert [{**r, "token_ids": None if r["token_ids"] is None else list(r["token_ids"])} for r in got] == want
+    assert sum(r["token_ids"] is not None for r in real.to_pylist()) > 0

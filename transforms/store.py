@@ -21,6 +21,7 @@ import logging
 import os
 import re
 import uuid
+from array import array
 from typing import Any, Iterable, Mapping, NamedTuple, Optional
 
 import pyarrow as pa
@@ -244,7 +245,36 @@ def read_rows(entry: str, marker: Mapping, kind: str, batch_rows: int = 1000) ->
         return
     with FileSystems.open(join(entry, info["file"]), compression_type="uncompressed") as f:
         for batch in pq.ParquetFile(f).iter_batches(batch_size=batch_rows):
-            yield from batch.to_pylist()
+            i = batch.schema.get_field_index("token_ids")
+            if i < 0:
+                yield from batch.to_pylist()
+                continue
+            names = batch.schema.names
+            for row, row_ids in zip(batch.remove_column(i).to_pylist(), uint32_arrays(batch.column(i))):
+                row["token_ids"] = row_ids
+                yield {name: row[name] for name in names}
+
+
+_U32 = "I" if array("I").itemsize == 4 else "L"
+
+
+def uint32_arrays(col: pa.ListArray) -> list[Optional[array]]:
+    """A ``list<uint32>`` column as ``array.array`` per row (None for nulls). Token ids stay in that form through
+    select: every shuffle pickles each document, and an array pickles as one bytes copy where a list of a
+    thousand Python ints costs ~20x more to encode and decode (bench: re-select CPU); ``to_arrow_row``
+    writes either form identically."""
+    offsets = col.offsets.to_numpy()
+    values = col.values.to_numpy(zero_copy_only=False).astype("=u4", copy=False)
+    nulls = col.is_null().to_numpy(zero_copy_only=False)
+    out: list[Optional[array]] = []
+    for k in range(len(col)):
+        if nulls[k]:
+            out.append(None)
+        else:
+            a = array(_U32)
+            a.frombytes(values[offsets[k]:offsets[k + 1]].tobytes())
+            out.append(a)
+    return out
 
 
 def read_marker(path: str) -> Optional[dict]:
