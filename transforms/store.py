@@ -258,11 +258,13 @@ def read_rows(entry: str, marker: Mapping, kind: str, batch_rows: int = 1000) ->
 _U32 = "I" if array("I").itemsize == 4 else "L"
 
 
-def uint32_arrays(col: pa.ListArray) -> list[Optional[array]]:
+def uint32_arrays(col: pa.ListArray) -> list:
     """A ``list<uint32>`` column as ``array.array`` per row (None for nulls). Token ids stay in that form through
     select: every shuffle pickles each document, and an array pickles as one bytes copy where a list of a
     thousand Python ints costs ~20x more to encode and decode (bench: re-select CPU); ``to_arrow_row``
     writes either form identically."""
+    if col.values.null_count:  # null ids inside a list: never written by annotate; Arrow's own lists then
+        return col.to_pylist()
     offsets = col.offsets.to_numpy()
     values = col.values.to_numpy(zero_copy_only=False).astype("=u4", copy=False)
     nulls = col.is_null().to_numpy(zero_copy_only=False)
