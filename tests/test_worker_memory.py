@@ -135,3 +135,11 @@ def test_malloc_trim_returns_the_free_pages_inside_a_fragmented_heap():
     for p in ptrs[::16]:
         libc.free(p)
     assert before - after >= 100 << 20
+
+
+def test_dataflow_passes_the_plugin_on_its_own():
+    """The Dataflow runner adds every imported ``BeamPlugin`` subclass to ``--beam_plugins``
+    (``dataflow_runner.py``); the worker imports the module of that class path."""
+    from apache_beam.utils.plugin import BeamPlugin
+
+    assert "transforms.worker_memory.WorkerMemory" in BeamPlugin.get_all_plugin_paths()
