@@ -100,7 +100,7 @@ def test_plugin_bounds_the_real_workers_data_channel(monkeypatch):
 
 def test_trimmer_trims_only_freed_memory_that_is_still_resident():
     free, trims = [0], []
-    t = Trimmer(100, lambda: free[0], lambda: trims.append(free[0]))
+    t = Trimmer(100, lambda: free[0], lambda: trims.append(free[0]), churn_checks=1000)
     free[0] = 99
     assert not t.check()
     free[0] = 150
@@ -112,6 +112,16 @@ def test_trimmer_trims_only_freed_memory_that_is_still_resident():
     assert not t.check()
     free[0] = 160
     assert t.check() and trims == [150, 160]
+
+
+def test_trimmer_trims_a_flat_free_count_every_churn_checks_looks():
+    """Reuse and frees in balance keep the count flat while returned pages come back: trim on a slow clock."""
+    free, trims = [500], []
+    t = Trimmer(100, lambda: free[0], lambda: trims.append(free[0]), churn_checks=3)
+    assert t.check() and len(trims) == 1  # 500 freed since the start
+    assert [t.check() for _ in range(5)] == [False, False, True, False, False]
+    free[0] = 99  # below min_bytes free: nothing worth a trim, however long
+    assert not any(t.check() for _ in range(10))
 
 
 @pytest.mark.skipif(worker_memory.LIBC is None, reason="glibc only")
@@ -128,7 +138,7 @@ def test_malloc_trim_returns_the_free_pages_inside_a_fragmented_heap():
             libc.free(p)
     proc = psutil.Process()
     before = proc.memory_info().rss
-    t = Trimmer(32 << 20, worker_memory.malloc_free_bytes, lambda: libc.malloc_trim(0))
+    t = Trimmer(32 << 20, worker_memory.malloc_free_bytes, lambda: libc.malloc_trim(0), churn_checks=1000)
     assert worker_memory.malloc_free_bytes() >= 100 << 20
     assert t.check()
     after = proc.memory_info().rss

@@ -46,6 +46,8 @@ TRIM_BYTES = 32 << 20
 """Freed-but-resident bytes in glibc's arenas that make the trimmer call ``malloc_trim(0)``."""
 TRIM_EVERY_S = 1.0
 """How often the trimmer reads glibc's account (``mallinfo2``: a walk of the free lists, well under 1 ms)."""
+TRIM_CHURN_CHECKS = 5
+"""Looks after which the trimmer trims anyway while ``TRIM_BYTES`` are free (see ``Trimmer``)."""
 MALLOPT = {"MALLOC_ARENA_MAX": (-8, 2), "MALLOC_MMAP_THRESHOLD_": (-3, 1 << 20), "MALLOC_TRIM_THRESHOLD_": (-1, 1 << 20)}
 """``mallopt`` settings by the environment variable that would set them (which wins when set): M_ARENA_MAX=2,
 M_MMAP_THRESHOLD=1 MiB (blocks this big are mmapped, so returned on free), M_TRIM_THRESHOLD=1 MiB."""
@@ -90,29 +92,36 @@ def tune_malloc() -> bool:
 
 
 class Trimmer:
-    """Calls ``malloc_trim(0)`` when freed memory has grown by ``min_bytes`` since the last trim.
+    """Calls ``malloc_trim(0)`` when freed memory has grown by ``min_bytes`` since the last trim, and every
+    ``churn_checks`` looks while at least ``min_bytes`` are free.
 
-    glibc's free count includes pages a trim already returned, so "free ≥ N" would trim every tick once the heap is
-    fragmented. Free pages never become resident again until reused, and reuse lowers the free count first: the
-    lowest free count seen since the last trim bounds what is still returned, so (free now − that minimum) is
-    freed memory that is certainly resident."""
+    glibc's free count includes pages a trim already returned, so "free ≥ N" alone would trim every look once the
+    heap is fragmented. Reuse of returned pages lowers the free count unless as much is freed elsewhere: the lowest
+    free count seen since the last trim bounds what is still returned, so (free now − that minimum) is freed memory
+    that is certainly resident — the fast trigger. Under steady churn (a document's text allocated, another's
+    freed) the count stays flat while returned pages come back one by one: the slow trigger covers that."""
 
-    def __init__(self, min_bytes: int, free_bytes: Callable[[], int], trim: Callable[[], object]):
+    def __init__(self, min_bytes: int, free_bytes: Callable[[], int], trim: Callable[[], object],
+                 churn_checks: int):
         self.min_bytes = min_bytes
         self.free_bytes = free_bytes
         self.trim = trim
+        self.churn_checks = churn_checks
         self.floor = 0
+        self.since = 0
         self.trims = 0
 
     def check(self) -> bool:
         """One look; True when it trimmed."""
         free = self.free_bytes()
         self.floor = min(self.floor, free)
-        if free - self.floor < self.min_bytes:
+        self.since += 1
+        if free - self.floor < self.min_bytes and (self.since < self.churn_checks or free < self.min_bytes):
             return False
         self.trim()
         self.trims += 1
         self.floor = self.free_bytes()
+        self.since = 0
         return True
 
     def run(self, stop: threading.Event, every_s: float) -> None:
@@ -162,11 +171,12 @@ def channel_queue_bytes() -> list[int]:
 _TRIMMER: Optional[Trimmer] = None
 
 
-def start_trimmer(min_bytes: int = TRIM_BYTES, every_s: float = TRIM_EVERY_S) -> Optional[Trimmer]:
+def start_trimmer(min_bytes: int = TRIM_BYTES, every_s: float = TRIM_EVERY_S,
+                  churn_checks: int = TRIM_CHURN_CHECKS) -> Optional[Trimmer]:
     """Start the trimming thread once per process (glibc only); the running ``Trimmer``."""
     global _TRIMMER
     if _TRIMMER is None and LIBC is not None:
-        _TRIMMER = Trimmer(min_bytes, malloc_free_bytes, _trim)
+        _TRIMMER = Trimmer(min_bytes, malloc_free_bytes, _trim, churn_checks)
         threading.Thread(target=_TRIMMER.run, args=(threading.Event(), every_s), name="yuliao-malloc-trim",
                          daemon=True).start()
     return _TRIMMER
