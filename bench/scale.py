@@ -37,6 +37,9 @@ Why a worker's RSS grows with the corpus on this runner, and the A/B that shows 
   gRPC channel options, ``--probe-flush-mb`` / ``--probe-release-streams`` the two output-buffer experiments of
   ``bench/SCALE.md``). glibc tunables (``MALLOC_*``) set around the command reach the workers and are recorded.
 
+Every run passes ``transforms.worker_memory.PLUGIN_OPTIONS`` (``--beam_plugins``), so each SDK worker bounds
+Beam's data-plane queues before its first bundle, as a Yuliao build's workers should (``--no-worker-plugin``: not).
+
 Lost documents (``bench/SCALE.md``, "Lost documents"): ``--pause-ms MS`` [``--pause-runner-only``] loads the run
 without spending CPU (SIGSTOP/SIGCONT of random processes), ``--trace-data DIR`` accounts for every data-plane
 message and runner buffer (``bench/memprobe/datatrace.py``), ``--unfixed`` undoes ``transforms/beam_fixes.py`` in the

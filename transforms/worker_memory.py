@@ -48,7 +48,8 @@ TRIM_EVERY_S = 1.0
 """How often the trimmer reads glibc's account (``mallinfo2``: a walk of the free lists, well under 1 ms)."""
 TRIM_CHURN_CHECKS = 5
 """Looks after which the trimmer trims anyway while ``TRIM_BYTES`` are free (see ``Trimmer``)."""
-MALLOPT = {"MALLOC_ARENA_MAX": (-8, 2), "MALLOC_MMAP_THRESHOLD_": (-3, 1 << 20), "MALLOC_TRIM_THRESHOLD_": (-1, 1 << 20)}
+MALLOPT = {"MALLOC_ARENA_MAX": (-8, 2), "MALLOC_MMAP_THRESHOLD_": (-3, 1 << 20),
+           "MALLOC_TRIM_THRESHOLD_": (-1, 1 << 20)}
 """``mallopt`` settings by the environment variable that would set them (which wins when set): M_ARENA_MAX=2,
 M_MMAP_THRESHOLD=1 MiB (blocks this big are mmapped, so returned on free), M_TRIM_THRESHOLD=1 MiB."""
 SDK_WORKER_MAIN = "apache_beam.runners.worker.sdk_worker_main"
