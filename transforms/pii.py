@@ -64,8 +64,9 @@ class PiiScrubber:
         """Validated, non-overlapping PII spans sorted by start.
 
         The digit-run detectors (IDs, cards, national phones, SSN) and the IPv4 one scan only windows around
-        the digit shapes every match of theirs contains (``pii_patterns.windows``): a typical document has a
-        few, so most of its text is never scanned by them (a re-select spent most of its PII time there)."""
+        the digit shapes every match of theirs contains (``pii_patterns.windows``), and the keyword and IPv6
+        detectors are tried only where a match can start (``pii_patterns.match_at``): a typical document has few
+        such places, so most of its text is never scanned by them (a re-select spent most of its PII time there)."""
         return self._find(text, exhaustive=False)
 
     def find_exhaustive(self, text: str) -> list[Span]:
