@@ -91,10 +91,12 @@ def _pipeline(beam_args: list[str]):
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions
 
+    from pipelines.options import local_runner
+
     options = PipelineOptions(beam_args or [])
     if "--runner" not in " ".join(beam_args):
         options.view_as(beam.options.pipeline_options.StandardOptions).runner = "DirectRunner"
-    return beam.Pipeline(options=options)
+    return beam.Pipeline(runner=local_runner(options), options=options)  # lean local workers (issue #20)
 
 
 def _sampler(args: argparse.Namespace, recipe):
