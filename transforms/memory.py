@@ -149,3 +149,41 @@ def release_finished_streams() -> bool:
     cls.finish = finish_and_release
     return True
 
+
+
+def _libc():
+    """glibc through ctypes, or None (another C library: its allocator is left as it is)."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+    except OSError:
+        return None
+    return libc if libc is not None and hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None
+
+
+# glibc's mallopt parameters, and the values a local multi-process run's processes use (``tune_malloc``)
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, M_ARENA_MAX = -1, -3, -8
+MALLOC_SETTINGS = ((M_ARENA_MAX, 2), (M_MMAP_THRESHOLD, 128 * 1024), (M_TRIM_THRESHOLD, 128 * 1024))
+
+
+def tune_malloc() -> bool:
+    """Make glibc's allocator give memory back instead of keeping it for reuse; True when glibc took the settings.
+
+    By default glibc gives each thread that allocates its own arena (up to 8 per core: Beam's bundle, gRPC and
+    data-plane threads), raises the size above which a block gets its own mapping each time such a block is freed
+    (up to 32 MB: page-sized HTML and text buffers then stay in the arenas), and trims an arena's free top only past
+    128 KB. So a worker's RSS stays at its high-water mark of every buffer it ever held. Two arenas, a fixed 128 KB
+    mapping threshold and a 128 KB trim threshold return those buffers when they are freed; the values are glibc's
+    own static defaults (``mallopt(3)``) with the arena count capped. Affects threads and allocations made after
+    the call."""
+    libc = _libc()
+    return libc is not None and all(libc.mallopt(param, value) == 1 for param, value in MALLOC_SETTINGS)
+
+
+def return_free_memory() -> bool:
+    """Hand the C heap's free pages back to the system (``malloc_trim``); True when glibc released any."""
+    libc = _libc()
+    return bool(libc is not None and libc.malloc_trim(0))

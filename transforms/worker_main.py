@@ -33,7 +33,9 @@ def main(argv: list[str]) -> None:
     from apache_beam.runners.worker import sdk_worker_main
 
     from transforms import beam_speedups  # noqa: F401 - Beam caches and the finished-stream release
+    from transforms.memory import tune_malloc
 
+    tune_malloc()  # before the harness starts its threads
     sdk_worker_main.main(argv)
 
 
