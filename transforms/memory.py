@@ -28,6 +28,7 @@ soon as ``import apache_beam`` returns, so any later import (a test, a card) fin
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import importlib.abc
 import sys
@@ -151,17 +152,18 @@ def release_finished_streams() -> bool:
 
 
 
+@functools.lru_cache(maxsize=1)
 def _libc():
-    """glibc through ctypes, or None (another C library: its allocator is left as it is)."""
+    """glibc's allocator functions through ctypes, or None (another C library: its allocator is left as it is).
+    The symbols already loaded into the process (``CDLL(None)``), not ``ctypes.util.find_library``, which runs
+    ``ldconfig`` in a child process: a fork of a worker that counts its whole RSS again while it lasts."""
     import ctypes
-    import ctypes.util
 
-    name = ctypes.util.find_library("c")
     try:
-        libc = ctypes.CDLL(name) if name else None
-    except OSError:
+        libc = ctypes.CDLL(None)
+    except OSError:  # pragma: no cover - a platform without dlopen(NULL)
         return None
-    return libc if libc is not None and hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None
+    return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None
 
 
 # glibc's mallopt parameters, and the values a local multi-process run's processes use (``tune_malloc``)
