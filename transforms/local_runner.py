@@ -5,7 +5,7 @@
 in ``FnApiRunner.run_pipeline`` and offers no option to change it: ``--environment_type``/``--environment_config``
 are read only by portable runners). ``LeanWorkersRunner`` runs what the DirectRunner would (its FnApiRunner, with
 the pipeline options provisioned to the workers the same way) and rewrites that one environment of the pipeline
-proto to ``<python> -m transforms.worker_main``, which imports Beam without its cloud clients and pandas and then
+proto to ``exec <python> -m transforms.worker_main``, which imports Beam without its cloud clients and pandas and then
 runs Beam's own worker main. Chosen by ``pipelines.options.local_runner`` only for local runs (never for
 Dataflow, portable runners or a run that names a gs://, s3:// or azfs:// path).
 """
@@ -39,7 +39,7 @@ def worker_command() -> str:
 class _FnApiRunner(fn_runner.FnApiRunner):
     """Beam's FnApiRunner; Beam's own multi-process worker command is replaced by ``worker_command()``."""
 
-    def run_via_runner_api(self, pipeline_proto, options):
+    def run_via_runner_api(self, pipeline_proto, options: PipelineOptions):
         beam_command = f"{sys.executable} -m {BEAM_WORKER_MODULE}".encode()
         for env in pipeline_proto.components.environments.values():
             if env.urn == python_urns.SUBPROCESS_SDK and env.payload == beam_command:

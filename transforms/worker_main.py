@@ -1,8 +1,8 @@
 """The SDK worker process of a local multi-process Yuliao run: ``python -m transforms.worker_main`` (issue #20).
 
 ``--direct_running_mode multi_processing`` starts each worker as ``python -m apache_beam.runners.worker.sdk_worker_main``,
-which imports Beam whole: its GCP, AWS and Azure clients and pandas, ~70 MB of RSS and ~0.55 CPU-s per worker that
-a local build never uses (``transforms/memory.py``). ``transforms.local_runner`` starts the workers of a local run
+which imports Beam whole: its GCP, AWS and Azure clients and pandas, which a local build never uses
+(``transforms/memory.py``; a worker's imports: 209 → 123 MB RSS, 1.46 → 0.56 CPU-s, ``python bench/beam_import_memory.py``). ``transforms.local_runner`` starts the workers of a local run
 here instead: Beam is imported as the launcher imports it (``memory.import_beam_lean``), Yuliao's patches of Beam's
 worker side are installed before the first bundle (``beam_speedups``, with the finished-stream release; every
 Yuliao DoFn's module installs them anyway when it is unpickled), then Beam's own ``sdk_worker_main.main`` runs the
