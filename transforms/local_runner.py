@@ -57,6 +57,7 @@ class LeanWorkersRunner(PipelineRunner):
             gc.collect()
             memory.return_free_memory()
         memory.tune_malloc()  # before the runner starts its gRPC and data-plane threads
+        memory.arrow_on_system_allocator()
         # as SwitchingDirectRunner does: the workers read the pipeline options from the provision info
         encoded = JobServiceHandle.encode_pipeline_options(options.get_all_options())
         provision_info = fn_runner.ExtendedProvisionInfo(

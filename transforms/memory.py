@@ -194,3 +194,14 @@ def return_free_memory() -> bool:
     """Hand the C heap's free pages back to the system (``malloc_trim``); True when glibc released any."""
     libc = _libc()
     return bool(libc is not None and libc.malloc_trim(0))
+
+
+def arrow_on_system_allocator() -> bool:
+    """Make pyarrow allocate from the C heap (tuned by ``tune_malloc``) instead of its bundled mimalloc pool, which
+    keeps freed segments for reuse: the select phase's store reads left each worker ~30 MB higher. True when set."""
+    try:
+        import pyarrow
+    except ImportError:  # pragma: no cover - pyarrow is a dependency
+        return False
+    pyarrow.set_memory_pool(pyarrow.system_memory_pool())
+    return pyarrow.default_memory_pool().backend_name == "system"

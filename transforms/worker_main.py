@@ -33,9 +33,10 @@ def main(argv: list[str]) -> None:
     from apache_beam.runners.worker import sdk_worker_main
 
     from transforms import beam_speedups  # noqa: F401 - Beam caches and the finished-stream release
-    from transforms.memory import tune_malloc
+    from transforms.memory import arrow_on_system_allocator, tune_malloc
 
     tune_malloc()  # before the harness starts its threads
+    arrow_on_system_allocator()
     sdk_worker_main.main(argv)
 
 
