@@ -64,16 +64,19 @@ HEAVY = ("pandas", "boto3", "botocore", "pymongo", "google.cloud.storage", "apit
 
 class ReportWorker(beam.DoFn):
     """Reports the worker process: its pid, which of Beam's optional libraries it loaded, whether finished bundles
-    release their output buffers there."""
+    release their output buffers there, which allocator pyarrow uses."""
 
     def process(self, i):
         import sys
 
         from apache_beam.runners.worker import bundle_processor
 
+        import pyarrow
+
         loaded = [m for m in HEAVY if m in sys.modules]
         releases = bool(getattr(bundle_processor.DataOutputOperation.finish, "releases_stream", False))
-        yield json.dumps({"i": i, "pid": os.getpid(), "heavy": loaded, "releases": releases})
+        yield json.dumps({"i": i, "pid": os.getpid(), "heavy": loaded, "releases": releases,
+                          "arrow_pool": pyarrow.default_memory_pool().backend_name})
 
 
 def _worker_reports(tmp_path, monkeypatch, runner) -> list[dict]:
@@ -99,10 +102,12 @@ def test_lean_workers_runner_starts_workers_without_beams_optional_libraries(tmp
     assert os.getpid() not in pids and len(pids) == 2, pids  # both worker processes, not the launcher
     assert all(r["heavy"] == [] for r in lean), lean
     assert all(r["releases"] for r in lean)
+    assert {r["arrow_pool"] for r in lean} == {"system"}
     # the same pipeline on the DirectRunner's own workers (Beam's entry point) loads them: the check can fail
     full = _worker_reports(tmp_path, monkeypatch, None)
     assert sorted(r["i"] for r in full) == list(range(8))
     assert all(set(r["heavy"]) >= {"pandas", "boto3"} for r in full), full
+    assert "system" not in {r["arrow_pool"] for r in full}
 
 
 def test_only_local_multi_process_direct_runs_get_the_lean_workers_runner(monkeypatch):
