@@ -137,17 +137,3 @@ def test_forget_shared_drops_the_loaded_copies():
     assert resources.shared(load, "a") is first and loads == ["a"]
     assert resources.forget_shared() >= 1
     assert resources.shared(load, "a") is not first and loads == ["a", "a"]
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux") or __import__("platform").libc_ver()[0] != "glibc",
-                    reason="glibc's mallopt/malloc_trim only")
-def test_tune_malloc_is_taken_by_glibc_without_starting_a_process(monkeypatch):
-    import subprocess as sp
-
-    started = []
-    monkeypatch.setattr(sp.Popen, "__init__", lambda self, *a, **k: started.append(a) or (_ for _ in ()).throw(
-        AssertionError("a child process")))
-    memory._libc.cache_clear()
-    assert memory.tune_malloc()
-    memory.return_free_memory()
-    assert started == []

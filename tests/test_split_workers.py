@@ -75,8 +75,11 @@ class ReportWorker(beam.DoFn):
 
         loaded = [m for m in HEAVY if m in sys.modules]
         releases = bool(getattr(bundle_processor.DataOutputOperation.finish, "releases_stream", False))
+        from transforms import worker_memory
+
         yield json.dumps({"i": i, "pid": os.getpid(), "heavy": loaded, "releases": releases,
-                          "arrow_pool": pyarrow.default_memory_pool().backend_name})
+                          "arrow_pool": pyarrow.default_memory_pool().backend_name,
+                          "queues": worker_memory.channel_queue_bytes()})
 
 
 def _worker_reports(tmp_path, monkeypatch, runner) -> list[dict]:
@@ -103,11 +106,16 @@ def test_lean_workers_runner_starts_workers_without_beams_optional_libraries(tmp
     assert all(r["heavy"] == [] for r in lean), lean
     assert all(r["releases"] for r in lean)
     assert {r["arrow_pool"] for r in lean} == {"system"}
+    # worker_memory was in place before the data channel was built, without --beam_plugins
+    from transforms.worker_memory import QUEUE_BYTES
+
+    assert all(r["queues"] and set(r["queues"]) == {QUEUE_BYTES} for r in lean), lean
     # the same pipeline on the DirectRunner's own workers (Beam's entry point) loads them: the check can fail
     full = _worker_reports(tmp_path, monkeypatch, None)
     assert sorted(r["i"] for r in full) == list(range(8))
     assert all(set(r["heavy"]) >= {"pandas", "boto3"} for r in full), full
     assert "system" not in {r["arrow_pool"] for r in full}
+    assert all(QUEUE_BYTES not in r["queues"] for r in full)
 
 
 def test_only_local_multi_process_direct_runs_get_the_lean_workers_runner(monkeypatch):

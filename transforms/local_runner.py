@@ -23,7 +23,7 @@ from apache_beam.runners.portability.fn_api_runner import fn_runner
 from apache_beam.runners.portability.portable_runner import JobServiceHandle
 from apache_beam.runners.runner import PipelineRunner
 
-from transforms import memory, resources
+from transforms import memory, resources, worker_memory
 
 BEAM_WORKER_MODULE = "apache_beam.runners.worker.sdk_worker_main"
 WORKER_MODULE = "transforms.worker_main"
@@ -52,11 +52,11 @@ class LeanWorkersRunner(PipelineRunner):
 
     def run_pipeline(self, pipeline, options: PipelineOptions):
         # the launcher only routes data between the workers: it lets go of the models it loaded for its checks
-        # (the tokenizer, ~60 MB) and keeps its allocator lean for the buffers it holds between stages
+        # (the tokenizer, ~60 MB), and pyarrow allocates from the C heap worker_memory tunes
         if resources.forget_shared():
             gc.collect()
-            memory.return_free_memory()
-        memory.tune_malloc()  # before the runner starts its gRPC and data-plane threads
+            if worker_memory.LIBC is not None:  # glibc settings: installed with worker_memory, before any thread
+                worker_memory.LIBC.malloc_trim(0)
         memory.arrow_on_system_allocator()
         # as SwitchingDirectRunner does: the workers read the pipeline options from the provision info
         encoded = JobServiceHandle.encode_pipeline_options(options.get_all_options())

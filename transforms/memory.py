@@ -22,8 +22,9 @@ one before its next bundle (``BundleProcessor.process_bundle``), so no output ch
 
 A local multi-process run (``--direct_running_mode multi_processing``) starts its SDK workers through
 ``transforms/worker_main.py``, which imports Beam the same lean way (Beam's own entry point imports it whole: 209 →
-123 MB and 1.46 → 0.56 CPU-s per worker, ``python bench/beam_import_memory.py``), and its processes tune glibc's
-allocator to give freed buffers back (``tune_malloc``; the runner: ``transforms/local_runner.py``).
+123 MB and 1.46 → 0.56 CPU-s per worker, ``python bench/beam_import_memory.py``) and installs
+``transforms.worker_memory`` before the harness starts; pyarrow then allocates from the C heap that module tunes
+(``arrow_on_system_allocator``; the runner: ``transforms/local_runner.py``).
 
 A run is local when its runner is the DirectRunner (no ``--runner``, or ``--runner DirectRunner``) and neither the
 command line nor the effective recipe names a ``gs://``, ``s3://`` or ``azfs://`` path — those are the runs that
@@ -33,7 +34,6 @@ soon as ``import apache_beam`` returns, so any later import (a test, a card) fin
 from __future__ import annotations
 
 import argparse
-import functools
 import importlib
 import importlib.abc
 import sys
@@ -157,47 +157,8 @@ def release_finished_streams() -> bool:
 
 
 
-@functools.lru_cache(maxsize=1)
-def _libc():
-    """glibc's allocator functions through ctypes, or None (another C library: its allocator is left as it is).
-    The symbols already loaded into the process (``CDLL(None)``), not ``ctypes.util.find_library``, which runs
-    ``ldconfig`` in a child process: a fork of a worker that counts its whole RSS again while it lasts."""
-    import ctypes
-
-    try:
-        libc = ctypes.CDLL(None)
-    except OSError:  # pragma: no cover - a platform without dlopen(NULL)
-        return None
-    return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None
-
-
-# glibc's mallopt parameters, and the values a local multi-process run's processes use (``tune_malloc``)
-M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, M_ARENA_MAX = -1, -3, -8
-MALLOC_SETTINGS = ((M_ARENA_MAX, 2), (M_MMAP_THRESHOLD, 128 * 1024), (M_TRIM_THRESHOLD, 128 * 1024))
-
-
-def tune_malloc() -> bool:
-    """Make glibc's allocator give memory back instead of keeping it for reuse; True when glibc took the settings.
-
-    By default glibc gives each thread that allocates its own arena (up to 8 per core: Beam's bundle, gRPC and
-    data-plane threads), raises the size above which a block gets its own mapping each time such a block is freed
-    (up to 32 MB: page-sized HTML and text buffers then stay in the arenas), and trims an arena's free top only past
-    128 KB. So a worker's RSS stays at its high-water mark of every buffer it ever held. Two arenas, a fixed 128 KB
-    mapping threshold and a 128 KB trim threshold return those buffers when they are freed; the values are glibc's
-    own static defaults (``mallopt(3)``) with the arena count capped. Affects threads and allocations made after
-    the call."""
-    libc = _libc()
-    return libc is not None and all(libc.mallopt(param, value) == 1 for param, value in MALLOC_SETTINGS)
-
-
-def return_free_memory() -> bool:
-    """Hand the C heap's free pages back to the system (``malloc_trim``); True when glibc released any."""
-    libc = _libc()
-    return bool(libc is not None and libc.malloc_trim(0))
-
-
 def arrow_on_system_allocator() -> bool:
-    """Make pyarrow allocate from the C heap (tuned by ``tune_malloc``) instead of its bundled mimalloc pool, which
+    """Make pyarrow allocate from the C heap (tuned by ``transforms.worker_memory``) instead of its bundled mimalloc pool, which
     keeps freed segments for reuse: the select phase's store reads left each worker ~30 MB higher. True when set."""
     try:
         import pyarrow

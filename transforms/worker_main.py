@@ -4,8 +4,9 @@
 which imports Beam whole: its GCP, AWS and Azure clients and pandas, which a local build never uses
 (``transforms/memory.py``; a worker's imports: 209 → 123 MB RSS, 1.46 → 0.56 CPU-s, ``python bench/beam_import_memory.py``). ``transforms.local_runner`` starts the workers of a local run
 here instead: Beam is imported as the launcher imports it (``memory.import_beam_lean``), Yuliao's patches of Beam's
-worker side are installed before the first bundle (``beam_speedups``, with the finished-stream release; every
-Yuliao DoFn's module installs them anyway when it is unpickled), then Beam's own ``sdk_worker_main.main`` runs the
+worker side are installed before the first bundle (``beam_speedups``, with the finished-stream release, and
+``worker_memory``'s bounds, which otherwise need ``--beam_plugins`` to be in place before the data channel), pyarrow
+allocates from the tuned C heap, then Beam's own ``sdk_worker_main.main`` runs the
 worker, reading its endpoints and pipeline options from the environment the runner set, as it does when started
 through Beam's entry point.
 """
@@ -33,9 +34,11 @@ def main(argv: list[str]) -> None:
     from apache_beam.runners.worker import sdk_worker_main
 
     from transforms import beam_speedups  # noqa: F401 - Beam caches and the finished-stream release
-    from transforms.memory import arrow_on_system_allocator, tune_malloc
+    # before the harness builds its data channel and starts its threads: the data-plane bounds, glibc's settings and
+    # the trimmer reach this worker without ``--beam_plugins``
+    from transforms import worker_memory  # noqa: F401
+    from transforms.memory import arrow_on_system_allocator
 
-    tune_malloc()  # before the harness starts its threads
     arrow_on_system_allocator()
     sdk_worker_main.main(argv)
 
