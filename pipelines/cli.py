@@ -92,8 +92,10 @@ def _pipeline(beam_args: list[str]):
     from apache_beam.options.pipeline_options import PipelineOptions
 
     from pipelines.options import local_runner
+    from transforms import worker_memory
 
-    options = PipelineOptions(beam_args or [])
+    # every SDK worker imports worker_memory at its start, before it builds its data channel (bounded queues)
+    options = PipelineOptions([*(beam_args or []), *worker_memory.PLUGIN_OPTIONS])
     if "--runner" not in " ".join(beam_args):
         options.view_as(beam.options.pipeline_options.StandardOptions).runner = "DirectRunner"
     return beam.Pipeline(runner=local_runner(options), options=options)  # lean local workers (issue #20)
