@@ -1,6 +1,6 @@
 """Peak RSS per process of a 2-worker local build: the launcher and each SDK worker (issue #20).
 
-    python bench/worker_memory.py [--runs 2] [--variant mix-zh-en] [--baseline-root DIR]
+    python bench/worker_rss.py [--runs 2] [--variant mix-zh-en] [--baseline-root DIR]
 
 Runs ``yuliao build --direct_running_mode multi_processing --direct_num_workers 2`` of this checkout (and, with
 ``--baseline-root``, of another checkout, e.g. main before a change; interleaved) on ``bench/work/inputs/<variant>``
