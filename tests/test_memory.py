@@ -121,3 +121,19 @@ def test_finished_bundles_release_their_output_buffers(monkeypatch):
         assert _run_two_stages() > 3_000_000
     finally:
         bundle_processor.DataOutputOperation.finish = patched
+
+
+# ------------------------------------------------------------------ multi-process runs: launcher and allocator
+def test_forget_shared_drops_the_loaded_copies():
+    from transforms import resources
+
+    loads = []
+
+    def load(x):
+        loads.append(x)
+        return object()
+
+    first = resources.shared(load, "a")
+    assert resources.shared(load, "a") is first and loads == ["a"]
+    assert resources.forget_shared() >= 1
+    assert resources.shared(load, "a") is not first and loads == ["a", "a"]
