@@ -21,13 +21,13 @@ group, once per document; its dictionary loads on the first such document of a w
 """
 from __future__ import annotations
 
-from collections import Counter
 from typing import Mapping, Optional, Sequence
 
 import regex
 
+from transforms.quality.ngrams import repeated_char_ngram_occurrences
 from transforms.quality.rules import (
-    TERMINAL_PUNCTUATION, find_duplicates, is_symbol_word, ngram_failures, repetition_signals, _over, _under,
+    TERMINAL_PUNCTUATION, find_duplicates, ngram_failures, repetition_signals, word_stats, _over, _under,
 )
 
 HAN = regex.compile(r"\p{Han}")
@@ -94,9 +94,7 @@ def char_ngram_dup_frac(text: str, n: int = 13) -> float:
     total = len(s) - n + 1
     if total <= 0:
         return 0.0
-    counts = Counter(s[i:i + n] for i in range(total))
-    occurrences = sum(c for c in counts.values() if c > 1)
-    return occurrences / total
+    return repeated_char_ngram_occurrences(s, n) / total
 
 
 _TRAILING_PAREN = regex.compile(r"[（(][^（）()\n]{1,30}[）)]$")  # "……。（德清县发改局）": attribution after the end
@@ -147,13 +145,13 @@ def zh_signals(text: str, stop_words: frozenset[str], top_ns: Sequence[int] = (2
         sig["zh_words_prefix_chars"] = float(len(text))
     ws = zh_words(text)
     n_words = max(1, len(ws))
-    content = [w for w in ws if not is_symbol_word(w)]
+    st = word_stats(ws)
     sig.update({
-        "zh_word_count": round(len(content) * scale),
-        "zh_mean_word_length": (sum(map(len, content)) / len(content)) if content else 0.0,
+        "zh_word_count": round(st.content * scale),
+        "zh_mean_word_length": (st.content_chars / st.content) if st.content else 0.0,
         "zh_symbol_to_word_ratio": text.count("#") / n_words,
         "zh_ellipsis_to_word_ratio": (text.count("...") + text.count("…")) / n_words,
-        "zh_frac_alpha_words": sum(any(c.isalpha() for c in w) for w in ws) / n_words,
+        "zh_frac_alpha_words": st.alpha / n_words,
         "zh_stop_words": float(len(stop_words.intersection(ws))),
         "zh_newline_to_word_ratio": text.count("\n") / n_words,
     })
