@@ -136,16 +136,60 @@ def _ftfy_config():
                                 fix_latin_ligatures=False, normalization="NFC", explain=False)
 
 
+# characters some ftfy step (with our config) changes or removes: C0/C1 controls but \t \n \f (fix_c1_controls,
+# remove_control_chars, remove_terminal_escapes' ESC), line separators (fix_line_breaks), surrogates, the
+# deprecated format characters, BOM and interlinear annotations (remove_control_chars)
+_FTFY_TOUCHES = (r"\x00-\x08\x0b\r\x0e-\x1f\x7f-\x9f\u2028\u2029\u206a-\u206f\ufeff\ufff9-\ufffc"
+                 r"\ud800-\udfff")
+# one character of each of the 37 branches of ftfy's mojibake regex (``badness.BADNESS_RE``) that the branch
+# cannot match without: its categories c1, bad, law, currency, numeric, box and accented letters, and the
+# literal letters of the branches that name them (``ГўВЂВ``, ``вЂ``, ``β€``, ``[ΒΓΞΟ]…[ΒΓΞΟ]``, ``‚Ä`` …).
+# Not: the curly quotes, bullets, dashes and ellipsis of its "common"/punctuation categories, which appear in
+# those branches only next to one of these.
+_MOJIBAKE_CATEGORIES = ("c1", "bad", "law", "currency", "numeric", "box", "upper_accented", "lower_accented")
+_MOJIBAKE_LETTERS = "ŒœÂÃÎÐ×ØÙà√≈‚вВГРСβΒΓΞΟā"
+
+
+@lru_cache(maxsize=1)
+def _ftfy_untouched():
+    """Regex of every character that can make ftfy change a line with our config (built from ftfy's tables)."""
+    import re
+
+    from ftfy.badness import MOJIBAKE_CATEGORIES
+
+    cats = "".join(MOJIBAKE_CATEGORIES[c] for c in _MOJIBAKE_CATEGORIES)
+    return re.compile(f"[{_FTFY_TOUCHES}{cats}{_MOJIBAKE_LETTERS}]")
+
+
+def ftfy_leaves_alone(text: str) -> bool:
+    """True if ``ftfy.fix_text`` with our config surely returns ``text`` unchanged (False: it may change it).
+
+    ftfy fixes a text line by line; a line comes back unchanged when no step touches it: no character a fixer
+    removes or replaces, NFC already, and no mojibake (``is_bad``: a regex whose every branch needs one of the
+    characters listed above; tests/test_signals_fast.py checks this against ftfy's regex). Most documents pass,
+    and skip ftfy's ~10 passes over every line (which were the normalize stage's main cost)."""
+    return _ftfy_untouched().search(text) is None and unicodedata.is_normalized("NFC", text)
+
+
 def fix_mojibake(text: str) -> str:
+    """``ftfy.fix_text`` with our config, called only on the lines it may change (it fixes each line on its own)."""
     import ftfy
 
-    return ftfy.fix_text(text, config=_ftfy_config())
+    if ftfy_leaves_alone(text):
+        return text
+    lines = text.split("\n")
+    last = len(lines) - 1
+    out = []
+    for i, line in enumerate(lines):
+        seg = line if i == last else line + "\n"
+        out.append(seg if ftfy_leaves_alone(seg) else ftfy.fix_text(seg, config=_ftfy_config()))
+    return "".join(out)
 
 
 def clean_whitespace(text: str) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n\n")
     text = _CONTROL.sub("", _ZERO_WIDTH.sub("", text))
-    lines = [_HSPACE.sub(" ", line).strip() for line in text.split("\n")]
+    lines = [line.strip() for line in _HSPACE.sub(" ", text).split("\n")]  # no run crosses a newline
     return _MANY_NL.sub("\n\n", "\n".join(lines)).strip()
 
 
