@@ -142,7 +142,8 @@ def parts(base_rev: str, rows: list[dict]) -> dict:
     def sig(qq):
         def run(ds):
             for mod in (bfilter, qfilter):  # per-process caches start empty in every run, as in a fresh worker
-                getattr(sys.modules[mod.__name__.replace("filter", "rules")], "_CHUNKS", {}).clear()
+                for leaf, cache in (("rules", "_CHUNKS"), ("zh", "_TOKENS")):
+                    getattr(sys.modules[mod.__name__.replace("filter", leaf)], cache, {}).clear()
             return [qq.text_signals(d, all_words=True) for d in ds]
         return run
 

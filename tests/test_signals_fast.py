@@ -211,3 +211,33 @@ def test_mojibake_regex_needs_a_listed_character():
     for _ in range(50000):
         s = "".join(rng.choice(pattern_chars if rng.random() < 0.8 else others) for _ in range(rng.randrange(1, 12)))
         assert BADNESS_RE.search(s) is None, repr(s)
+
+
+def test_zh_words_same_with_and_without_the_token_cache(texts, monkeypatch):
+    import rjieba
+
+    from transforms.quality import zh
+
+    docs = texts["zh"] + texts["rep"]
+    plain = [[w for w in (t.strip() for t in zh._jieba_compatible(rjieba.cut(d), rjieba.has_word)) if w]
+             for d in docs]  # the definition: every token post-processed in place
+    monkeypatch.setattr(zh, "_TOKENS_MAX", 300)
+    zh._TOKENS.clear()
+    assert [zh_words(d) for d in docs] == plain
+    assert [zh_words(d) for d in docs] == plain  # warm
+
+
+def test_zh_character_counts_equal_the_definitions(texts):
+    import regex
+
+    from transforms.quality.zh import zh_signals
+
+    docs = texts["zh"][:10] + [texts["zh"][0][:500] + "\x1c \n \x1f\n" + texts["zh"][1][:500] + " \x1e",
+                               "\u3000\n\t 中文 \x1d\n"]
+    for d in docs:
+        sig = zh_signals(d, frozenset(), with_words=False)
+        n_chars = len(regex.findall(r"\S", d))
+        lines = [ln for ln in (x.strip() for x in d.split("\n")) if ln]
+        assert sig["zh_char_count"] == n_chars
+        assert sig["zh_han_count"] == len(regex.findall(r"\p{Han}", d))
+        assert sig["zh_mean_line_chars"] == sum(len(regex.sub(r"\s", "", ln)) for ln in lines) / max(1, len(lines))
