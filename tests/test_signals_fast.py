@@ -241,3 +241,25 @@ def test_zh_character_counts_equal_the_definitions(texts):
         assert sig["zh_char_count"] == n_chars
         assert sig["zh_han_count"] == len(regex.findall(r"\p{Han}", d))
         assert sig["zh_mean_line_chars"] == sum(len(regex.sub(r"\s", "", ln)) for ln in lines) / max(1, len(lines))
+
+
+def test_sentence_count_equals_the_lazy_regex_definition(texts, data_dir):
+    """C4's sentence count: a boundary is ``(\\S*?)([.!?]+)closers\\s+(?=[^\\sa-z])``, not after an abbreviation."""
+    boundary = re.compile(r"(\S*?)([.!?]+)[\"')\]\u201d\u2019]*\s+(?=[^\sa-z])")
+
+    def ref(line: str) -> int:
+        n = 1
+        for m in boundary.finditer(line):
+            word, mark = m.group(1), m.group(2)
+            if mark == "." and (word.lower().rstrip(".") in rules._ABBREV or rules._INITIALS.match(word)):
+                continue
+            n += 1
+        return n
+
+    lines = [ln.strip() for t in texts["en"] + texts["rep"] for ln in t.split("\n") if ln.strip()]
+    with gzip.open(data_dir / "misc" / "langid" / "lingua-sentences" / "en.txt.gz", "rt") as f:
+        lines.append(" ".join(f.read().split("\n")[:300]))  # one long line of 300 sentences
+    lines += ["Mr. Smith went. He said e.g. this. U.S. Army x.).Y a.b. C", "wait?!. Next", "x.)\u00a0.  Z",
+              "Dr. Who", "end. \u3000Next", ". A", "a .B", "(i.e. X) no. 5 St. Paul"]
+    assert sum(rules.count_sentences(ln) > 1 for ln in lines) > 100
+    assert [rules.count_sentences(ln) for ln in lines] == [ref(ln) for ln in lines]
