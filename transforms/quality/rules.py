@@ -156,18 +156,31 @@ def _split_chunk(s: str, out: list[str]) -> None:
     out.extend(reversed(suffixes))
 
 
+# the commonest chunks with punctuation, an ASCII word with one bracket/quote before or one mark after ("(see",
+# "said,", "“Yes", "end)") or with a final period: ``_split_chunk`` would only peel those characters off (none
+# of its whole-keeping, contraction, unit, URL or infix rules can apply to such a chunk)
+_EDGED = re.compile(r"([(\[\"“‘]?)([A-Za-z]+)([,;:!?)\]\"”’]?)")
+_DOTTED = re.compile(r"([A-Za-z]*(?:[a-z]|[A-Z][A-Z]))\.")  # peeled when _PERIOD_AFTER matches (≥ 2 letters)
+
+
 def _chunk_tokens(chunk: str) -> tuple[str, ...]:
     if _SIMPLE_ALNUM.fullmatch(chunk) and not chunk[0].isdigit() and chunk not in ("cannot", "Cannot"):
         return (chunk,)
+    m = _EDGED.fullmatch(chunk)
+    if m is not None and m.group(2) not in ("cannot", "Cannot"):
+        return tuple(x for x in m.groups() if x)
+    m = _DOTTED.fullmatch(chunk)
+    if m is not None and len(chunk) > 2 and chunk not in _KEEP_WHOLE and m.group(1) not in ("cannot", "Cannot"):
+        return m.group(1), "."
     out: list[str] = []
     _split_chunk(chunk, out)
     return tuple(out)
 
 
-# whitespace chunk → its tokens: a chunk splits the same way wherever it occurs, and most chunks of a document
-# ("the", "world.", "(see") occurred in earlier documents, so each is split once per worker (while it stays here)
+# whitespace chunk → its tokens, for the chunks of the documents lately seen ("the,", "world." recur across
+# documents; most distinct chunks are split once per document)
 _CHUNKS: dict[str, tuple[str, ...]] = {}
-_CHUNKS_MAX = 50_000  # entries (~8 MB); emptied when full
+_CHUNKS_MAX = 10_000  # entries (~2 MB); emptied when full
 
 
 def words(text: str) -> list[str]:
