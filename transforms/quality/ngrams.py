@@ -49,17 +49,36 @@ class Substrings:
         equal to another slice is among them (a superset: colliding hashes are resolved by the caller)."""
         if len(a) < 2:
             return [], [], []
-        h = self.hashes(a, b)
-        order = np.argsort(h, kind="stable")
-        s = h[order]
-        same = s[1:] == s[:-1]
-        if not same.any():
-            return [], [], []
-        mark = np.zeros(len(s), dtype=bool)
-        mark[1:] |= same
-        mark[:-1] |= same
-        idx = np.sort(order[mark])
+        idx = np.flatnonzero(shared(self.hashes(a, b)))
         return idx.tolist(), a[idx].tolist(), b[idx].tolist()
+
+
+_MIX = np.uint64(0xD6E8FEB86659FD93)  # odd multiplier: the top bits of h·MIX pick a bucket
+_MAX_BUCKET_BITS = 20  # at most 2^20 buckets (8 MB of counts) however long the document
+
+
+def shared(h: np.ndarray) -> np.ndarray:
+    """Mask of the entries of ``h`` whose value occurs more than once.
+
+    Sorting every hash (the obvious way) costs more than all the rest; but only the entries that share a bucket of
+    a cheap count (``bincount`` of ~8 buckets per entry) can be equal, and a real document has few of them, so
+    only those are sorted."""
+    m = len(h)
+    bits = min(_MAX_BUCKET_BITS, max(4, (8 * m).bit_length()))
+    bucket = ((h * _MIX) >> np.uint64(64 - bits)).astype(np.intp)
+    idx = np.flatnonzero(np.bincount(bucket, minlength=1 << bits)[bucket] > 1)
+    out = np.zeros(m, dtype=bool)
+    if len(idx) < 2:
+        return out
+    hc = h[idx]
+    order = np.argsort(hc)
+    s = hc[order]
+    same = s[1:] == s[:-1]
+    mark = np.zeros(len(s), dtype=bool)
+    mark[1:] |= same
+    mark[:-1] |= same
+    out[idx[order[mark]]] = True
+    return out
 
 
 class Grams:
@@ -88,13 +107,14 @@ def top_ngram_chars(g: Grams, n: int) -> int:
     if len(a) < 2:
         return first
     h = g.sub.hashes(a, b)
-    order = np.argsort(h)
+    rep = np.flatnonzero(shared(h))  # the n-grams that can be repeated (the rest occur once)
+    if not len(rep):
+        return first
+    order = rep[np.argsort(h[rep])]
     s = h[order]
     starts = np.flatnonzero(np.concatenate(([True], s[1:] != s[:-1])))
     counts = np.diff(np.append(starts, len(s)))
     top = int(counts.max())
-    if top == 1:
-        return first
     t = g.sub.text
     best = None  # (first index, count, length) of the winner among the most frequent hashes
     for r in np.flatnonzero(counts == top).tolist():
