@@ -268,3 +268,23 @@ def test_sentence_count_equals_the_lazy_regex_definition(texts, data_dir):
               "Dr. Who", "end. \u3000Next", ". A", "a .B", "(i.e. X) no. 5 St. Paul"]
     assert sum(rules.count_sentences(ln) > 1 for ln in lines) > 100
     assert [rules.count_sentences(ln) for ln in lines] == [ref(ln) for ln in lines]
+
+
+def test_simplified_key_equals_its_definition(texts):
+    """t2s characters, NFKC, CJK punctuation → ASCII, casefold, whitespace runs → one space: with the short cuts
+    (no translate without a character to translate; str.split where every whitespace is a regex \\s) the same."""
+    import unicodedata
+
+    import regex
+
+    t2s = normalize._tables()[0]
+
+    def ref(text: str) -> str:
+        text = unicodedata.normalize("NFKC", text.translate(t2s)).translate(normalize._PUNCT_KEY)
+        return regex.sub(r"\s+", " ", text.casefold()).strip()
+
+    lines = [ln for t in texts["zh"] + texts["en"][:10] for ln in t.split("\n")]  # Traditional books, reviews
+    lines += ["\x1c a  b\x1f", "ＡＢＣ　「測試」…", "  x\u3000y  ", "", "\x1d", "Straße ﬁne"]
+    assert sum(ln.translate(t2s) != ln for ln in lines) > 100
+    assert [normalize.simplified_key(ln) for ln in lines] == [ref(ln) for ln in lines]
+    assert [normalize.to_simplified_chars(ln) for ln in lines] == [ln.translate(t2s) for ln in lines]

@@ -78,17 +78,34 @@ _PUNCT_KEY = str.maketrans({
 _KEY_WS = regex.compile(r"\s+")
 
 
+@lru_cache(maxsize=1)
+def _translated_chars() -> tuple[frozenset[str], frozenset[str]]:
+    """(the characters ``to_simplified_chars`` changes, those ``_PUNCT_KEY`` changes): a text without any is
+    returned as is; ``isdisjoint`` finds out ~4× faster than ``str.translate`` looks each character up."""
+    return frozenset(map(chr, _tables()[0])), frozenset(map(chr, _PUNCT_KEY))
+
+
+_STRIP_NOT_SPACE = regex.compile(r"[\x1c-\x1f]")  # whitespace to str.split, not to regex's \s
+
+
 def to_simplified_chars(text: str) -> str:
     """Character-level OpenCC t2s (first candidate of ``TSCharacters``): fast (``str.translate``) and
     deterministic; a traditional and a simplified version of a text map to the same characters."""
+    if _translated_chars()[0].isdisjoint(text):
+        return text
     return text.translate(_tables()[0])
 
 
 def simplified_key(text: str) -> str:
     """Script-, width- and punctuation-insensitive form of ``text`` for dedup and filter keys:
     t2s characters, NFKC, CJK punctuation → ASCII, casefold, whitespace runs → one space."""
-    text = unicodedata.normalize("NFKC", to_simplified_chars(text)).translate(_PUNCT_KEY)
-    return _KEY_WS.sub(" ", text.casefold()).strip()
+    text = unicodedata.normalize("NFKC", to_simplified_chars(text))
+    if not _translated_chars()[1].isdisjoint(text):
+        text = text.translate(_PUNCT_KEY)
+    text = text.casefold()
+    if _STRIP_NOT_SPACE.search(text) is None:
+        return " ".join(text.split())  # the same as the regex below when every whitespace is a \s
+    return _KEY_WS.sub(" ", text).strip()
 
 
 def to_simplified(text: str) -> str:
