@@ -288,3 +288,26 @@ def test_simplified_key_equals_its_definition(texts):
     assert sum(ln.translate(t2s) != ln for ln in lines) > 100
     assert [normalize.simplified_key(ln) for ln in lines] == [ref(ln) for ln in lines]
     assert [normalize.to_simplified_chars(ln) for ln in lines] == [ln.translate(t2s) for ln in lines]
+
+
+def test_bad_word_prefilter_never_hides_a_match(texts):
+    """``TermMatcher.may_match`` only skips texts the pattern finds nothing in: real text with every list term
+    pasted in, and in the case variants the case-insensitive pattern accepts (K, ſ, İ for k, s, i)."""
+    from transforms.quality.badwords import matcher_for
+
+    en, zh = matcher_for("badwords_en.txt", False), matcher_for("badwords_zh.txt", True)
+    assert en._ascii
+    docs = texts["en"][:20]
+    for i, term in enumerate(en.terms):
+        variant = term.upper().replace("K", "\u212a").replace("S", "\u017f").replace("I", "\u0130")
+        docs.append(docs[i % 20][:500] + " " + (term if i % 2 else variant) + ". " + docs[i % 20][500:900])
+    found = 0
+    for d in docs:
+        expect = {}
+        for m in en.pattern.finditer(d):
+            expect[m.group(0).lower()] = expect.get(m.group(0).lower(), 0) + 1
+        assert en.find(d) == expect
+        found += bool(expect)
+    assert found >= len(en.terms)
+    for i, d in enumerate(texts["zh"][:20] + [t + zh.terms[i] for i, t in enumerate(texts["zh"][:len(zh.terms)])]):
+        assert bool(zh.find(d)) == bool(zh.pattern.search(zh.prepare(d)))
