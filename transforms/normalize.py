@@ -21,6 +21,7 @@ Why each step:
 from __future__ import annotations
 
 import unicodedata
+from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Optional, Sequence
@@ -118,21 +119,27 @@ def to_simplified(text: str) -> str:
 _HAN = regex.compile(r"\p{Han}")
 _KANA = regex.compile(r"[\p{Hiragana}\p{Katakana}]")
 _LETTER = regex.compile(r"\p{L}")
+_HAN_RUN = regex.compile(r"\p{Han}+")
+_KANA_RUN = regex.compile(r"[\p{Hiragana}\p{Katakana}]+")
+_LETTER_RUN = regex.compile(r"\p{L}+")
 
 
 def detect_script(text: str, min_han_share: float = 0.3, min_han: int = 10, max_chars: int = 20_000) -> Optional[str]:
     """``Hans``/``Hant`` when Han characters dominate the letters of ``text`` (first ``max_chars``), else None."""
     sample = text[:max_chars]
-    han = _HAN.findall(sample)
-    if len(han) < min_han:
+    n_han = sum(map(len, _HAN_RUN.findall(sample)))  # counted by runs: far fewer matches than characters
+    if n_han < min_han:
         return None
-    letters = len(_LETTER.findall(sample))
-    kana = len(_KANA.findall(sample))
-    if not letters or len(han) / letters < min_han_share or kana > 0.1 * (len(han) + kana):
+    letters = sum(map(len, _LETTER_RUN.findall(sample)))
+    kana = sum(map(len, _KANA_RUN.findall(sample)))
+    if not letters or n_han / letters < min_han_share or kana > 0.1 * (n_han + kana):
         return None
     _, trad, simp = _tables()
-    n_trad = sum(1 for c in han if c in trad)
-    n_simp = sum(1 for c in han if c in simp)
+    n_trad = n_simp = 0
+    for c, n in Counter(sample).items():  # each distinct character looked up once
+        if (c in trad or c in simp) and _HAN.match(c):
+            n_trad += n if c in trad else 0
+            n_simp += n if c in simp else 0
     return "Hant" if n_trad > n_simp else "Hans"
 
 
