@@ -86,7 +86,7 @@ def _token_words(tok: str, has_word) -> tuple[str, ...]:
 
 # rjieba token → its words (most tokens recur within and across documents); emptied when full
 _TOKENS: dict[str, tuple[str, ...]] = {}
-_TOKENS_MAX = 50_000
+_TOKENS_MAX = 20_000  # entries (~5 MB)
 
 
 def zh_words(text: str) -> list[str]:
