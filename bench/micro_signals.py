@@ -5,7 +5,8 @@
 
 The documents are the bench input of ``bench/vs_datatrove.py --variant mix-zh-en`` (362 WARC records) after
 extraction, normalisation and language ID with the default recipe (357 documents, 2.9 M characters), made once
-and cached in ``bench/work/micro_signals-docs.jsonl.gz``. For normalisation the cached text before it is used.
+and cached in ``bench/work/micro_signals-docs.jsonl.gz``. For normalisation the cached text before it is used;
+"line keys" is ``normalize.simplified_key`` of every line (what select's boilerplate stage computes).
 
 Each part runs the base revision's code (its modules loaded from ``git show BASE:<path>`` under the name
 ``_base.<module>``) and this checkout's on the same documents, interleaved, ``--runs`` times; the ratio is
@@ -156,6 +157,9 @@ def parts(base_rev: str, rows: list[dict]) -> dict:
         "badword terms": (lambda ds: [bq.badword_terms(d) for d in ds], lambda ds: [q.badword_terms(d) for d in ds],
                           docs),
         "normalize": (normalized(bn), normalized(n), raws),
+        # select's boilerplate stage keys every line of every document (dedup keys whole texts the same way)
+        "line keys": (lambda ls: [bnorm.simplified_key(x) for x in ls], lambda ls: [norm.simplified_key(x) for x in ls],
+                      [ln for d in docs for ln in d.text.split("\n")]),
     }
 
 
