@@ -186,7 +186,8 @@ def test_fix_mojibake_equals_ftfy_on_real_text(texts, data_dir):
         bad = t[:300].encode("utf-8").decode("cp1252", "replace")
         docs.append(t[300:900] + "\n" + bad + "\n" + t[900:1500])
         docs.append(t[:200] + "\n" + t[200:400].encode("utf-8").decode("latin-1") + "\r\n" + "\x1b[31mred\x1b[0m")
-    docs += ["\u00c3 is here\n\u00c3 bad", "line\u2028sep", "e\u0301 not NFC", "\ufeffbom", "", "\n\n", "a\n\u00c3\xa0 "]
+    docs += ["\u00c3 is here\n\u00c3 bad", "line\u2028sep", "e\u0301 not NFC", "\ufeffbom", "", "\n\n",
+             "a\n\u00c3\xa0 "]
     fixed = 0
     for t in docs:
         expect = _ftfy(t)
