@@ -37,6 +37,9 @@ Why a worker's RSS grows with the corpus on this runner, and the A/B that shows 
   gRPC channel options, ``--probe-flush-mb`` / ``--probe-release-streams`` the two output-buffer experiments of
   ``bench/SCALE.md``). glibc tunables (``MALLOC_*``) set around the command reach the workers and are recorded.
 
+Every run passes ``transforms.worker_memory.PLUGIN_OPTIONS`` (``--beam_plugins``), so each SDK worker bounds
+Beam's data-plane queues before its first bundle, as a Yuliao build's workers should (``--no-worker-plugin``: not).
+
 Lost documents (``bench/SCALE.md``, "Lost documents"): ``--pause-ms MS`` [``--pause-runner-only``] loads the run
 without spending CPU (SIGSTOP/SIGCONT of random processes), ``--trace-data DIR`` accounts for every data-plane
 message and runner buffer (``bench/memprobe/datatrace.py``), ``--unfixed`` undoes ``transforms/beam_fixes.py`` in the
@@ -106,8 +109,11 @@ def one(variant: str, n: int, data: Path, out: Path, workdir: Path, shard_mb: fl
         from bench.bounded_runner import install
 
         install(int(chunk_mb * 1e6))
+    from transforms.worker_memory import PLUGIN_OPTIONS
+
+    plugin = [] if os.environ.get("YULIAO_BENCH_NO_PLUGIN") else PLUGIN_OPTIONS  # A/B: Beam's data-plane bounds
     recipe = load_recipe(None, [f"sink.shard_bytes={int(shard_mb * 2**20)}", f"sink.piece_bytes={int(piece_mb * 2**20)}"])
-    with beam.Pipeline(options=PipelineOptions(RUNNER)) as p:
+    with beam.Pipeline(options=PipelineOptions(RUNNER + plugin)) as p:
         docs = (p | beam.Create(list(range(SHARDS)))
                 | "synth" >> beam.FlatMap(lambda s, v=variant, k=n, d=str(data): docs_for(v, k, s, Path(d))))
         res = stage(docs, recipe)
@@ -247,6 +253,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--unfixed", action="store_true",
                     help="undo transforms/beam_fixes.py in the runner (Beam's 1 s periodic flush of bundle input, "
                          "which drops what is written while it runs): the A/B for the lost documents")
+    ap.add_argument("--no-worker-plugin", action="store_true",
+                    help="do not pass transforms.worker_memory.PLUGIN_OPTIONS: workers keep Beam's 100 MB data-plane "
+                         "queues (the rest of transforms/worker_memory.py still arrives with the first DoFn)")
     ap.add_argument("--label", default="", help="suffix for this run's work folder and log (concurrent runs)")
     ap.add_argument("--probe", metavar="DIR",
                     help="arm bench/memprobe in every SDK worker: RSS timeline + stacks (+ tracemalloc) into DIR")
@@ -271,6 +280,8 @@ def main(argv: list[str] | None = None) -> int:
                    PYTHONPATH=os.pathsep.join([str(REPO / "bench" / "memprobe"), os.environ.get("PYTHONPATH", "")]))
     if args.unfixed:
         env = dict(env or os.environ, YULIAO_BEAM_UNFIXED="1")
+    if args.no_worker_plugin:
+        env = dict(env or os.environ, YULIAO_BENCH_NO_PLUGIN="1")
     results = REPO / "bench" / "work" / "results"
     results.mkdir(parents=True, exist_ok=True)
     for n in args.sizes:
@@ -298,6 +309,7 @@ def main(argv: list[str] | None = None) -> int:
                 row["switch_interval"] = args.switch_interval
             if args.trace_data:
                 row["trace_data"] = True
+            row["worker_plugin"] = not args.no_worker_plugin  # transforms/worker_memory.py at worker start
             row["beam_fix"] = not args.unfixed  # transforms/beam_fixes.py in the runner (rows before it: absent)
             if args.probe:  # probed runs are slower and (with tracemalloc) larger: never compare with plain rows
                 row["probe_frames"] = args.probe_frames

@@ -91,10 +91,14 @@ def _pipeline(beam_args: list[str]):
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    options = PipelineOptions(beam_args or [])
+    from pipelines.options import local_runner
+    from transforms import worker_memory
+
+    # every SDK worker imports worker_memory at its start, before it builds its data channel (bounded queues)
+    options = PipelineOptions([*(beam_args or []), *worker_memory.PLUGIN_OPTIONS])
     if "--runner" not in " ".join(beam_args):
         options.view_as(beam.options.pipeline_options.StandardOptions).runner = "DirectRunner"
-    return beam.Pipeline(options=options)
+    return beam.Pipeline(runner=local_runner(options), options=options)  # lean local workers (issue #20)
 
 
 def _sampler(args: argparse.Namespace, recipe):

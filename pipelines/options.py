@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import argparse
 import difflib
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Optional, Sequence
+
+if TYPE_CHECKING:
+    from apache_beam.options.pipeline_options import PipelineOptions
+    from apache_beam.runners.runner import PipelineRunner
 
 
 class OptionError(ValueError):
@@ -73,3 +77,22 @@ def check_beam_args(args: Sequence[str], yuliao_options: Iterable[str] = ()) -> 
             raise OptionError(f"unknown option {name}" + (f" (did you mean {hint}?)" if hint else "")
                               + "; see yuliao build --help (Beam options: --runner, --direct_running_mode, …)")
     raise OptionError(f"unexpected argument {unknown[0]!r}")
+
+
+def local_runner(options: "PipelineOptions") -> "Optional[PipelineRunner]":
+    """The runner object for a local multi-process run (``--direct_running_mode multi_processing`` on the
+    DirectRunner of a run ``transforms.memory`` found local): ``transforms.local_runner.LeanWorkersRunner``, whose
+    SDK worker processes import Beam without its cloud clients and pandas (issue #20). None otherwise: Beam
+    creates the runner ``--runner`` names, as usual."""
+    from apache_beam.options.pipeline_options import DirectOptions, StandardOptions
+
+    from transforms import memory
+
+    runner = options.view_as(StandardOptions).runner
+    if not memory.LOCAL_RUN or (runner is not None and runner.lower() not in memory.LOCAL_RUNNERS):
+        return None
+    if options.view_as(DirectOptions).direct_running_mode != "multi_processing":
+        return None
+    from transforms.local_runner import LeanWorkersRunner
+
+    return LeanWorkersRunner()

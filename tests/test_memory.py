@@ -108,7 +108,11 @@ def _run_two_stages() -> int:
     return max(_HELD)
 
 
-def test_finished_bundles_release_their_output_buffers():
+def test_finished_bundles_release_their_output_buffers(monkeypatch):
+    # Beam's 10 MB output flush threshold: transforms.worker_memory flushes at 1 MiB, which leaves a smaller tail
+    from apache_beam.runners.worker import data_plane
+
+    monkeypatch.setattr(data_plane.SizeBasedBufferingClosableOutputStream.__init__, "yuliao_flush_bytes", 10 << 20)
     assert beam_speedups.RELEASES_STREAMS and memory.release_finished_streams()
     patched = bundle_processor.DataOutputOperation.finish
     assert _run_two_stages() < 1_000_000
@@ -117,3 +121,19 @@ def test_finished_bundles_release_their_output_buffers():
         assert _run_two_stages() > 3_000_000
     finally:
         bundle_processor.DataOutputOperation.finish = patched
+
+
+# ------------------------------------------------------------------ multi-process runs: launcher and allocator
+def test_forget_shared_drops_the_loaded_copies():
+    from transforms import resources
+
+    loads = []
+
+    def load(x):
+        loads.append(x)
+        return object()
+
+    first = resources.shared(load, "a")
+    assert resources.shared(load, "a") is first and loads == ["a"]
+    assert resources.forget_shared() >= 1
+    assert resources.shared(load, "a") is not first and loads == ["a", "a"]

@@ -34,3 +34,6 @@ def install() -> bool:
 
 
 INSTALLED = install()
+
+# the memory bounds of Beam's and glibc's defaults (issue #15) go wherever this fix goes: every pipeline process
+from transforms import worker_memory  # noqa: E402,F401

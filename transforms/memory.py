@@ -20,6 +20,12 @@ each output of every stage kept a second copy of its last (up to 10 MB) output u
 the peak of ``bench/vs_datatrove.py``'s build. The stream is dropped once closed; Beam gives the operation a new
 one before its next bundle (``BundleProcessor.process_bundle``), so no output changes.
 
+A local multi-process run (``--direct_running_mode multi_processing``) starts its SDK workers through
+``transforms/worker_main.py``, which imports Beam the same lean way (Beam's own entry point imports it whole: 209 →
+123 MB and 1.46 → 0.56 CPU-s per worker, ``python bench/beam_import_memory.py``) and installs
+``transforms.worker_memory`` before the harness starts; pyarrow then allocates from the C heap that module tunes
+(``arrow_on_system_allocator``; the runner: ``transforms/local_runner.py``).
+
 A run is local when its runner is the DirectRunner (no ``--runner``, or ``--runner DirectRunner``) and neither the
 command line nor the effective recipe names a ``gs://``, ``s3://`` or ``azfs://`` path — those are the runs that
 need the libraries, and they import Beam unchanged. Only Beam's own import is affected: the block is lifted as
@@ -28,6 +34,7 @@ soon as ``import apache_beam`` returns, so any later import (a test, a card) fin
 from __future__ import annotations
 
 import argparse
+import importlib
 import importlib.abc
 import sys
 from typing import Optional, Sequence
@@ -87,17 +94,35 @@ def is_local_run(argv: Sequence[str]) -> bool:
     return not _recipe_names_remote(known.recipe, known.overrides)
 
 
+# the verdict of the last ``lean_beam_import`` in this process (None: never asked): a local run's multi-process
+# workers start lean too (``pipelines.options.local_runner``)
+LOCAL_RUN: Optional[bool] = None
+
+
 def lean_beam_import(argv: Sequence[str]) -> bool:
     """Import Beam without its optional cloud libraries and pandas when ``argv`` (the CLI's arguments) is a local
-    run and Beam is not imported yet; True when it did. Call before anything imports ``apache_beam``."""
-    if "apache_beam" in sys.modules or not is_local_run(argv):
+    run and Beam is not imported yet; True when it did. Call before anything imports ``apache_beam``. Records
+    whether the run is local in ``LOCAL_RUN`` (even when Beam was imported already)."""
+    global LOCAL_RUN
+    LOCAL_RUN = is_local_run(argv)
+    if "apache_beam" in sys.modules or not LOCAL_RUN:
         return False
+    import_beam_lean()
+    return True
+
+
+def import_beam_lean(modules: Sequence[str] = ("apache_beam.runners.direct.direct_runner",)) -> None:
+    """Import Beam and ``modules`` (by default the DirectRunner, which a local build's launcher uses) as if Beam's
+    optional cloud libraries and pandas were not installed; also what a local run's SDK worker processes do
+    (``transforms/worker_main.py``)."""
     finder = _Absent(OPTIONAL_MODULES)
     sys.meta_path.insert(0, finder)
     try:
         import apache_beam  # noqa: F401
-        import apache_beam.runners.direct.direct_runner  # noqa: F401 - the runner a local build uses
         import pyarrow
+
+        for name in modules:
+            importlib.import_module(name)
 
         # pyarrow looks for pandas once per process, on the first table it builds (the stores and sinks), and only
         # for its pandas conversions; asked here it settles on "no pandas" (a conversion would still import it)
@@ -106,7 +131,6 @@ def lean_beam_import(argv: Sequence[str]) -> bool:
             api.have_pandas  # noqa: B018 - the property runs the one-time check
     finally:
         sys.meta_path.remove(finder)
-    return True
 
 
 def release_finished_streams() -> bool:
@@ -131,3 +155,14 @@ def release_finished_streams() -> bool:
     cls.finish = finish_and_release
     return True
 
+
+
+def arrow_on_system_allocator() -> bool:
+    """Make pyarrow allocate from the C heap (tuned by ``transforms.worker_memory``) instead of its bundled mimalloc pool, which
+    keeps freed segments for reuse: the select phase's store reads left each worker ~30 MB higher. True when set."""
+    try:
+        import pyarrow
+    except ImportError:  # pragma: no cover - pyarrow is a dependency
+        return False
+    pyarrow.set_memory_pool(pyarrow.system_memory_pool())
+    return pyarrow.default_memory_pool().backend_name == "system"

@@ -35,7 +35,8 @@ ENV = "YULIAO_PROGRESS_FILE"
 FLUSH_SECONDS = 0.5
 BYTES_STAGE = "@input_bytes"  # n_in = input bytes read (not a stage; drives percentage and ETA)
 METRICS_NAMESPACE = "yuliao.progress"
-LOCAL_RUNNERS = ("DirectRunner", "SwitchingDirectRunner", "BundleBasedDirectRunner", "FnApiRunner")
+LOCAL_RUNNERS = ("DirectRunner", "SwitchingDirectRunner", "BundleBasedDirectRunner", "FnApiRunner",
+                 "LeanWorkersRunner")  # the last: transforms/local_runner.py
 
 
 # ------------------------------------------------------------------ worker side

@@ -72,3 +72,12 @@ def shared(loader: Callable[..., T], *args: Any) -> T:
         if key not in _LOADED:
             _LOADED[key] = loader(*args)
         return _LOADED[key]
+
+
+def forget_shared() -> int:
+    """Drop this process's loaded copies (``shared``); returns how many. A multi-process run's launcher loaded the
+    tokenizer for its checks and run.json, but its workers load their own (``transforms/local_runner.py``)."""
+    with _LOADING:
+        n = len(_LOADED)
+        _LOADED.clear()
+    return n
