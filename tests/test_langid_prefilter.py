@@ -147,3 +147,27 @@ def test_build_data_identical_with_and_without_prefilter(tmp_path, data_dir):
     assert skipped > 0
     lang_rejects = lambda s: sum(s["langid"]["rejected"].values())  # noqa: E731
     assert lang_rejects(s_on) + skipped == lang_rejects(s_off)
+
+
+def test_reading_visible_text_on_demand_gives_the_same_verdicts(pages, prefilter):
+    """``reject`` given a function reads ``max_chars`` of a page for test 1 and the rest only for tests 2–3: the
+    verdicts are those of the whole ``scan_chars`` text, on every page (the mixed page reaches tests 2–3)."""
+    reads: list[int] = []
+
+    def lazy(tree):
+        def visible(limit: int) -> str:
+            reads.append(limit)
+            return visible_text(tree, limit)
+        return visible
+
+    verdicts = 0
+    for _, html in pages[::3]:
+        tree = load_html(html)
+        if tree is None:
+            continue
+        expect = prefilter.reject(visible_text(tree, prefilter.scan_chars))
+        assert prefilter.reject(lazy(tree)) == expect
+        verdicts += expect is not None
+    assert verdicts >= 100
+    assert reads.count(prefilter.scan_chars) >= verdicts  # a rejected page was read in full ...
+    assert reads.count(min(prefilter.scan_chars, prefilter._model.max_chars)) == len(pages[::3])  # ... all once short

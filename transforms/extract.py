@@ -494,7 +494,7 @@ class Extractor:
                 text, title = decode_html(page.body, page.charset or "utf-8"), None
             else:
                 tree = self.parse(decode_html(page.body, page.charset))
-                skip = (self.prefilter.reject(visible_text(tree, self.prefilter.scan_chars))
+                skip = (self.prefilter.reject(lambda limit: visible_text(tree, limit))
                         if self.prefilter and tree is not None else None)
                 if skip:
                     lang, score = skip

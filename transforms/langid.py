@@ -8,7 +8,7 @@ separate labels and stay separate.
 from __future__ import annotations
 
 import re
-from typing import Iterable, Optional, Sequence
+from typing import Callable, Iterable, Optional, Sequence, Union
 
 import regex
 
@@ -160,11 +160,15 @@ class LangPrefilter(_WorkerModel):
                   if len(lab) and lab[0][9:] in self.languages and sc[0] >= 0.5)  # 9 = len("__label__")
         return sel / max(1, len(text))
 
-    def reject(self, page_text: str) -> Optional[tuple[str, float]]:
+    def reject(self, page_text: Union[str, Callable[[int], str]]) -> Optional[tuple[str, float]]:
         """(language, score) when the page should be dropped unextracted, else None.
 
-        ``page_text``: the page's visible text, ``scan_chars`` long at most (``extract.visible_text``)."""
+        ``page_text``: the page's visible text, ``scan_chars`` long at most (``extract.visible_text``), or a
+        function giving it cut at a length: then most pages, decided by test 1, are read only ``max_chars`` far."""
         self.setup()
+        visible = page_text if callable(page_text) else None
+        if visible is not None:
+            page_text = visible(min(self._model.max_chars, self.scan_chars))  # all that test 1 reads
         top = self._model.predict_top(page_text)
         if not top:
             return None
@@ -173,7 +177,7 @@ class LangPrefilter(_WorkerModel):
             return None
         if any(l in self.languages and s >= self.guard for l, s in top):
             return None
-        text = page_text[: self.scan_chars]
+        text = (visible(self.scan_chars) if visible is not None else page_text)[: self.scan_chars]
         if self.han_guard is not None:
             han = len(_HAN.findall(text))
             if han >= self.han_guard and han >= 2 * len(_KANA.findall(text)):

@@ -21,6 +21,7 @@ Why each step:
 from __future__ import annotations
 
 import unicodedata
+from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Optional, Sequence
@@ -78,17 +79,34 @@ _PUNCT_KEY = str.maketrans({
 _KEY_WS = regex.compile(r"\s+")
 
 
+@lru_cache(maxsize=1)
+def _translated_chars() -> tuple[frozenset[str], frozenset[str]]:
+    """(the characters ``to_simplified_chars`` changes, those ``_PUNCT_KEY`` changes): a text without any is
+    returned as is; ``isdisjoint`` finds out ~4× faster than ``str.translate`` looks each character up."""
+    return frozenset(map(chr, _tables()[0])), frozenset(map(chr, _PUNCT_KEY))
+
+
+_STRIP_NOT_SPACE = regex.compile(r"[\x1c-\x1f]")  # whitespace to str.split, not to regex's \s
+
+
 def to_simplified_chars(text: str) -> str:
     """Character-level OpenCC t2s (first candidate of ``TSCharacters``): fast (``str.translate``) and
     deterministic; a traditional and a simplified version of a text map to the same characters."""
+    if _translated_chars()[0].isdisjoint(text):
+        return text
     return text.translate(_tables()[0])
 
 
 def simplified_key(text: str) -> str:
     """Script-, width- and punctuation-insensitive form of ``text`` for dedup and filter keys:
     t2s characters, NFKC, CJK punctuation → ASCII, casefold, whitespace runs → one space."""
-    text = unicodedata.normalize("NFKC", to_simplified_chars(text)).translate(_PUNCT_KEY)
-    return _KEY_WS.sub(" ", text.casefold()).strip()
+    text = unicodedata.normalize("NFKC", to_simplified_chars(text))
+    if not _translated_chars()[1].isdisjoint(text):
+        text = text.translate(_PUNCT_KEY)
+    text = text.casefold()
+    if _STRIP_NOT_SPACE.search(text) is None:
+        return " ".join(text.split())  # the same as the regex below when every whitespace is a \s
+    return _KEY_WS.sub(" ", text).strip()
 
 
 def to_simplified(text: str) -> str:
@@ -101,21 +119,27 @@ def to_simplified(text: str) -> str:
 _HAN = regex.compile(r"\p{Han}")
 _KANA = regex.compile(r"[\p{Hiragana}\p{Katakana}]")
 _LETTER = regex.compile(r"\p{L}")
+_HAN_RUN = regex.compile(r"\p{Han}+")
+_KANA_RUN = regex.compile(r"[\p{Hiragana}\p{Katakana}]+")
+_LETTER_RUN = regex.compile(r"\p{L}+")
 
 
 def detect_script(text: str, min_han_share: float = 0.3, min_han: int = 10, max_chars: int = 20_000) -> Optional[str]:
     """``Hans``/``Hant`` when Han characters dominate the letters of ``text`` (first ``max_chars``), else None."""
     sample = text[:max_chars]
-    han = _HAN.findall(sample)
-    if len(han) < min_han:
+    n_han = sum(map(len, _HAN_RUN.findall(sample)))  # counted by runs: far fewer matches than characters
+    if n_han < min_han:
         return None
-    letters = len(_LETTER.findall(sample))
-    kana = len(_KANA.findall(sample))
-    if not letters or len(han) / letters < min_han_share or kana > 0.1 * (len(han) + kana):
+    letters = sum(map(len, _LETTER_RUN.findall(sample)))
+    kana = sum(map(len, _KANA_RUN.findall(sample)))
+    if not letters or n_han / letters < min_han_share or kana > 0.1 * (n_han + kana):
         return None
     _, trad, simp = _tables()
-    n_trad = sum(1 for c in han if c in trad)
-    n_simp = sum(1 for c in han if c in simp)
+    n_trad = n_simp = 0
+    for c, n in Counter(sample).items():  # each distinct character looked up once
+        if (c in trad or c in simp) and _HAN.match(c):
+            n_trad += n if c in trad else 0
+            n_simp += n if c in simp else 0
     return "Hant" if n_trad > n_simp else "Hans"
 
 
@@ -136,16 +160,60 @@ def _ftfy_config():
                                 fix_latin_ligatures=False, normalization="NFC", explain=False)
 
 
+# characters some ftfy step (with our config) changes or removes: C0/C1 controls but \t \n \f (fix_c1_controls,
+# remove_control_chars, remove_terminal_escapes' ESC), line separators (fix_line_breaks), surrogates, the
+# deprecated format characters, BOM and interlinear annotations (remove_control_chars)
+_FTFY_TOUCHES = (r"\x00-\x08\x0b\r\x0e-\x1f\x7f-\x9f\u2028\u2029\u206a-\u206f\ufeff\ufff9-\ufffc"
+                 r"\ud800-\udfff")
+# one character of each of the 37 branches of ftfy's mojibake regex (``badness.BADNESS_RE``) that the branch
+# cannot match without: its categories c1, bad, law, currency, numeric, box and accented letters, and the
+# literal letters of the branches that name them (``ГўВЂВ``, ``вЂ``, ``β€``, ``[ΒΓΞΟ]…[ΒΓΞΟ]``, ``‚Ä`` …).
+# Not: the curly quotes, bullets, dashes and ellipsis of its "common"/punctuation categories, which appear in
+# those branches only next to one of these.
+_MOJIBAKE_CATEGORIES = ("c1", "bad", "law", "currency", "numeric", "box", "upper_accented", "lower_accented")
+_MOJIBAKE_LETTERS = "ŒœÂÃÎÐ×ØÙà√≈‚вВГРСβΒΓΞΟā"
+
+
+@lru_cache(maxsize=1)
+def _ftfy_untouched():
+    """Regex of every character that can make ftfy change a line with our config (built from ftfy's tables)."""
+    import re
+
+    from ftfy.badness import MOJIBAKE_CATEGORIES
+
+    cats = "".join(MOJIBAKE_CATEGORIES[c] for c in _MOJIBAKE_CATEGORIES)
+    return re.compile(f"[{_FTFY_TOUCHES}{cats}{_MOJIBAKE_LETTERS}]")
+
+
+def ftfy_leaves_alone(text: str) -> bool:
+    """True if ``ftfy.fix_text`` with our config surely returns ``text`` unchanged (False: it may change it).
+
+    ftfy fixes a text line by line; a line comes back unchanged when no step touches it: no character a fixer
+    removes or replaces, NFC already, and no mojibake (``is_bad``: a regex whose every branch needs one of the
+    characters listed above; tests/test_signals_fast.py checks this against ftfy's regex). Most documents pass,
+    and skip ftfy's ~10 passes over every line (which were the normalize stage's main cost)."""
+    return _ftfy_untouched().search(text) is None and unicodedata.is_normalized("NFC", text)
+
+
 def fix_mojibake(text: str) -> str:
+    """``ftfy.fix_text`` with our config, called only on the lines it may change (it fixes each line on its own)."""
     import ftfy
 
-    return ftfy.fix_text(text, config=_ftfy_config())
+    if ftfy_leaves_alone(text):
+        return text
+    lines = text.split("\n")
+    last = len(lines) - 1
+    out = []
+    for i, line in enumerate(lines):
+        seg = line if i == last else line + "\n"
+        out.append(seg if ftfy_leaves_alone(seg) else ftfy.fix_text(seg, config=_ftfy_config()))
+    return "".join(out)
 
 
 def clean_whitespace(text: str) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n\n")
     text = _CONTROL.sub("", _ZERO_WIDTH.sub("", text))
-    lines = [_HSPACE.sub(" ", line).strip() for line in text.split("\n")]
+    lines = [line.strip() for line in _HSPACE.sub(" ", text).split("\n")]  # no run crosses a newline
     return _MANY_NL.sub("\n\n", "\n".join(lines)).strip()
 
 

@@ -105,8 +105,9 @@ def to_fasttext_line(text: str, tokenizer: Tokenizer, max_chars: int, keep: froz
                      newlines: bool = True) -> str:
     """One fastText input line: tokens separated by spaces; with ``keep``, other tokens become their class."""
     toks = tokens(text, tokenizer, max_chars, newlines)
-    if keep:
-        toks = [t if t in keep or t == NEWLINE else token_class(t) for t in toks]
+    if keep:  # each distinct token classified once
+        kept = {t: t if t in keep or t == NEWLINE else token_class(t) for t in set(toks)}
+        toks = list(map(kept.__getitem__, toks))
     return " ".join(toks)
 
 

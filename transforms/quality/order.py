@@ -49,14 +49,14 @@ def _text(text: str, tokenizer: str) -> str:
 
 def _mapped(toks: Sequence[str], keep: dict[str, int], classes: dict[str, int]) -> list[int]:
     """Token ids; ``-1`` at line breaks (no pair spans a line)."""
-    out = []
-    for t in toks:
+    ids = {}
+    for t in set(toks):  # each distinct token looked up once
         if t == NEWLINE:
-            out.append(-1)
+            ids[t] = -1
         else:
             i = keep.get(t)
-            out.append(i if i is not None else classes[token_class(t)])
-    return out
+            ids[t] = i if i is not None else classes[token_class(t)]
+    return list(map(ids.__getitem__, toks))
 
 
 CLASSES = ("HAN", "LAT", "NUM", "SYM")

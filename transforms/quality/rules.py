@@ -18,9 +18,12 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import Iterable, Mapping, Optional, Sequence
+from itertools import chain
+from typing import Iterable, Mapping, NamedTuple, Optional, Sequence
 
 import regex
+
+from transforms.quality.ngrams import Grams, dup_ngram_chars, top_ngram_chars
 
 # ------------------------------------------------------------------ characters
 
@@ -33,6 +36,33 @@ _PUNCT_OR_SYMBOL = regex.compile(r"[\p{P}\p{S}\p{Cc}\s]+")  # a "symbol word" is
 
 def is_symbol_word(w: str) -> bool:
     return _PUNCT_OR_SYMBOL.fullmatch(w) is not None
+
+
+class WordStats(NamedTuple):
+    content: int  # words that are not symbol words
+    content_chars: int  # their characters
+    unique_content: int  # distinct ones
+    alpha: int  # words with at least one letter
+
+
+def word_stats(ws: Sequence[str]) -> WordStats:
+    """Counts over a document's words, each distinct word looked at once (a word of letters only is neither a
+    symbol word nor without a letter: no regex for it)."""
+    content = chars = unique = alpha = 0
+    for w, c in Counter(ws).items():
+        if w.isalpha():
+            content += c
+            chars += c * len(w)
+            unique += 1
+            alpha += c
+            continue
+        if _PUNCT_OR_SYMBOL.fullmatch(w) is None:
+            content += c
+            chars += c * len(w)
+            unique += 1
+        if any(ch.isalpha() for ch in w):
+            alpha += c
+    return WordStats(content, chars, unique, alpha)
 
 
 # ------------------------------------------------------------------ English-style words (spaCy-like)
@@ -126,16 +156,45 @@ def _split_chunk(s: str, out: list[str]) -> None:
     out.extend(reversed(suffixes))
 
 
+# the commonest chunks with punctuation, an ASCII word with one bracket/quote before or one mark after ("(see",
+# "said,", "“Yes", "end)") or with a final period: ``_split_chunk`` would only peel those characters off (none
+# of its whole-keeping, contraction, unit, URL or infix rules can apply to such a chunk)
+_EDGED = re.compile(r"([(\[\"“‘]?)([A-Za-z]+)([,;:!?)\]\"”’]?)")
+_DOTTED = re.compile(r"([A-Za-z]*(?:[a-z]|[A-Z][A-Z]))\.")  # peeled when _PERIOD_AFTER matches (≥ 2 letters)
+
+
+def _chunk_tokens(chunk: str) -> tuple[str, ...]:
+    if _SIMPLE_ALNUM.fullmatch(chunk) and not chunk[0].isdigit() and chunk not in ("cannot", "Cannot"):
+        return (chunk,)
+    m = _EDGED.fullmatch(chunk)
+    if m is not None and m.group(2) not in ("cannot", "Cannot"):
+        return tuple(x for x in m.groups() if x)
+    m = _DOTTED.fullmatch(chunk)
+    if m is not None and len(chunk) > 2 and chunk not in _KEEP_WHOLE and m.group(1) not in ("cannot", "Cannot"):
+        return m.group(1), "."
+    out: list[str] = []
+    _split_chunk(chunk, out)
+    return tuple(out)
+
+
+# whitespace chunk → its tokens, for the chunks of the documents lately seen ("the,", "world." recur across
+# documents; most distinct chunks are split once per document)
+_CHUNKS: dict[str, tuple[str, ...]] = {}
+_CHUNKS_MAX = 10_000  # entries (~2 MB); emptied when full
+
+
 def words(text: str) -> list[str]:
     """English-style tokens close to datatrove's (spaCy ``en``) tokenization: punctuation tokens included."""
-    out: list[str] = []
-    simple = _SIMPLE_ALNUM.fullmatch
-    for chunk in text.split():
-        if simple(chunk) and not chunk[0].isdigit() and chunk not in ("cannot", "Cannot"):
-            out.append(chunk)
-        else:
-            _split_chunk(chunk, out)
-    return out
+    chunks = text.split()
+    cache = _CHUNKS
+    missing = set(chunks).difference(cache)
+    if missing:
+        if len(cache) + len(missing) > _CHUNKS_MAX:
+            cache.clear()
+            missing = set(chunks)
+        for c in missing:
+            cache[c] = _chunk_tokens(c)
+    return list(chain.from_iterable(map(cache.__getitem__, chunks)))
 
 
 # ------------------------------------------------------------------ shared counting helpers
@@ -152,54 +211,6 @@ def find_duplicates(items: Iterable[str]) -> tuple[int, int]:
         else:
             seen.add(x)
     return dup_n, dup_chars
-
-
-class Joined:
-    """Words joined once with ``sep``, so every n-gram is one slice of a string.
-
-    The Gopher signals look at thousands of n-grams per document for six values of n; slicing one joined
-    string gives exactly ``sep.join(ws[i:i + n])`` at about half the cost of re-joining list slices
-    (quality was the second costliest stage after extraction, bench/RESULTS.md)."""
-
-    def __init__(self, ws: Sequence[str], sep: str = ""):
-        self.n_words = len(ws)
-        self.text = sep.join(ws)
-        off, pos, step = [0], 0, len(sep)
-        for w in ws:
-            pos += len(w) + step
-            off.append(pos)
-        self.off = off
-        self.step = step
-
-    def grams(self, n: int) -> list[str]:
-        t, off, step = self.text, self.off, self.step
-        return [t[off[i]:off[i + n] - step] for i in range(self.n_words - n + 1)]
-
-
-def top_ngram_chars(ws: Sequence[str] | Joined, n: int, sep: str = " ") -> int:
-    """Characters covered by the most frequent word n-gram (its joined length × its count)."""
-    j = ws if isinstance(ws, Joined) else Joined(ws, sep)
-    if j.n_words < n:
-        return 0
-    gram, c = Counter(j.grams(n)).most_common(1)[0]
-    return len(gram) * c
-
-
-def dup_ngram_chars(ws: Sequence[str] | Joined, n: int) -> int:
-    """Characters in repeated word n-grams, non-overlapping (Gopher; datatrove ``find_all_duplicate``)."""
-    j = ws if isinstance(ws, Joined) else Joined(ws)
-    t, off = j.text, j.off
-    seen: set[str] = set()
-    total, i, last = 0, 0, j.n_words - n + 1
-    while i < last:
-        gram = t[off[i]:off[i + n]]
-        if gram in seen:
-            total += len(gram)
-            i += n
-        else:
-            seen.add(gram)
-            i += 1
-    return total
 
 
 _PARA_SPLIT = re.compile(r"\n{2,}")
@@ -220,7 +231,7 @@ def repetition_signals(text: str, ws: Sequence[str], top_ns: Iterable[int], dup_
         f"{prefix}frac_dup_lines": l_dup / len(lines),
         f"{prefix}frac_chars_dup_lines": l_chars / n_chars,
     }
-    spaced, glued = Joined(ws, " "), Joined(ws)
+    spaced, glued = Grams(ws, " "), Grams(ws)
     for n in top_ns:
         sig[f"{prefix}frac_chars_top_{n}gram"] = top_ngram_chars(spaced, n) / n_chars
     for n in dup_ns:
@@ -241,16 +252,22 @@ _CITATION = re.compile(r"\[\d*]|\[edit]|\[citation needed]")
 _C4_END = (".", "?", "!", '"', "'")
 _POLICY = ("terms of use", "privacy policy", "cookie policy", "uses cookies", "use of cookies", "use cookies")
 # sentence boundary inside a line: terminal mark(s), optional closers, space, then a non-lowercase start
-_SENT_BOUNDARY = re.compile(r"(\S*?)([.!?]+)[\"')\]\u201d\u2019]*\s+(?=[^\sa-z])")
+# (the word before the marks is the rest of its whitespace-delimited chunk: read back from the match, which is faster
+# than a leading lazy ``(\S*?)`` group the regex engine retries at every character of every word)
+_SENT_BOUNDARY = re.compile(r"([.!?]+)[\"')\]\u201d\u2019]*\s+(?=[^\sa-z])")
 
 
 def count_sentences(line: str) -> int:
     """Punkt-like sentence count of one line: boundaries after .!? not preceded by an abbreviation."""
     n = 1
     for m in _SENT_BOUNDARY.finditer(line):
-        word, mark = m.group(1), m.group(2)
-        if mark == "." and (word.lower().rstrip(".") in _ABBREV or _INITIALS.match(word)):
-            continue
+        if m.group(1) == ".":
+            k = s = m.start()
+            while k and not line[k - 1].isspace():
+                k -= 1
+            word = line[k:s]
+            if word.lower().rstrip(".") in _ABBREV or _INITIALS.match(word):
+                continue
         n += 1
     return n
 
@@ -269,9 +286,9 @@ def c4_signals(text: str, max_word_length: int = 1000, remove_citations: bool = 
             continue
         n_lines += 1
         ws = line.split()
-        if max_word_length != -1 and any(len(w) > max_word_length for w in ws):
+        if max_word_length != -1 and len(line) > max_word_length and any(len(w) > max_word_length for w in ws):
             continue
-        if remove_citations:
+        if remove_citations and "[" in line:
             line = _CITATION.sub("", line)
         if filter_no_terminal_punct and (not line.endswith(_C4_END) or line.endswith("...")):
             continue
@@ -314,18 +331,18 @@ def space_signals(text: str, stop_words: frozenset[str], top_ns: Iterable[int] =
         return sig
     ws = words(text)
     n_words = max(1, len(ws))
-    content = [w for w in ws if not is_symbol_word(w)]
+    st = word_stats(ws)
     lines = text.splitlines() or [""]
     sig.update({
-        "rps_doc_word_count": float(len(content)),
-        "rps_doc_mean_word_length": (sum(map(len, content)) / len(content)) if content else 0.0,
+        "rps_doc_word_count": float(st.content),
+        "rps_doc_mean_word_length": (st.content_chars / st.content) if st.content else 0.0,
         "rps_doc_symbol_to_word_ratio": text.count("#") / n_words,
         "rps_doc_ellipsis_to_word_ratio": (text.count("...") + text.count("…")) / n_words,
         "rps_doc_frac_lines_start_with_bullet": sum(ln.lstrip().startswith(_BULLETS) for ln in lines) / len(lines),
         "rps_doc_frac_lines_end_with_ellipsis": sum(ln.rstrip().endswith(("...", "…")) for ln in lines) / len(lines),
-        "rps_doc_frac_alpha_words": sum(any(c.isalpha() for c in w) for w in ws) / n_words,
+        "rps_doc_frac_alpha_words": st.alpha / n_words,
         "rps_doc_stop_words": float(len(stop_words.intersection(ws))),
-        "rps_doc_frac_unique_words": len(set(content)) / max(1, len(content)),
+        "rps_doc_frac_unique_words": st.unique_content / max(1, st.content),
     })
     sig.update(repetition_signals(text, ws, top_ns, dup_ns))
     sig.update(c4_signals(text, **(c4 or {})))

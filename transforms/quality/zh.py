@@ -21,17 +21,19 @@ group, once per document; its dictionary loads on the first such document of a w
 """
 from __future__ import annotations
 
-from collections import Counter
+from itertools import chain
 from typing import Mapping, Optional, Sequence
 
 import regex
 
+from transforms.quality.ngrams import repeated_char_ngram_occurrences
 from transforms.quality.rules import (
-    TERMINAL_PUNCTUATION, find_duplicates, is_symbol_word, ngram_failures, repetition_signals, _over, _under,
+    TERMINAL_PUNCTUATION, find_duplicates, ngram_failures, repetition_signals, word_stats, _over, _under,
 )
 
 HAN = regex.compile(r"\p{Han}")
-_NON_SPACE = regex.compile(r"\S")
+_HAN_RUN = regex.compile(r"\p{Han}+")
+_STRIP_NOT_SPACE = regex.compile(r"[\x1c-\x1f]")  # whitespace to str.strip, not to \s
 _SPACE = regex.compile(r"\s+")
 ZH_SENTENCE_END = "。！？；…!?;."
 _CLOSERS = "”’」』）)》〉】\"' |"  # closing quotes/brackets; " |" ends extracted table rows
@@ -77,15 +79,35 @@ def _jieba_compatible(words: list[str], has_word) -> list[str]:
     return out
 
 
+def _token_words(tok: str, has_word) -> tuple[str, ...]:
+    """What one rjieba token becomes: split as jieba splits it, stripped, whitespace tokens dropped."""
+    return tuple(w for w in (t.strip() for t in _jieba_compatible([tok], has_word)) if w)
+
+
+# rjieba token → its words (most tokens recur within and across documents); emptied when full
+_TOKENS: dict[str, tuple[str, ...]] = {}
+_TOKENS_MAX = 20_000  # entries (~5 MB)
+
+
 def zh_words(text: str) -> list[str]:
     """jieba tokens without whitespace tokens (datatrove ``strip_strings``); punctuation tokens kept.
 
     Segmented by ``rjieba`` (jieba-rs: the same dictionary and HMM, in Rust), ~20x faster than jieba and
     token-for-token identical to ``jieba.lcut`` on 230 documents / 2.4M tokens of the shared Chinese pages, books
-    and reviews once non-Han runs are split as jieba splits them (``bench/jieba_compat.py``)."""
+    and reviews once non-Han runs are split as jieba splits them (``bench/jieba_compat.py``). Each distinct token
+    is post-processed once per worker."""
     import rjieba
 
-    return [w for w in (t.strip() for t in _jieba_compatible(rjieba.cut(text), rjieba.has_word)) if w]
+    toks = rjieba.cut(text)
+    cache = _TOKENS
+    missing = set(toks).difference(cache)
+    if missing:
+        if len(cache) + len(missing) > _TOKENS_MAX:
+            cache.clear()
+            missing = set(toks)
+        for t in missing:
+            cache[t] = _token_words(t, rjieba.has_word)
+    return list(chain.from_iterable(map(cache.__getitem__, toks)))
 
 
 def char_ngram_dup_frac(text: str, n: int = 13) -> float:
@@ -94,9 +116,7 @@ def char_ngram_dup_frac(text: str, n: int = 13) -> float:
     total = len(s) - n + 1
     if total <= 0:
         return 0.0
-    counts = Counter(s[i:i + n] for i in range(total))
-    occurrences = sum(c for c in counts.values() if c > 1)
-    return occurrences / total
+    return repeated_char_ngram_occurrences(s, n) / total
 
 
 _TRAILING_PAREN = regex.compile(r"[（(][^（）()\n]{1,30}[）)]$")  # "……。（德清县发改局）": attribution after the end
@@ -113,20 +133,22 @@ def zh_signals(text: str, stop_words: frozenset[str], top_ns: Sequence[int] = (2
     """Every Chinese signal of one document; ``with_words=False`` skips jieba (word signals absent).
     Word signals of texts longer than ``word_max_chars`` are measured on a prefix cut at a line end
     (ratios as is, counts scaled to the whole text), so a huge document costs no more than the prefix."""
-    n_chars = len(_NON_SPACE.findall(text))
+    n_chars = len(text) - sum(map(len, _SPACE.findall(text)))  # runs, not characters: fewer matches
     sig: dict[str, float] = {"rps_doc_char_count": float(len(text)), "zh_char_count": float(n_chars)}
     if not n_chars:
         return sig
-    n_han = len(HAN.findall(text))
+    n_han = sum(map(len, _HAN_RUN.findall(text)))
     lines = [ln.strip() for ln in text.split("\n")]
     lines = [ln for ln in lines if ln]
     n_lines = max(1, len(lines))
     ends = [_ends_sentence(ln) for ln in lines]
+    # the lines' non-space characters are the text's, unless str.strip removed one that regex's \s does not match
+    line_chars = n_chars if _STRIP_NOT_SPACE.search(text) is None else sum(len(_SPACE.sub("", ln)) for ln in lines)
     sig.update({
         "zh_han_count": float(n_han),
         "zh_han_ratio": n_han / n_chars,
         "zh_line_count": float(len(lines)),
-        "zh_mean_line_chars": sum(len(_SPACE.sub("", ln)) for ln in lines) / n_lines,
+        "zh_mean_line_chars": line_chars / n_lines,
         "zh_frac_lines_end_sentence": sum(ends) / n_lines,
         "zh_frac_chars_lines_end_sentence": sum(len(ln) for ln, e in zip(lines, ends) if e) / max(1, sum(map(len, lines))),
         "zh_frac_chars_prose_lines": sum(len(ln) for ln, e in zip(lines, ends) if e or _CLAUSE.search(ln))
@@ -147,13 +169,13 @@ def zh_signals(text: str, stop_words: frozenset[str], top_ns: Sequence[int] = (2
         sig["zh_words_prefix_chars"] = float(len(text))
     ws = zh_words(text)
     n_words = max(1, len(ws))
-    content = [w for w in ws if not is_symbol_word(w)]
+    st = word_stats(ws)
     sig.update({
-        "zh_word_count": round(len(content) * scale),
-        "zh_mean_word_length": (sum(map(len, content)) / len(content)) if content else 0.0,
+        "zh_word_count": round(st.content * scale),
+        "zh_mean_word_length": (st.content_chars / st.content) if st.content else 0.0,
         "zh_symbol_to_word_ratio": text.count("#") / n_words,
         "zh_ellipsis_to_word_ratio": (text.count("...") + text.count("…")) / n_words,
-        "zh_frac_alpha_words": sum(any(c.isalpha() for c in w) for w in ws) / n_words,
+        "zh_frac_alpha_words": st.alpha / n_words,
         "zh_stop_words": float(len(stop_words.intersection(ws))),
         "zh_newline_to_word_ratio": text.count("\n") / n_words,
     })
