@@ -166,6 +166,7 @@ def cmd_build(args: argparse.Namespace, beam_args: list[str]) -> int:
     from pipelines.build import build_pipeline, default_cache, select_pipeline
     from pipelines.card import package_versions
     from pipelines.card.run import tokenizer_info
+    from pipelines.interrupt import was_interrupted
     from pipelines.publish import check_output, staged_output
     from pipelines.validate import validate_recipe
     from transforms import store
@@ -219,6 +220,8 @@ def cmd_build(args: argparse.Namespace, beam_args: list[str]) -> int:
         check_accounting(stats)  # a build that lost records is not published
         if args.card:
             status = _render_card_or_warn(out, args.output)
+        if was_interrupted():  # a Ctrl-C that a runner thread or library caught and went on from: never publish
+            raise KeyboardInterrupt
     if not args.quiet:
         print(summary_table(stats))
         print(f"output: {args.output}")

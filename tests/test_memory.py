@@ -112,6 +112,9 @@ def test_finished_bundles_release_their_output_buffers(monkeypatch):
     # Beam's 10 MB output flush threshold: transforms.worker_memory flushes at 1 MiB, which leaves a smaller tail
     from apache_beam.runners.worker import data_plane
 
+    from transforms import worker_memory
+
+    assert worker_memory.INSTALLED
     monkeypatch.setattr(data_plane.SizeBasedBufferingClosableOutputStream.__init__, "yuliao_flush_bytes", 10 << 20)
     assert beam_speedups.RELEASES_STREAMS and memory.release_finished_streams()
     patched = bundle_processor.DataOutputOperation.finish

@@ -263,18 +263,20 @@ def uint32_arrays(col: pa.ListArray) -> list:
     select: every shuffle pickles each document, and an array pickles as one bytes copy where a list of a
     thousand Python ints costs ~20x more to encode and decode (bench: re-select CPU); ``to_arrow_row``
     writes either form identically."""
-    if col.values.null_count:  # null ids inside a list: never written by annotate; Arrow's own lists then
+    if col.values.null_count or col.values.type != pa.uint32():  # never written by annotate: Arrow's own lists
         return col.to_pylist()
-    offsets = col.offsets.to_numpy()
-    values = col.values.to_numpy(zero_copy_only=False).astype("=u4", copy=False)
-    nulls = col.is_null().to_numpy(zero_copy_only=False)
+    # the buffers, not ``to_numpy``: pyarrow's ``to_numpy`` imports pandas (~80 MB) when it is installed
+    offsets = col.offsets.to_pylist()
+    ids = col.values
+    values = memoryview(ids.buffers()[1])[ids.offset * 4:(ids.offset + len(ids)) * 4]
+    nulls = col.is_null().to_pylist() if col.null_count else [False] * len(col)
     out: list[Optional[array]] = []
     for k in range(len(col)):
         if nulls[k]:
             out.append(None)
         else:
             a = array(_U32)
-            a.frombytes(values[offsets[k]:offsets[k + 1]].tobytes())
+            a.frombytes(values[offsets[k] * 4:offsets[k + 1] * 4])
             out.append(a)
     return out
 
