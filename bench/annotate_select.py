@@ -73,6 +73,14 @@ def killed_at_half(c: list[str], cache: Path, n_inputs: int) -> tuple[float, flo
     return time.perf_counter() - t0, children_cpu() - cpu0, len(list(cache.rglob("*.done.json")))
 
 
+def existing_store(work: Path) -> Path:
+    """The annotation store a run of this script left in ``work`` (the scripts that re-select from it need one)."""
+    cache = work / "cache"
+    if not cache.is_dir():
+        raise SystemExit(f"no annotation store at {cache}: run bench/annotate_select.py first")
+    return cache
+
+
 def parquet(out: Path) -> dict[str, bytes]:
     return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*.parquet"))}
 

@@ -37,9 +37,8 @@ def main() -> int:
     ap.add_argument("--work", default=str(A.REPO / "bench" / "work" / "annotate-select"))
     args = ap.parse_args()
     work = Path(args.work)
-    if not (work / "cache").is_dir():
-        raise SystemExit(f"no annotation store at {work / 'cache'}: run bench/annotate_select.py first")
-    c = A.cmd("default", A.inputs(False), work / "prism-out", work / "cache", ["quality.zh.min_chars=300"])
+    cache = A.existing_store(work)
+    c = A.cmd("default", A.inputs(False), work / "prism-out", cache, ["quality.zh.min_chars=300"])
     argv = c[c.index("build"):] + ["--force"]
     runs: dict[str, list[float]] = {"0": [], "1": []}
     for _ in range(args.pairs):

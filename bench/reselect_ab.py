@@ -22,10 +22,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import annotate_select as A  # noqa: E402
 
 
-def reselect_cpu(code: Path, work: Path, out: Path) -> float:
+def reselect_cpu(code: Path, cache: Path, out: Path) -> float:
     shutil.rmtree(out, ignore_errors=True)
     sets = ["quality.zh.min_chars=300", "quality.space.gopher.min_doc_words=80"]
-    c = A.cmd("default", A.inputs(False), out, work / "cache", sets)
+    c = A.cmd("default", A.inputs(False), out, cache, sets)
     cpu0 = A.children_cpu()
     subprocess.run(c, check=True, cwd=code, stdout=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(code)})
     return A.children_cpu() - cpu0
@@ -38,8 +38,7 @@ def main() -> int:
     ap.add_argument("--work", default=str(A.REPO / "bench" / "work" / "annotate-select"))
     args = ap.parse_args()
     work = Path(args.work)
-    if not (work / "cache").is_dir():
-        raise SystemExit(f"no annotation store at {work / 'cache'}: run bench/annotate_select.py first")
+    cache = A.existing_store(work)
     base = work / f"code-{args.base}"
     if not base.is_dir():
         base.mkdir(parents=True)
@@ -47,8 +46,8 @@ def main() -> int:
         subprocess.run(["tar", "-x", "-C", str(base)], input=archive, check=True)
     ratios = []
     for i in range(args.pairs):
-        b = reselect_cpu(base, work, work / "ab-base")
-        n = reselect_cpu(A.REPO, work, work / "ab-new")
+        b = reselect_cpu(base, cache, work / "ab-base")
+        n = reselect_cpu(A.REPO, cache, work / "ab-new")
         ratios.append(n / b)
         print(f"pair {i + 1}: {args.base} {b:.2f} CPU-s, this checkout {n:.2f} CPU-s ({n / b:.2f})", flush=True)
     print(f"median ratio this checkout / {args.base}: {statistics.median(ratios):.2f}")

@@ -37,11 +37,10 @@ def main() -> int:
     ap.add_argument("--list", action="store_true", help="print every stage's name")
     args = ap.parse_args()
     work = Path(args.work)
-    if not (work / "cache").is_dir():
-        raise SystemExit(f"no annotation store at {work / 'cache'}: run bench/annotate_select.py first")
+    cache = annotate_select.existing_store(work)
     out = work / "stages-out"
     shutil.rmtree(out, ignore_errors=True)
-    c = annotate_select.cmd(args.recipe, annotate_select.inputs(False), out, work / "cache", [])
+    c = annotate_select.cmd(args.recipe, annotate_select.inputs(False), out, cache, [])
     fn_runner.FnApiRunner.run_stages = _counting
     from pipelines.cli import main as cli
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from itertools import chain
-from typing import Iterable, Mapping, NamedTuple, Optional, Sequence
+from typing import Callable, Iterable, Mapping, NamedTuple, Optional, Sequence
 
 import regex
 
@@ -185,16 +185,22 @@ _CHUNKS_MAX = 10_000  # entries (~2 MB); emptied when full
 
 def words(text: str) -> list[str]:
     """English-style tokens close to datatrove's (spaCy ``en``) tokenization: punctuation tokens included."""
-    chunks = text.split()
-    cache = _CHUNKS
-    missing = set(chunks).difference(cache)
+    return expand_cached(text.split(), _CHUNKS, _CHUNKS_MAX, _chunk_tokens)
+
+
+def expand_cached(keys: Sequence[str], cache: dict[str, tuple[str, ...]], max_entries: int,
+                  expand: Callable[[str], tuple[str, ...]]) -> list[str]:
+    """``expand`` of every key, concatenated, each distinct key expanded once while it stays in ``cache``: words
+    and tokens recur within and across documents. The cache is emptied when it would pass ``max_entries``, so
+    a worker's share stays bounded whatever the corpus size."""
+    missing = set(keys).difference(cache)
     if missing:
-        if len(cache) + len(missing) > _CHUNKS_MAX:
+        if len(cache) + len(missing) > max_entries:
             cache.clear()
-            missing = set(chunks)
-        for c in missing:
-            cache[c] = _chunk_tokens(c)
-    return list(chain.from_iterable(map(cache.__getitem__, chunks)))
+            missing = set(keys)
+        for key in missing:
+            cache[key] = expand(key)
+    return list(chain.from_iterable(map(cache.__getitem__, keys)))
 
 
 # ------------------------------------------------------------------ shared counting helpers

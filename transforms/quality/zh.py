@@ -21,14 +21,15 @@ group, once per document; its dictionary loads on the first such document of a w
 """
 from __future__ import annotations
 
-from itertools import chain
+from functools import partial
 from typing import Mapping, Optional, Sequence
 
 import regex
 
 from transforms.quality.ngrams import repeated_char_ngram_occurrences
 from transforms.quality.rules import (
-    TERMINAL_PUNCTUATION, find_duplicates, ngram_failures, repetition_signals, word_stats, _over, _under,
+    TERMINAL_PUNCTUATION, expand_cached, find_duplicates, ngram_failures, repetition_signals, word_stats, _over,
+    _under,
 )
 
 HAN = regex.compile(r"\p{Han}")
@@ -98,16 +99,7 @@ def zh_words(text: str) -> list[str]:
     is post-processed once per worker."""
     import rjieba
 
-    toks = rjieba.cut(text)
-    cache = _TOKENS
-    missing = set(toks).difference(cache)
-    if missing:
-        if len(cache) + len(missing) > _TOKENS_MAX:
-            cache.clear()
-            missing = set(toks)
-        for t in missing:
-            cache[t] = _token_words(t, rjieba.has_word)
-    return list(chain.from_iterable(map(cache.__getitem__, toks)))
+    return expand_cached(rjieba.cut(text), _TOKENS, _TOKENS_MAX, partial(_token_words, has_word=rjieba.has_word))
 
 
 def char_ngram_dup_frac(text: str, n: int = 13) -> float:
