@@ -26,7 +26,7 @@ from transforms.annotate import Signals, SplitAnnotator, annotate_split
 from transforms.contract import Stage, stats_key
 from transforms.dedup import signer_from_recipe
 from transforms.dedup.prior import write_index
-from transforms.pii import PiiStage
+from transforms.pii import PiiScrubber, PiiStage, Span, pii_fingerprint, spans_to_flat
 from transforms.progress import is_local_runner, report_bytes
 from transforms.sample import Sampler
 from transforms.sample_beam import SampleDocs
@@ -62,8 +62,10 @@ def annotate_stages(recipe: Recipe) -> tuple[Stage, list[Stage]]:
     if enabled(recipe, "langid"):
         stages.append(LangId.from_recipe(recipe.langid))
     tokenize = Tokenize.from_recipe(recipe.tokenize) if enabled(recipe, "tokenize") else None
+    pii = enabled(recipe, "pii")
     stages.append(Signals(Quality(recipe.quality), signer_from_recipe(recipe.dedup.near), tokenize,
-                          recipe.quality.batch_size))
+                          recipe.quality.batch_size, PiiScrubber.from_config(recipe.pii) if pii else None,
+                          pii_fingerprint(recipe.pii) if pii else None))
     return extract, stages
 
 
@@ -172,13 +174,13 @@ class _ReadStore(beam.DoFn):
     One step instead of Beam's ``ReadAllFromParquet`` per file kind: select's fixed cost is Beam's per-step
     overhead (bench/RESULTS.md), and splits are already spread over workers by annotate's ``Reshuffle``."""
 
-    def __init__(self, tokenizer: str | None):
-        self.tokenizer = tokenizer
+    def __init__(self, tokenizer: str | None, pii_settings: str | None):
+        self.tokenizer, self.pii_settings = tokenizer, pii_settings
 
     def process(self, em: tuple[str, dict, bool]) -> Iterator:
         entry, marker, computed = em
         for row in store.read_rows(entry, marker, "docs"):
-            yield _document_from_store(row, self.tokenizer)
+            yield _document_from_store(row, self.tokenizer, self.pii_settings)
         for row in store.read_rows(entry, marker, "rejects"):
             yield beam.pvalue.TaggedOutput(REJECTS, _reject_from_row(row))
         for pair in _counts_of(marker, computed):
@@ -198,12 +200,23 @@ def _tokenizer_of(recipe: Recipe) -> str | None:
     return Tokenize.from_recipe(recipe.tokenize).fingerprint() if enabled(recipe, "tokenize") else None
 
 
-def _document_from_store(row: dict, tokenizer: str | None) -> Document:
-    """A stored document; its token ids only if this select tokenizes exactly as annotate did."""
+def _pii_settings_of(recipe: Recipe) -> str | None:
+    return pii_fingerprint(recipe.pii) if enabled(recipe, "pii") else None
+
+
+def _document_from_store(row: dict, tokenizer: str | None, pii_settings: str | None) -> Document:
+    """A stored document; its token ids only if this select tokenizes exactly as annotate did, its PII spans
+    only if this select looks for PII exactly as annotate did (and the ids of their scrubbed text only if both)."""
     doc = from_arrow_row(row)
-    if tokenizer is None or row.get("tokenizer") != tokenizer:
-        doc = doc._replace(token_ids=None, n_tokens=None)
-    return doc
+    same_tokenizer = tokenizer is not None and row.get("tokenizer") == tokenizer
+    spans = row.get("pii_spans")
+    if pii_settings is None or spans is None or row.get("pii_settings") != pii_settings:
+        return doc._replace(pii_spans=None, pii_token_ids=None, pii_n_tokens=None,
+                            **({} if same_tokenizer else {"token_ids": None, "n_tokens": None}))
+    flat = spans_to_flat([Span(s["start"], s["end"], s["type"]) for s in spans])
+    if same_tokenizer:
+        return doc._replace(pii_spans=flat)
+    return doc._replace(pii_spans=flat, token_ids=None, n_tokens=None, pii_token_ids=None, pii_n_tokens=None)
 
 
 def _reject_from_row(row: dict) -> Reject:
@@ -225,7 +238,7 @@ def select_phase(p: beam.Pipeline, recipe: Recipe, entries: beam.PCollection, ou
     Rejects and stats of every stage are flattened once each (``StageParts``): a ``Flatten`` read by another
     ``Flatten`` is one more fused stage of fixed cost on the FnApiRunner."""
     keep_text = recipe.sink.rejects_keep_text
-    read = entries | "Read store" >> beam.ParDo(_ReadStore(_tokenizer_of(recipe))).with_outputs(
+    read = entries | "Read store" >> beam.ParDo(_ReadStore(_tokenizer_of(recipe), _pii_settings_of(recipe))).with_outputs(
         REJECTS, STATS, main="docs")
     docs = read.docs
     rejects = [read[REJECTS]]

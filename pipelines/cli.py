@@ -142,8 +142,8 @@ def cmd_annotate(args: argparse.Namespace, beam_args: list[str]) -> int:
     from transforms.sources.read import expand_inputs
 
     recipe = load_recipe(args.recipe, args.overrides)
-    validate_recipe(recipe)
     _filesystems(beam_args)
+    validate_recipe(recipe, args.cache)
     sampler = _sampler(args, recipe)
     files = expand_inputs(args.input, args.kind)
     shash, done, missing = _store_summary(args.cache, recipe, files, sampler)
@@ -176,11 +176,11 @@ def cmd_build(args: argparse.Namespace, beam_args: list[str]) -> int:
     recipe = load_recipe(args.recipe, args.overrides)
     _filesystems(beam_args)
     check_output(args.output, args.force)  # before anything is read: a file, or a folder that is not ours
-    validate_recipe(recipe)
+    cache = args.cache or default_cache(args.output)
+    validate_recipe(recipe, cache)
     sampler = _sampler(args, recipe)
     files = expand_inputs(args.input, args.kind)
     selecting = args.command == "select"
-    cache = args.cache or default_cache(args.output)
     # markers only: when the store already holds every input (a re-select), ``build`` runs select alone and
     # its graph carries no annotate steps
     shash, entries, missing = _store_summary(cache, recipe, files, sampler)
@@ -190,7 +190,7 @@ def cmd_build(args: argparse.Namespace, beam_args: list[str]) -> int:
             raise ValueError(f"{len(missing)} input(s) are not (completely) in the annotation store {cache} for "
                              f"these annotate settings ({shash}): {names}; run `yuliao annotate` or `yuliao build`")
     max_bytes = int(args.checksum_max_mb * 1024 * 1024)
-    tokenizer = tokenizer_info(recipe.tokenize)
+    tokenizer = tokenizer_info(recipe.tokenize, cache)
     started = time.time()
     status = 0
     with staged_output(args.output, args.force) as staging:

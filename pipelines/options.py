@@ -74,6 +74,8 @@ def check_beam_args(args: Sequence[str], yuliao_options: Iterable[str] = ()) -> 
         if arg.startswith("-"):
             name = arg.split("=", 1)[0]
             hint = closest_option(name, options)
+            if hint == name:  # known, but to another command (``annotate --no-card``)
+                raise OptionError(f"option {name} does not apply to this command; see its --help")
             raise OptionError(f"unknown option {name}" + (f" (did you mean {hint}?)" if hint else "")
                               + "; see yuliao build --help (Beam options: --runner, --direct_running_mode, …)")
     raise OptionError(f"unexpected argument {unknown[0]!r}")

@@ -144,20 +144,20 @@ def release_problems(recipe: Recipe) -> list[str]:
 
 
 # ------------------------------------------------------------------ tokenizer
-def tokenizer_problems(recipe: Recipe) -> list[str]:
-    """The tokenizer loads and has the EOS token (otherwise every tokenize worker fails after reading)."""
-    from pipelines.card.run import load_tokenizer
+def tokenizer_problems(recipe: Recipe, store: Optional[str] = None) -> list[str]:
+    """The tokenizer loads and has the EOS token (otherwise every tokenize worker fails after reading); facts
+    kept in the annotation store ``store`` for the same file say so without loading it (``tokenizer_info``)."""
+    from pipelines.card.run import tokenizer_info
 
-    cfg = recipe.tokenize
     try:
-        load_tokenizer(cfg.tokenizer_path, cfg.eos_token, cfg.add_eos)
+        tokenizer_info(recipe.tokenize, store)
     except Exception as exc:  # noqa: BLE001 - any failure to load is the problem to report
         return [f"tokenize: {type(exc).__name__}: {exc}"]
     return []
 
 
 # ------------------------------------------------------------------ everything
-def recipe_problems(recipe: Recipe) -> list[str]:
+def recipe_problems(recipe: Recipe, store: Optional[str] = None) -> list[str]:
     problems = file_problems(recipe) + release_problems(recipe)
     if recipe.langid.enabled:
         bad_model = any(p.startswith("langid.model_path") for p in problems)
@@ -169,12 +169,13 @@ def recipe_problems(recipe: Recipe) -> list[str]:
     if recipe.quality.enabled:
         problems += signal_problems(recipe)
     if recipe.tokenize.enabled and not any(p.startswith("tokenize.") for p in problems):
-        problems += tokenizer_problems(recipe)
+        problems += tokenizer_problems(recipe, store)
     return problems
 
 
-def validate_recipe(recipe: Recipe) -> None:
-    """Raise ``RecipeCheckError`` listing every problem (see module docstring)."""
-    problems = recipe_problems(recipe)
+def validate_recipe(recipe: Recipe, store: Optional[str] = None) -> None:
+    """Raise ``RecipeCheckError`` listing every problem (see module docstring); ``store``: the annotation store,
+    where the tokenizer's facts are kept between builds."""
+    problems = recipe_problems(recipe, store)
     if problems:
         raise RecipeCheckError("recipe cannot run:\n  " + "\n  ".join(problems))

@@ -16,6 +16,10 @@ import pyarrow as pa
 SCHEMA_VERSION: int = int(resources.files("schemas").joinpath("SCHEMA_VERSION").read_text().strip())
 
 
+PII_TYPES: tuple[str, ...] = ("EMAIL", "IP", "ID_NUMBER", "BANK_CARD", "PASSPORT", "QQ", "WECHAT", "PHONE", "SSN")
+"""The PII types ``transforms/pii.py`` finds, in its priority order; ``Document.pii_spans`` index into it."""
+
+
 class Document(NamedTuple):
     id: str
     text: str
@@ -38,6 +42,13 @@ class Document(NamedTuple):
     # annotation store, never in the output data (``to_arrow_row`` drops it). None: not computed (or invalidated
     # by a stage that changed the text), so dedup signs the text itself.
     minhash: Optional[bytes] = None
+    # PII the annotate phase found in ``text`` (``transforms.pii.spans_to_flat``: start, end, type index, …; empty:
+    # none) under the select recipe's PII settings, and the token ids of the text those spans scrub: select's pii
+    # stage then neither scans nor re-tokenises. None: not known (other settings, or the text changed since).
+    # Store-only, like ``minhash``: never in the output data.
+    pii_spans: Optional[Sequence[int]] = None
+    pii_token_ids: Optional[Sequence[int]] = None
+    pii_n_tokens: Optional[int] = None
 
 
 beam.coders.registry.register_coder(Document, beam.coders.RowCoder)
@@ -80,10 +91,15 @@ ARROW_SCHEMA = pa.schema(
 )
 
 
+STORE_ONLY = ("minhash", "pii_spans", "pii_token_ids", "pii_n_tokens")
+"""``Document`` fields the annotation store keeps and the output data never has."""
+
+
 def to_arrow_row(doc: Document) -> dict:
     """Plain dict in ARROW_SCHEMA order; maps sorted so byte output does not depend on insertion order."""
     row = doc._asdict()
-    del row["minhash"]
+    for key in STORE_ONLY:
+        del row[key]
     row["signals"] = sorted((row["signals"] or {}).items())
     row["pii"] = sorted((row["pii"] or {}).items())
     row["token_ids"] = list(row["token_ids"]) if row["token_ids"] is not None else None
@@ -107,13 +123,21 @@ def from_arrow_row(row: Mapping) -> Document:
     return Document(**{k: d.get(k, Document._field_defaults.get(k)) for k in Document._fields})
 
 
-def annotation_row(doc: Document, tokenizer: Optional[str] = None) -> dict:
-    """A row of the annotation store (``schemas/annotation.py``); ``tokenizer``: fingerprint of the token ids."""
+def annotation_row(doc: Document, tokenizer: Optional[str] = None, pii_settings: Optional[str] = None) -> dict:
+    """A row of the annotation store (``schemas/annotation.py``); ``tokenizer``: fingerprint of the token ids,
+    ``pii_settings``: of the PII settings ``doc.pii_spans`` were found with."""
+    spans = doc.pii_spans
     return {"id": doc.id, "text": doc.text, "source": doc.source, "origin": doc.origin, "url": doc.url,
             "title": doc.title, "fetched_at": doc.fetched_at, "lang": doc.lang, "lang_score": doc.lang_score,
             "script": doc.script, "signals": sorted((doc.signals or {}).items()), "minhash": doc.minhash,
             "token_ids": list(doc.token_ids) if doc.token_ids is not None else None, "n_tokens": doc.n_tokens,
-            "tokenizer": tokenizer if doc.n_tokens is not None else None}
+            "tokenizer": tokenizer if doc.n_tokens is not None or doc.pii_n_tokens is not None else None,
+            "pii_settings": pii_settings if spans is not None else None,
+            "pii_spans": None if spans is None else [{"start": spans[i], "end": spans[i + 1],
+                                                      "type": PII_TYPES[spans[i + 2]]}
+                                                     for i in range(0, len(spans), 3)],
+            "pii_token_ids": list(doc.pii_token_ids) if doc.pii_token_ids is not None else None,
+            "pii_n_tokens": doc.pii_n_tokens}
 
 
 def replace(doc: Document, **changes) -> Document:

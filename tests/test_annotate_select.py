@@ -18,6 +18,7 @@ import pytest
 
 from pipelines.cli import main as yuliao
 from pipelines.demo.make import write_demo_jsonl, write_demo_warc
+from schemas.annotation import STORE_VERSION
 
 QUIET = ["-q", "--no-progress", "--no-card"]
 
@@ -128,7 +129,7 @@ def test_store_of_another_version_is_refused(first, inputs, tmp_path, capsys):
                  "--cache", str(cache), *QUIET])
     assert rc == 2
     err = capsys.readouterr().err
-    assert "version 999" in err and "reads version 1" in err
+    assert "version 999" in err and f"reads version {STORE_VERSION}" in err
 
 
 def test_incremental_build_annotates_only_new_inputs_and_dedups_across_both(first, inputs, tmp_path):
@@ -230,6 +231,55 @@ def test_store_token_ids_read_as_uint32_arrays_equal_the_stored_lists(first, tmp
         got = list(store.read_rows(str(tmp_path), marker, "docs", batch_rows=2))
         want = table.to_pylist()
         assert [list(r) for r in got] == [list(r) for r in want]
-        assert all(isinstance(r["token_ids"], array) or r["token_ids"] is None for r in got)
-        assert [{**r, "token_ids": None if r["token_ids"] is None else list(r["token_ids"])} for r in got] == want
+        ids = [c for c in ("token_ids", "pii_token_ids") if c in table.column_names]
+        assert all(isinstance(r[c], array) or r[c] is None for r in got for c in ids)
+        assert [{**r, **{c: None if r[c] is None else list(r[c]) for c in ids}} for r in got] == want
     assert sum(r["token_ids"] is not None for r in real.to_pylist()) > 0
+    assert sum(r["pii_token_ids"] is not None for r in real.to_pylist()) > 0  # the demo has PII
+
+
+def test_reselect_uses_stored_pii_spans_and_never_loads_the_tokenizer(first, inputs, tmp_path, monkeypatch):
+    """A re-select takes PII spans and the scrubbed text's token ids from the store: it neither scans for PII nor
+    loads the tokenizer (the launcher reads the tokenizer's facts from the store too), and writes the same bytes
+    as a select that had to scan and encode (a store annotated without PII spans)."""
+    from transforms import pii as pii_module
+    from transforms import tokenize as tokenize_module
+
+    d, first_stats = first
+    assert first_stats["stages"]["pii"]["counters"]["docs_with_pii"] > 0  # the demo has PII to scrub
+    rows = [r for p in sorted((d / "cache").rglob("*.docs.parquet")) for r in pq.read_table(p).to_pylist()]
+    with_pii = [r for r in rows if r["pii_spans"]]
+    assert with_pii and all(r["pii_settings"] and r["pii_n_tokens"] == len(r["pii_token_ids"]) for r in with_pii)
+    assert list((d / "cache" / "tokenizers").glob("*.json"))  # facts kept by the first build
+
+    # the store annotated without PII: select scans every document and encodes the scrubbed texts
+    rc = yuliao(["annotate", "--recipe", "demo", "--input", *inputs, "--cache", str(tmp_path / "no-spans"),
+                 "--set", "pii.enabled=false", "-q", "--no-progress"])
+    assert rc == 0
+    scanned = build(inputs, tmp_path / "scanned", tmp_path / "no-spans", command="select")
+
+    loads, scans = [], []
+    real_init, real_find = tokenize_module.TokenizerModel.__init__, pii_module.PiiScrubber.find
+
+    def counting_init(self, *a, **k):
+        loads.append(1)
+        real_init(self, *a, **k)
+
+    def counting_find(self, text):
+        scans.append(len(text))
+        return real_find(self, text)
+
+    from transforms import resources
+    resources.forget_shared()  # a tokenizer an earlier test left in this process would hide a load
+    monkeypatch.setattr(tokenize_module.TokenizerModel, "__init__", counting_init)
+    monkeypatch.setattr(pii_module.PiiScrubber, "find", counting_find)
+    reused = build(inputs, tmp_path / "reused", d / "cache", command="select")
+    assert loads == []
+    titles = sum(len(r["title"] or "") > 0 for r in rows)
+    assert len(scans) <= titles  # titles are short and still scanned; no document text is
+    assert parquet_bytes(tmp_path / "reused") == parquet_bytes(tmp_path / "scanned")
+    assert without_timing(reused) == without_timing(scanned)
+    # a changed PII setting ignores the stored spans: documents are scanned again (and re-encoded)
+    other = build(inputs, tmp_path / "other", d / "cache", "pii.placeholders={EMAIL: '[email]'}", command="select")
+    assert loads and len(scans) > titles
+    assert other["stages"]["pii"]["counters"] == reused["stages"]["pii"]["counters"]

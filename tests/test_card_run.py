@@ -151,3 +151,42 @@ def test_card_reports_boilerplate_and_decontamination_of_a_real_build(tmp_path):
     assert "| leaky-bench | 1 | 0 | 1 | 0 |" in card
     b = stats["stages"]["boilerplate"]
     assert f"from {b['counters'].get('docs_changed', 0)} of {b['in']} documents" in card
+
+
+def test_tokenizer_facts_kept_in_the_store_spare_the_next_load(tmp_path, monkeypatch):
+    """``tokenizer_info`` loads the tokenizer once per store and file: the facts it keeps there give the same
+    run.json entry without loading; another file (or no store) loads again."""
+    import shutil
+
+    from pipelines.card import run
+    from pipelines.recipe import load_recipe
+    from transforms import resources, tokenize
+
+    loads = []
+    real = tokenize.TokenizerModel.__init__
+
+    def counting(self, *a, **k):
+        loads.append(1)
+        real(self, *a, **k)
+
+    monkeypatch.setattr(tokenize.TokenizerModel, "__init__", counting)
+    monkeypatch.setattr(run, "_INFO", {})
+    resources.forget_shared()
+    cfg = load_recipe("default").tokenize
+    first = run.tokenizer_info(cfg, str(tmp_path / "store"))
+    assert len(loads) == 1 and first["vocab_size"] > 100_000 and first["eos_id"] is not None
+    monkeypatch.setattr(run, "_INFO", {})
+    resources.forget_shared()
+    assert run.tokenizer_info(cfg, str(tmp_path / "store")) == first
+    assert len(loads) == 1
+    # a copy with one more space is another file: its facts are not the first file's
+    other = tmp_path / "tok" / "tokenizer.json"
+    other.parent.mkdir()
+    shutil.copy(tokenize.default_tokenizer_path(), other)
+    with open(other, "a") as f:
+        f.write(" ")
+    moved = cfg.model_copy(update={"tokenizer_path": str(other)})
+    monkeypatch.setattr(run, "_INFO", {})
+    resources.forget_shared()
+    got = run.tokenizer_info(moved, str(tmp_path / "store"))
+    assert len(loads) == 2 and got["sha256"] != first["sha256"] and got["vocab_size"] == first["vocab_size"]

@@ -15,6 +15,7 @@ from typing import Iterator, Optional, Sequence
 from schemas.document import Document, annotation_row
 from schemas.outputs import Reject, reject_to_row
 from transforms.contract import Count, Rejection, Stage, run_batch
+from transforms.pii import spans_from_flat, spans_to_flat
 from transforms.progress import Ticker
 from transforms.stage import to_reject
 from transforms.sources.raw import RawPage
@@ -27,17 +28,21 @@ READ_BATCH = 64
 
 
 class Signals:
-    """Stage ``signals``: quality signals, the near-dedup MinHash signature and token ids, stored for select.
+    """Stage ``signals``: quality signals, the near-dedup MinHash signature, PII spans and token ids, stored for
+    select.
 
     Drops nothing: thresholds are applied by select's ``quality`` stage, so changing one never re-annotates.
     Token ids are stored with the tokenizer's fingerprint; select reuses them only for the same tokenizer
-    settings and for text no select stage changed (PII replacements clear them)."""
+    settings and for text no select stage changed. PII spans (and the token ids of the text they scrub) are
+    stored with the PII settings' fingerprint: select's ``pii`` stage replaces them without scanning, and its
+    ``tokenize`` stage finds ids for the scrubbed text too, so a re-select never loads the tokenizer."""
 
     name = "signals"
 
-    def __init__(self, quality, signer, tokenize, batch_size: int):
+    def __init__(self, quality, signer, tokenize, batch_size: int, pii=None, pii_settings: Optional[str] = None):
         self.quality, self.signer, self.tokenize, self.batch_size = quality, signer, tokenize, batch_size
         self.tokenizer = tokenize.fingerprint() if tokenize is not None else None
+        self.pii, self.pii_settings = pii, pii_settings  # a PiiScrubber and pii_fingerprint(recipe.pii), or None
 
     def setup(self) -> None:
         self.quality.setup()
@@ -49,8 +54,17 @@ class Signals:
             sig.update(self.quality.badword_terms(doc))
             minhash, _ = self.signer.sign(doc.text, doc.lang)
             out.append(doc._replace(signals=sig,
-                                    minhash=None if minhash is None else minhash.astype("<u4").tobytes()))
-        yield from (self.tokenize.encode_all(out) if self.tokenize is not None else out)
+                                    minhash=None if minhash is None else minhash.astype("<u4").tobytes(),
+                                    pii_spans=None if self.pii is None else spans_to_flat(self.pii.find(doc.text))))
+        if self.tokenize is None:
+            yield from out
+            return
+        out = self.tokenize.encode_all(out)
+        with_pii = [k for k, d in enumerate(out) if d.pii_spans]
+        scrubbed = [self.pii.replace(out[k].text, spans_from_flat(out[k].pii_spans))[0] for k in with_pii]
+        for k, (n, ids) in zip(with_pii, self.tokenize.encode_texts(scrubbed)):
+            out[k] = out[k]._replace(pii_n_tokens=n, pii_token_ids=ids)
+        yield from out
 
 
 class SplitAnnotator:
@@ -101,9 +115,10 @@ class SplitAnnotator:
             if not docs:
                 break
             docs = self._run(st, docs, counts[st.name], ms, writer)
-        tokenizer = getattr(self.stages[-1], "tokenizer", None) if self.stages else None
+        last = self.stages[-1] if self.stages else None
+        tokenizer, pii_settings = getattr(last, "tokenizer", None), getattr(last, "pii_settings", None)
         for d in docs:
-            writer.add("docs", annotation_row(d, tokenizer))
+            writer.add("docs", annotation_row(d, tokenizer, pii_settings))
         return len(docs)
 
     def annotate(self, split: Split, n_splits: int, writer: SplitWriter, marker: dict, sampler=None) -> dict:

@@ -25,12 +25,9 @@ from typing import Iterable, Iterator, Mapping, NamedTuple, Optional, Sequence
 import phonenumbers
 from phonenumbers import Leniency, PhoneNumberMatcher
 
-from schemas.document import Document
-from transforms import pii_patterns as P
+from schemas.document import PII_TYPES, Document  # PII_TYPES: also the priority order when candidates of two
+from transforms import pii_patterns as P          # types overlap (earlier wins)
 from transforms.contract import Count, Rejection
-
-PII_TYPES: tuple[str, ...] = ("EMAIL", "IP", "ID_NUMBER", "BANK_CARD", "PASSPORT", "QQ", "WECHAT", "PHONE", "SSN")
-"""Also the priority order when candidates of two types overlap (earlier wins)."""
 
 DEFAULT_PLACEHOLDERS: dict[str, str] = {t: f"<{t}>" for t in PII_TYPES}
 
@@ -175,7 +172,10 @@ class PiiScrubber:
     # ------------------------------------------------------------ replacement
     def scrub(self, text: str) -> tuple[str, dict[str, int]]:
         """Text with every span replaced by its placeholder, and counts by type (only non-zero types)."""
-        spans = self.find(text)
+        return self.replace(text, self.find(text))
+
+    def replace(self, text: str, spans: Sequence[Span]) -> tuple[str, dict[str, int]]:
+        """``text`` with ``spans`` (``find``'s, possibly found earlier by annotate) replaced by placeholders."""
         if not spans:
             return text, {}
         out: list[str] = []
@@ -230,6 +230,32 @@ def _international_at(text: str, start: int) -> Iterator[tuple[int, int]]:
         break
 
 
+# ---------------------------------------------------------------- spans found by annotate
+DETECTOR_VERSION = 1
+"""Bump when a change to the detectors or validators can change ``find``'s spans: spans stored by an earlier
+version are then ignored (their fingerprint differs) and select scans the text again."""
+
+
+def pii_fingerprint(cfg) -> str:
+    """What stored spans (and the token ids of the text they scrub) depend on: every ``pii`` setting but the
+    batch size, and ``DETECTOR_VERSION``. Annotate stores spans with it; select uses them only when its own
+    recipe gives the same fingerprint, so changing a PII setting never needs a re-annotation."""
+    import hashlib
+
+    settings = {k: v for k, v in cfg.model_dump(mode="json").items() if k not in ("batch_size", "enabled")}
+    key = json.dumps([DETECTOR_VERSION, settings], sort_keys=True)
+    return hashlib.blake2b(key.encode("utf-8"), digest_size=8).hexdigest()
+
+
+def spans_to_flat(spans: Sequence[Span]) -> list[int]:
+    """Spans as ``[start, end, type index, …]`` (index into ``PII_TYPES``): compact on a ``Document``."""
+    return [x for s in spans for x in (s.start, s.end, PII_TYPES.index(s.type))]
+
+
+def spans_from_flat(flat: Sequence[int]) -> list[Span]:
+    return [Span(flat[i], flat[i + 1], PII_TYPES[flat[i + 2]]) for i in range(0, len(flat), 3)]
+
+
 # ---------------------------------------------------------------- config-keyed helpers
 _CACHE: dict[str, PiiScrubber] = {}
 _LOCK = threading.Lock()
@@ -271,10 +297,14 @@ class PiiStage:
         self.setup()
         scrub = self._scrubber.scrub
         for doc in docs:
-            text, counts = scrub(doc.text)
-            changes: dict = {}
-            if counts:  # new text: token ids stored by annotate no longer match it
-                changes.update(text=text, token_ids=None, n_tokens=None)
+            if doc.pii_spans is not None:  # found by annotate under these settings, for this exact text
+                text, counts = self._scrubber.replace(doc.text, spans_from_flat(doc.pii_spans))
+            else:
+                text, counts = scrub(doc.text)
+            changes: dict = {"pii_spans": None, "pii_token_ids": None, "pii_n_tokens": None} \
+                if doc.pii_spans is not None or doc.pii_n_tokens is not None else {}
+            if counts:  # new text: the ids annotate stored for the scrubbed text, if any (else tokenize encodes it)
+                changes.update(text=text, token_ids=doc.pii_token_ids, n_tokens=doc.pii_n_tokens)
             if doc.title:
                 title, tcounts = scrub(doc.title)
                 if tcounts:

@@ -245,13 +245,16 @@ def read_rows(entry: str, marker: Mapping, kind: str, batch_rows: int = 1000) ->
         return
     with FileSystems.open(join(entry, info["file"]), compression_type="uncompressed") as f:
         for batch in pq.ParquetFile(f).iter_batches(batch_size=batch_rows):
-            i = batch.schema.get_field_index("token_ids")
-            if i < 0:
+            names = batch.schema.names
+            id_columns = [name for name in ("token_ids", "pii_token_ids") if name in names]
+            if not id_columns:
                 yield from batch.to_pylist()
                 continue
-            names = batch.schema.names
-            for row, row_ids in zip(batch.remove_column(i).to_pylist(), uint32_arrays(batch.column(i))):
-                row["token_ids"] = row_ids
+            arrays = [uint32_arrays(batch.column(name)) for name in id_columns]
+            rest = batch.drop_columns(id_columns).to_pylist()
+            for k, row in enumerate(rest):
+                for name, col in zip(id_columns, arrays):
+                    row[name] = col[k]
                 yield {name: row[name] for name in names}
 
 

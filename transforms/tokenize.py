@@ -121,6 +121,12 @@ class Tokenize:
             out.append(doc)
         return out
 
+    def encode_texts(self, texts: Sequence[str]) -> list[tuple[int, Optional[list[int]]]]:
+        """``(n_tokens, token_ids or None in count-only mode)`` per text."""
+        if not texts:
+            return []
+        return [(len(ids), None if self.count_only else ids) for ids in self._load().encode(texts)]
+
     def apply(self, docs: Sequence[Document]) -> Iterable[Document | Rejection | Count]:
         out = self.encode_all(docs)
         yield from out

