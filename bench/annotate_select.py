@@ -1,6 +1,6 @@
 """Annotate once, select many: what re-selecting and resuming cost against a first build (issue #16).
 
-    python bench/annotate_select.py [--work bench/work/annotate-select] [--recipe default] [--everything]
+    python bench/annotate_select.py [--work bench/work/annotate-select] [--recipe default] [--everything] [--repeat 3]
 
 Inputs: every shared WARC, the shortened enwiki dump and one Chinese book (../shared/data). Measured, each as a
 real `yuliao build` subprocess on the DirectRunner (CPU = user+sys of the build process and its children):
@@ -11,8 +11,10 @@ real `yuliao build` subprocess on the DirectRunner (CPU = user+sys of the build 
 3. a build killed (SIGKILL) once about half of the inputs are annotated, then rerun: total CPU / T1's CPU (the
    killed run's and the rerun's CPU are shown apart: what the pair costs beyond T1 is mostly a second process start
    and a second set-up of the annotate stages).
-Prints a Markdown table; figures in the issue notes come from this script. The three first builds (T1 and the two
-fresh builds) differ by a few % on one machine, so the last column divides by their mean.
+Prints a Markdown table; figures in the issue notes come from this script. One build's CPU varies by ~10% between
+runs on this machine, so the script runs ``--repeat`` rounds (each: a first build into a new store, both re-selects
+from it, a kill + rerun) and divides medians: the re-selects' and kill + reruns' by that of every first build (the
+rounds' and the two fresh builds of round 0, which are first builds too).
 """
 from __future__ import annotations
 
@@ -75,7 +77,7 @@ def killed_at_half(c: list[str], cache: Path, n_inputs: int) -> tuple[float, flo
 
 def existing_store(work: Path) -> Path:
     """The annotation store a run of this script left in ``work`` (the scripts that re-select from it need one)."""
-    cache = work / "cache"
+    cache = work / "cache-0"  # the first round's store
     if not cache.is_dir():
         raise SystemExit(f"no annotation store at {cache}: run bench/annotate_select.py first")
     return cache
@@ -115,11 +117,19 @@ def select_fixed_cost(recipe: str) -> tuple[float, float, int, int]:
     return float(imp), float(graph), int(pardos), int(gbks)
 
 
+def median(xs: list[float]) -> float:
+    xs = sorted(xs)
+    return xs[len(xs) // 2] if len(xs) % 2 else (xs[len(xs) // 2 - 1] + xs[len(xs) // 2]) / 2
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--work", default=str(REPO / "bench" / "work" / "annotate-select"))
     ap.add_argument("--recipe", default="default")
     ap.add_argument("--everything", action="store_true", help="all shared dumps and books too")
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="rounds; each round runs a first build, both re-selects and a kill + rerun, so every "
+                         "ratio is a median over rounds (one run's CPU varies by ~10%% on this machine)")
     args = ap.parse_args()
     # bytecode for our own modules, as any installed package has: this machine sets PYTHONDONTWRITEBYTECODE=1, so
     # without it every build process would compile ~80 modules from source (~0.15 CPU-s each time)
@@ -129,46 +139,48 @@ def main() -> int:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     files = inputs(args.everything)
-    quality = ["quality.zh.min_chars=300", "quality.space.gopher.min_doc_words=80"]
-    balance = ["balance.languages={zh: 0.6, en: 0.4}"]
-    cache = work / "cache"
+    changes = {"quality": ["quality.zh.min_chars=300", "quality.space.gopher.min_doc_words=80"],
+               "balance": ["balance.languages={zh: 0.6, en: 0.4}"]}
 
-    rows = []
-    t1_wall, t1_cpu = run(cmd(args.recipe, files, work / "first", cache, []))
-    rows.append(("first build (T1)", t1_wall, t1_cpu, "—"))
-    fresh_rows = []
-    for label, sets in (("quality thresholds changed", quality), ("balance targets changed", balance)):
-        wall, cpu = run(cmd(args.recipe, files, work / f"re-{label[:7]}", cache, sets))
-        f_wall, f_cpu = run(cmd(args.recipe, files, work / f"fresh-{label[:7]}", work / f"cache-fresh-{label[:7]}",
-                                sets))
-        same = parquet(work / f"re-{label[:7]}") == parquet(work / f"fresh-{label[:7]}")
-        rows.append((f"rebuild, {label}", wall, cpu, "identical" if same else "DIFFERENT"))
-        # a first build too (empty store): how much T1 itself varies between runs on this machine
-        fresh_rows.append((f"(fresh build, {label}: a first build)", f_wall, f_cpu, "—"))
-    rows += fresh_rows
-
-    kcache = work / "cache-killed"
-    c = cmd(args.recipe, files, work / "killed", kcache, [])
-    k_wall, k_cpu, done = killed_at_half(c, kcache, len(files))
-    r_wall, r_cpu = run(c)
-    same = parquet(work / "killed") == parquet(work / "first")
-    rows.append((f"killed after {done}/{len(files)} inputs ({k_cpu:.1f} CPU-s) + rerun ({r_cpu:.1f})", k_wall + r_wall,
-                 k_cpu + r_cpu, "identical" if same else "DIFFERENT"))
+    firsts: list[tuple[float, float]] = []  # (wall, CPU) of every first build
+    runs: dict[str, list[tuple[float, float]]] = {"quality": [], "balance": [], "killed": []}
+    same: dict[str, bool] = {}
+    killed_detail = []
+    for r in range(args.repeat):
+        cache = work / f"cache-{r}"
+        firsts.append(run(cmd(args.recipe, files, work / f"first-{r}", cache, [])))
+        for label, sets in changes.items():
+            runs[label].append(run(cmd(args.recipe, files, work / f"re-{label}-{r}", cache, sets)))
+            if r == 0:  # once: a fresh build (new store) of the same settings, byte for byte; a first build too
+                firsts.append(run(cmd(args.recipe, files, work / f"fresh-{label}", work / f"cache-fresh-{label}",
+                                      sets)))
+                same[label] = parquet(work / f"re-{label}-0") == parquet(work / f"fresh-{label}")
+        kcache = work / f"cache-killed-{r}"
+        c = cmd(args.recipe, files, work / f"killed-{r}", kcache, [])
+        k_wall, k_cpu, done = killed_at_half(c, kcache, len(files))
+        r_wall, r_cpu = run(c)
+        runs["killed"].append((k_wall + r_wall, k_cpu + r_cpu))
+        killed_detail.append(f"{done}/{len(files)} inputs, {k_cpu:.1f} + {r_cpu:.1f}")
+        same["killed"] = same.get("killed", True) and parquet(work / f"killed-{r}") == parquet(work / "first-0")
 
     imp, graph, pardos, gbks = select_fixed_cost(args.recipe)
-    print(f"{len(files)} inputs, recipe {args.recipe}\n")
+    print(f"{len(files)} inputs, recipe {args.recipe}, {args.repeat} rounds\n")
     print(f"select's fixed part: import apache_beam (lean, as the CLI does) {imp:.1f} CPU-s, our modules + select graph "
           f"{graph:.1f} CPU-s; "
           f"{pardos} ParDos and {gbks} GroupByKeys to run (per-step cost: bench/micro_beam_steps.py)\n")
-    # T1 varies by a few % between runs: the two fresh builds are first builds too, so the mean of all three is a
-    # steadier denominator (last column)
-    mean_first = (t1_cpu + sum(r[2] for r in fresh_rows)) / (1 + len(fresh_rows))
-    print("| run | wall s | CPU s | wall / T1 | CPU / T1 | CPU / mean first build | Parquet vs fresh build |")
-    print("|---|---|---|---|---|---|---|")
-    for label, wall, cpu, same in rows:
-        print(f"| {label} | {wall:.1f} | {cpu:.1f} | {wall / t1_wall:.2f} | {cpu / t1_cpu:.2f} | {cpu / mean_first:.2f} "
-              f"| {same} |")
-    return 0
+    t1_wall, t1_cpu = median([w for w, _ in firsts]), median([c for _, c in firsts])
+    print(f"first builds (T1): CPU s {', '.join(f'{c:.1f}' for _, c in firsts)}; median {t1_cpu:.1f} CPU-s, "
+          f"{t1_wall:.1f} s wall\n")
+    print("| run | CPU s per round | median CPU s | median CPU / median T1 | median wall / median T1 "
+          "| Parquet vs fresh build |")
+    print("|---|---|---|---|---|---|")
+    names = {"quality": "rebuild, quality thresholds changed", "balance": "rebuild, balance targets changed",
+             "killed": f"killed at half + rerun ({'; '.join(killed_detail)})"}
+    for label, rs in runs.items():
+        cpu, wall = median([c for _, c in rs]), median([w for w, _ in rs])
+        print(f"| {names[label]} | {', '.join(f'{c:.1f}' for _, c in rs)} | {cpu:.1f} | **{cpu / t1_cpu:.2f}** "
+              f"| {wall / t1_wall:.2f} | {'identical' if same[label] else 'DIFFERENT'} |")
+    return 0 if all(same.values()) else 1
 
 
 if __name__ == "__main__":

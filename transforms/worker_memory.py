@@ -18,9 +18,9 @@ that are not our DoFns' state but Beam's and glibc's defaults. Each is bounded h
   MB from 100k on). ``FLUSH_BYTES`` flushes each past 1 MiB. Safe since ``transforms.beam_fixes`` removed the
   time-based flush race: more, smaller messages, the same bytes in the same order.
 * **glibc.** Python's many threads (gRPC, Beam's data plane) get up to 8 × cores malloc arenas, and glibc keeps
-  freed memory in them: 100–260 MB free but resident at 1M. ``tune_malloc`` sets what ``MALLOC_ARENA_MAX=2
-  MALLOC_MMAP_THRESHOLD_=1048576 MALLOC_TRIM_THRESHOLD_=1048576`` set (the "tuned" rows), through ``mallopt`` so a
-  worker gets it without its launcher's environment, and ``Trimmer`` (SDK workers only) calls ``malloc_trim(0)``
+  freed memory in them: 100–260 MB free but resident at 1M. In SDK workers only, ``tune_malloc`` sets what
+  ``MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=1048576 MALLOC_TRIM_THRESHOLD_=1048576`` set (the "tuned" rows),
+  through ``mallopt`` so a worker gets it without its launcher's environment, and ``Trimmer`` calls ``malloc_trim(0)``
   when at least ``TRIM_BYTES`` of freed memory has built up since the last trim, which also returns the free pages
   inside a fragmented heap (the ``MALLOC_TRIM_THRESHOLD_`` only returns the heap's top).
 
@@ -186,7 +186,12 @@ def start_trimmer(min_bytes: int = TRIM_BYTES, every_s: float = TRIM_EVERY_S,
 def install() -> dict:
     """Everything above, once per process; what was done (tests and the bench read it)."""
     bound_data_plane(QUEUE_BYTES, FLUSH_BYTES)
-    return {"malloc_tuned": tune_malloc(), "trimmer": start_trimmer() is not None if is_sdk_worker() else False}
+    worker = is_sdk_worker()
+    # glibc tuning in SDK workers only: in a process that runs a whole local build (the in-memory DirectRunner,
+    # or the multi-process runner's launcher, which holds every PCollection anyway) the 1 MiB mmap threshold
+    # maps and faults in every large buffer anew: a re-select spent 0.6 of its 4 CPU-s in the kernel for it
+    return {"malloc_tuned": tune_malloc() if worker else False,
+            "trimmer": start_trimmer() is not None if worker else False}
 
 
 class WorkerMemory(BeamPlugin):
