@@ -249,3 +249,30 @@ def test_build_scrubs_documents_and_kept_reject_text(tmp_path):
     stats = json.loads((out / "stats.json").read_text())["stages"]["pii"]
     assert stats["counters"] == {"docs_with_pii": 1, "replaced/EMAIL": 1, "replaced/PHONE": 1}
     assert stats["in"] == stats["out"] == 1
+
+
+def test_stage_with_annotate_spans_equals_a_scan_and_a_text_change_drops_them():
+    """Spans found by annotate (``Document.pii_spans``) give the stage's scan result without scanning; the ids of
+    the scrubbed text come with them; a stage that rewrites the text (``invalidated``) drops both."""
+    from transforms.decontam.match import invalidated
+    from transforms.pii import spans_to_flat
+
+    positives, negatives_ = all_cases(seed=3)
+    cases = [c.text for c in positives[:150]] + negatives_[:50]
+    cfg = load_recipe("default").pii
+    stage, scrubber = PiiStage(cfg), PiiScrubber.from_config(cfg)
+    docs = [Document(id=str(k), text=t, source="web", origin="o", title="联系 13800138000") for k, t in enumerate(cases)]
+    scanned = [d for d in stage.apply(docs) if isinstance(d, Document)]
+    annotated = [d._replace(pii_spans=spans_to_flat(scrubber.find(d.text)), pii_token_ids=[7], pii_n_tokens=1)
+                 for d in docs]
+    reused = [d for d in stage.apply(annotated) if isinstance(d, Document)]
+    changed = [k for k, d in enumerate(scanned) if d.text != docs[k].text]
+    assert changed and [d.text for d in reused] == [d.text for d in scanned]
+    assert [d.pii for d in reused] == [d.pii for d in scanned] and [d.title for d in reused] == [d.title for d in scanned]
+    assert all(reused[k].n_tokens == 1 and list(reused[k].token_ids) == [7] for k in changed)
+    assert all(d.pii_spans is None and d.pii_token_ids is None for d in reused)
+    # text rewritten after annotate (boilerplate, decontam): stored spans are gone, so the stage scans again
+    moved = invalidated(annotated[changed[0]], "x " + docs[changed[0]].text)
+    assert moved.pii_spans is None and moved.pii_token_ids is None and moved.pii_n_tokens is None
+    again = [d for d in stage.apply([moved]) if isinstance(d, Document)][0]
+    assert again.text == "x " + scanned[changed[0]].text and again.n_tokens is None
