@@ -18,9 +18,10 @@ that are not our DoFns' state but Beam's and glibc's defaults. Each is bounded h
   MB from 100k on). ``FLUSH_BYTES`` flushes each past 1 MiB. Safe since ``transforms.beam_fixes`` removed the
   time-based flush race: more, smaller messages, the same bytes in the same order.
 * **glibc.** Python's many threads (gRPC, Beam's data plane) get up to 8 × cores malloc arenas, and glibc keeps
-  freed memory in them: 100–260 MB free but resident at 1M. In SDK workers only, ``tune_malloc`` sets what
-  ``MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=1048576 MALLOC_TRIM_THRESHOLD_=1048576`` set (the "tuned" rows),
-  through ``mallopt`` so a worker gets it without its launcher's environment, and ``Trimmer`` calls ``malloc_trim(0)``
+  freed memory in them: 100–260 MB free but resident at 1M. In SDK workers ``tune_malloc`` sets what
+  ``MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=1048576 MALLOC_TRIM_THRESHOLD_=1048576`` set (the "tuned" rows;
+  other processes get the two arenas only), through ``mallopt`` so a worker gets it without its launcher's
+  environment, and ``Trimmer`` calls ``malloc_trim(0)``
   when at least ``TRIM_BYTES`` of freed memory has built up since the last trim, which also returns the free pages
   inside a fragmented heap (the ``MALLOC_TRIM_THRESHOLD_`` only returns the heap's top).
 
@@ -85,11 +86,13 @@ def malloc_free_bytes() -> int:
     return int(LIBC.mallinfo2().fordblks) if LIBC is not None else 0
 
 
-def tune_malloc() -> bool:
-    """Apply ``MALLOPT`` in this process, except what the environment sets; True when glibc took every setting."""
+def tune_malloc(only: Optional[tuple[str, ...]] = None) -> bool:
+    """Apply ``MALLOPT`` (or its ``only`` entries) in this process, except what the environment sets; True when
+    glibc took every setting."""
     if LIBC is None:
         return False
-    return all(LIBC.mallopt(param, value) == 1 for env, (param, value) in MALLOPT.items() if env not in os.environ)
+    return all(LIBC.mallopt(param, value) == 1 for env, (param, value) in MALLOPT.items()
+               if env not in os.environ and (only is None or env in only))
 
 
 class Trimmer:
@@ -187,10 +190,11 @@ def install() -> dict:
     """Everything above, once per process; what was done (tests and the bench read it)."""
     bound_data_plane(QUEUE_BYTES, FLUSH_BYTES)
     worker = is_sdk_worker()
-    # glibc tuning in SDK workers only: in a process that runs a whole local build (the in-memory DirectRunner,
-    # or the multi-process runner's launcher, which holds every PCollection anyway) the 1 MiB mmap threshold
-    # maps and faults in every large buffer anew: a re-select spent 0.6 of its 4 CPU-s in the kernel for it
-    return {"malloc_tuned": tune_malloc() if worker else False,
+    # the 1 MiB mmap/trim thresholds in SDK workers only: in a process that runs a whole local build (the
+    # in-memory DirectRunner) they map and fault in every large buffer anew (a re-select spent 0.6 of its 4 CPU-s
+    # in the kernel for it); two arenas everywhere (the multi-process runner's launcher, with its many gRPC
+    # threads, took 589 MB instead of 397 at 10k documents without any tuning)
+    return {"malloc_tuned": tune_malloc() if worker else tune_malloc(("MALLOC_ARENA_MAX",)),
             "trimmer": start_trimmer() is not None if worker else False}
 
 
