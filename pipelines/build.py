@@ -118,9 +118,10 @@ class _AnnotateSplits(beam.DoFn):
     """Annotates each split whose store entry is missing or damaged; emits ``(entry dir, marker)`` for every
     split, so select reads the whole store whether this run computed it or found it."""
 
-    def __init__(self, recipe: Recipe, cache: str, shash: str, sampler: Optional[Sampler], checksum_max_bytes: int):
+    def __init__(self, recipe: Recipe, cache: str, shash: str, sampler: Optional[Sampler], checksum_max_bytes: int,
+                 run_id: Optional[str] = None):
         self.recipe, self.cache, self.shash, self.sampler = recipe, cache, shash, sampler
-        self.checksum_max_bytes = checksum_max_bytes
+        self.checksum_max_bytes, self.run_id = checksum_max_bytes, run_id
 
     def setup(self) -> None:
         extract, stages = annotate_stages(self.recipe)
@@ -133,7 +134,8 @@ class _AnnotateSplits(beam.DoFn):
         marker = store.valid_split(entry, split.index, self.shash)
         computed = marker is None
         if computed:
-            base = {"settings_hash": self.shash, "input": ident._asdict(), "kind": f.kind}
+            base = {"settings_hash": self.shash, "input": ident._asdict(), "kind": f.kind,
+                    **({"run": self.run_id} if self.run_id else {})}
             if split.index == 0:  # the input's checksum, computed here on a worker, never on the launcher
                 base["fingerprint"] = file_fingerprint(f.path, self.checksum_max_bytes)
             marker = annotate_split(self.annotator, split, n_splits, entry, base, self.recipe.sink, self.sampler)
@@ -152,8 +154,10 @@ def _split_bytes(split: Split, n_splits: int) -> int:
 
 
 def annotate_phase(p: beam.Pipeline, recipe: Recipe, files: list[InputFile], cache: str,
-                   sampler: Optional[Sampler] = None, checksum_max_bytes: int = 0) -> beam.PCollection:
-    """Annotate every split the store lacks; returns ``(entry dir, marker, computed now)`` of every split."""
+                   sampler: Optional[Sampler] = None, checksum_max_bytes: int = 0,
+                   run_id: Optional[str] = None) -> beam.PCollection:
+    """Annotate every split the store lacks; returns ``(entry dir, marker, computed now)`` of every split. Markers
+    written now record ``run_id`` (``select_pipeline`` tells them from markers found in the store)."""
     settings = store.annotate_settings(recipe, sampler)
     shash = store.settings_hash(settings)
     # written by the pipeline, not while building the graph: the launcher never touches the store's filesystem
@@ -164,7 +168,7 @@ def annotate_phase(p: beam.Pipeline, recipe: Recipe, files: list[InputFile], cac
             | "Spread files" >> beam.Reshuffle()
             | "Plan splits" >> beam.ParDo(_PlanSplits(recipe))
             | "Spread splits" >> beam.Reshuffle()
-            | "Annotate" >> beam.ParDo(_AnnotateSplits(recipe, cache, shash, sampler, checksum_max_bytes)))
+            | "Annotate" >> beam.ParDo(_AnnotateSplits(recipe, cache, shash, sampler, checksum_max_bytes, run_id)))
 
 
 # ---------------------------------------------------------------- select
@@ -277,9 +281,10 @@ def build_pipeline(p: beam.Pipeline, recipe: Recipe, files: list[InputFile], out
 
 
 def select_pipeline(p: beam.Pipeline, recipe: Recipe, entries: Iterable[store.Entry], output: str,
-                    sampler: Optional[Sampler] = None) -> dict:
-    """Select alone, from complete store entries found by the launcher (``yuliao select``)."""
-    items = [(e.directory, m, False) for e in entries for m in e.markers]
+                    sampler: Optional[Sampler] = None, run_id: Optional[str] = None) -> dict:
+    """Select alone, from complete store entries found by the launcher (``yuliao select``, a re-select, or a
+    local build's second pipeline, whose annotate pipeline wrote ``run_id`` into the markers it made)."""
+    items = [(e.directory, m, run_id is not None and m.get("run") == run_id) for e in entries for m in e.markers]
     return select_phase(p, recipe, p | "Store entries" >> beam.Create(items, reshuffle=_spread(p)), output, sampler)
 
 

@@ -6,6 +6,7 @@ import json
 import logging
 import sys
 import time
+import uuid
 from typing import Sequence
 
 from pipelines.accounting import AccountingError
@@ -163,7 +164,7 @@ def cmd_build(args: argparse.Namespace, beam_args: list[str]) -> int:
     from apache_beam.io.filesystems import FileSystems
 
     from pipelines.accounting import check_accounting
-    from pipelines.build import build_pipeline, default_cache, select_pipeline
+    from pipelines.build import annotate_phase, build_pipeline, default_cache, select_pipeline
     from pipelines.card import package_versions
     from pipelines.card.run import tokenizer_info
     from pipelines.interrupt import was_interrupted
@@ -193,16 +194,31 @@ def cmd_build(args: argparse.Namespace, beam_args: list[str]) -> int:
     tokenizer = tokenizer_info(recipe.tokenize, cache)
     started = time.time()
     status = 0
+    progress = args.progress and not args.quiet
     with staged_output(args.output, args.force) as staging:
         out = staging.path
         p = _pipeline(beam_args)
-        if not missing:
+        if missing and _in_memory(p):
+            # on the in-memory runner: annotate, then select as a second pipeline, from the markers; a build killed
+            # while annotating (the part worth resuming) has not paid for select's graph (a multi-process run
+            # would start its workers twice: one pipeline there, as on a cluster)
+            run_id = uuid.uuid4().hex
+            annotate_phase(p, recipe, missing, cache, sampler, max_bytes, run_id)
+            _run_with_progress(p, progress, sum(f.size for f in missing))
+            _, entries, missing = _store_summary(cache, recipe, files, sampler)
+            if missing:
+                raise RuntimeError(f"{len(missing)} input(s) are still not in the annotation store {cache} after "
+                                   f"annotating them (first: {missing[0].name})")
+            p = _pipeline(beam_args)
+            select_pipeline(p, recipe, entries, out, sampler, run_id)
+            _run_with_progress(p, progress)
+        elif not missing:
             select_pipeline(p, recipe, entries, out, sampler)
-        else:
+            _run_with_progress(p, progress)
+        else:  # a cluster runner: one job, both phases
             build_pipeline(p, recipe, files, out, cache, sampler, max_bytes)
-        _run_with_progress(p, args.progress and not args.quiet, sum(f.size for f in files) if missing else None)
-        if missing:  # the store entries this build just completed (select found them before running)
-            _, entries, _ = _store_summary(cache, recipe, files, sampler)
+            _run_with_progress(p, progress, sum(f.size for f in files))
+            _, entries, _ = _store_summary(cache, recipe, files, sampler)  # what this build just completed
         inputs = _input_records(entries, files)
         write_json_atomic(join(out, "run.json"), {
             "recipe": recipe.model_dump(mode="json"),
@@ -226,6 +242,15 @@ def cmd_build(args: argparse.Namespace, beam_args: list[str]) -> int:
         print(summary_table(stats))
         print(f"output: {args.output}")
     return status
+
+
+def _in_memory(p) -> bool:
+    """The local runner in one process (``--direct_running_mode in_memory``, the default)."""
+    from apache_beam.options.pipeline_options import DirectOptions
+
+    from transforms.progress import is_local_runner
+
+    return is_local_runner(p.runner) and p.options.view_as(DirectOptions).direct_running_mode == "in_memory"
 
 
 def _run_with_progress(p, progress: bool, total_bytes: int | None = None) -> None:
