@@ -7,8 +7,10 @@
 ``annotate`` does the expensive per-document work once and keeps it in the annotation store
 (``transforms/store.py``); ``select`` makes every corpus-wide decision from what was stored, so changing a
 threshold, the dedup settings, the tokenizer or the mixture never re-extracts. ``build_pipeline`` runs both
-in one Beam pipeline: splits whose store entry is complete are skipped, the rest are annotated, and select
-reads every entry. A per-document stage is a plain object (``transforms/contract.py``); a whole-collection
+in one Beam pipeline (a cluster job): splits whose store entry is complete are skipped, the rest are annotated,
+and select reads every entry. On the in-memory local runner ``yuliao build`` runs ``annotate_phase`` and then
+``select_pipeline`` as two pipelines instead (``pipelines/cli.py``), so a build killed while annotating has not
+built select's graph. A per-document stage is a plain object (``transforms/contract.py``); a whole-collection
 stage (dedup, balance, quality with its corpus-level bad-word pruning) is a Beam ``PTransform``. A stage whose
 recipe section says ``enabled: false`` is left out.
 """
