@@ -12,8 +12,7 @@ from pipelines.recipe import load_recipe
 from transforms.stage import OneList
 
 FLATTEN = "beam:transform:flatten:v1"
-# inside dedup/minhash.py's CandidateEdges (another helper's file this session): one stage, left for them
-KNOWN = {"dedup/near candidates/near pair stats → All stats"}
+KNOWN: set[str] = set()  # CandidateEdges' "near pair stats" Flatten → All stats is gone (its stats stay unflattened)
 
 
 def _select_graph(overrides=()):
