@@ -147,7 +147,8 @@ def near_dedup(docs, recipe, keep_text: bool = False) -> StageParts:
     candidates = CandidateEdges(signer, recipe.dedup.source_rank, recipe.dedup.priority_signal,
                                 cfg.jaccard_threshold, cfg.max_bucket_size, NEAR, keep_text)
     keyed, edges, meta, pair_stats = docs | "near candidates" >> candidates
-    roots, cc_counts = edges | "near components" >> ConnectedComponents(cfg.max_rounds, "near CC", root_tag=ROOT)
+    roots, cc_counts = edges | "near components" >> ConnectedComponents(cfg.max_rounds, "near CC", root_tag=ROOT,
+                                                                                both_ways=True)
     # joins: one Flatten + GroupByKey of values their producers tagged (DOC, META, ROOT, DECISION), no CoGroupByKey
     decisions = ((roots, meta)
                  | "near join meta" >> beam.Flatten()

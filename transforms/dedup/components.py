@@ -173,7 +173,8 @@ def _ends(edge: tuple) -> Iterator[tuple]:
     yield m, _IN
 
 
-def _undirected(edge: tuple) -> Iterator[tuple]:
+def undirected_edges(edge: tuple) -> Iterator[tuple]:
+    """``(a, b)`` → ``(a, b), (b, a)``; a self-loop → nothing (what ``ConnectedComponents`` groups)."""
     a, b = edge
     if a != b:
         yield a, b
@@ -252,7 +253,7 @@ class _Settle(beam.DoFn):
             if self.last:
                 yield beam.pvalue.TaggedOutput(FINISH, (0, e))
             else:
-                for x in _undirected(e):
+                for x in undirected_edges(e):
                     yield beam.pvalue.TaggedOutput(FINISH, x)
 
     def finish_bundle(self) -> Iterator:
@@ -303,19 +304,20 @@ class _Resolve(beam.DoFn):
 class ConnectedComponents(beam.PTransform):
     """Edges ``(a, b)`` of comparable node ids → ``(node, component minimum)`` for every node on an edge (with
     ``root_tag``: ``(node, (root_tag, minimum))``, ready to be grouped with other tagged values), and
-    ``(round, changes)`` / ``(FINISH_KEY, finish edges)`` sums (only non-zero ones)."""
+    ``(round, changes)`` / ``(FINISH_KEY, finish edges)`` sums (only non-zero ones). With ``both_ways``, the
+    producer already gives every edge in both directions and no self-loop (``undirected_edges``): one step fewer."""
 
-    def __init__(self, max_rounds: int = 4, label: str = "CC", root_tag: str | None = None):
+    def __init__(self, max_rounds: int = 4, label: str = "CC", root_tag: str | None = None, both_ways: bool = False):
         super().__init__()
         if max_rounds < 1:
             raise ValueError("max_rounds must be >= 1 (the finish alone would take every edge to one worker)")
         self.max_rounds = max_rounds
         self.prefix = label
-        self.root_tag = root_tag
+        self.root_tag, self.both_ways = root_tag, both_ways
 
     def expand(self, edges):
         p = self.prefix
-        cur = edges | f"{p} undirected" >> beam.FlatMap(_undirected)
+        cur = edges if self.both_ways else edges | f"{p} undirected" >> beam.FlatMap(undirected_edges)
         counts, layers = [], []
         for r in range(self.max_rounds):
             ls = (cur

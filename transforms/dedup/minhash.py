@@ -375,8 +375,9 @@ def _half(element) -> Iterator:
 
 
 class _Verify(CountingDoFn):
-    """``v → (SIG, sig_v), (HALF, (u, sig_u))…`` → verified edges ``(u, v)``; read twice (``sig_v`` first), so the
-    halves, each with a signature, are streamed."""
+    """``v → (SIG, sig_v), (HALF, (u, sig_u))…`` → each verified edge both ways, ``(u, v)`` and ``(v, u)``, as
+    ``ConnectedComponents(both_ways=True)`` groups them (``u ≠ v``: a bucket pairs distinct members); read twice
+    (``sig_v`` first), so the halves, each with a signature, are streamed."""
 
     def __init__(self, stage: str, threshold: float):
         self.stage, self.threshold = stage, threshold
@@ -394,14 +395,15 @@ class _Verify(CountingDoFn):
             self._counts["candidate_pairs"] += 1
             if jaccard(np.frombuffer(su, dtype=np.uint32), sv) >= self.threshold:
                 self._counts["verified_pairs"] += 1
-                yield (u, v)
+                yield u, v
+                yield v, u
             else:
                 self._counts["false_positive_pairs"] += 1
 
 
 class CandidateEdges(beam.PTransform):
-    """Documents → (``(id, (DOC, doc))``, verified near-duplicate edges, ``(id, (META, metadata))``, stats
-    PCollections, unflattened). After expansion, ``.rejects`` holds ``Reject`` rows of documents signing raised on
+    """Documents → (``(id, (DOC, doc))``, verified near-duplicate edges (each both ways), ``(id, (META, metadata))``,
+    stats PCollections, unflattened). After expansion, ``.rejects`` holds ``Reject`` rows of documents signing raised on
     and ``.errors`` ``(node id, (DECISION, (reason,)))`` of members that made bucket pairing raise (dead letters;
     see ``_Sign`` and ``_BucketPairs``)."""
 
