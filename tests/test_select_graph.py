@@ -45,6 +45,9 @@ def test_select_flattens_once():
         assert set(_flatten_problems(components)) <= KNOWN, overrides
         names = [t.unique_name for t in components.transforms.values()]
         assert sum(1 for n in names if n.endswith("/Write shard")) == 3  # data, rejects (with sink dead letters), index
+        # joins are Flatten + GroupByKey of values their producers tagged: a CoGroupByKey adds a tagging Map per
+        # input and a Map after the group, each a step of fixed cost on every run (bench/STEPS.md)
+        assert [n for n in names if "CoGroupByKeyImpl" in n] == [], overrides
 
 
 def test_the_check_sees_a_flatten_of_flattens():
