@@ -32,8 +32,8 @@ book-text duplicate graphs of ``bench/SCALE.md`` and ``bench/DEDUP_SCALE.md``; w
 adversarial graphs — a path over sorted ids needs ~log₂ n rounds — mean: raise ``max_rounds``, which on
 converged data costs only the fixed per-stage overhead). Roots then flow backwards, round by round, through
 one ``GroupByKey`` per round keyed by ``t`` (pending pairs ``(u, t)``, the roots of ``F_r``'s nodes, and a
-flag for ``F_r``'s sources, each value tagged with its kind by the step that produced it): ``u``'s root is ``t``'s root in ``F_r``, or ``t`` itself when ``t`` is not in
-``F_r``. No side input: every step is keyed by node, so no worker holds more than one node's neighbourhood
+flag for ``F_r``'s sources, each value tagged with its kind by the step that produced it): ``u``'s root is
+``t``'s root in ``F_r``, or ``t`` itself when ``t`` is not in ``F_r``. No side input: every step is keyed by node, so no worker holds more than one node's neighbourhood
 (the root of one ``t`` and its pending leaves, streamed) except the finish key.
 
 The result equals union-find on the whole input for any ``max_rounds`` ≥ 1.
@@ -261,12 +261,6 @@ class _Settle(beam.DoFn):
             yield beam.pvalue.TaggedOutput(COUNTS, GlobalWindows.windowed_value((FINISH_KEY, self._finish)))
 
 
-def _root_emitter(tag: str | None) -> Callable[[object, object], tuple]:
-    if tag is None:
-        return lambda node, root: (node, root)
-    return lambda node, root: (node, (tag, root))
-
-
 class _Finish(beam.DoFn):
     """All finish edges on one key → the root of every node of F_last (union-find), tagged for the last resolve."""
 
@@ -285,9 +279,12 @@ class _Resolve(beam.DoFn):
     def __init__(self, tag: str | None):
         self.tag = tag
 
+    def _emit(self, node, root) -> tuple:
+        return (node, root) if self.tag is None else (node, (self.tag, root))
+
     def process(self, element) -> Iterator:
         t, values = element
-        emit = _root_emitter(self.tag)
+        emit = self._emit
         root, source = t, False
         for kind, x in values:
             if kind == ROOT:
