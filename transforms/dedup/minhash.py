@@ -321,7 +321,7 @@ class _BucketPairs(CountingDoFn):
     """Bucket → candidate pairs ``(u, (PAIR, v))``, streamed. If pairing raises, the members that make it raise
     alone are found (``find_failing``) and leave on ERRORS_TAG as ``(node, (DECISION, (error:<ExceptionType>,)))``
     (read by the near-dedup apply group); the bucket is paired again without them (a pair already emitted again
-    is one more repeat: ``_Half`` keeps each pair once)."""
+    is one more repeat: ``_half`` keeps each pair once)."""
 
     def __init__(self, stage: str, max_bucket_size: int):
         self.stage, self.max_bucket_size = stage, max_bucket_size
