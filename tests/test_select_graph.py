@@ -68,4 +68,9 @@ def test_one_list():
         assert_that(empty | "e always" >> OneList(always=True), equal_to([[]]), label="always")
         assert_that(three | "t list" >> OneList() | beam.Map(sorted), equal_to([[1, 2, 3]]), label="three")
         both = (three, p | "u" >> beam.Create([4])) | "both" >> OneList()
+        # ``then``: what reads the list runs in the listing step, and yields its elements
+        assert_that(three | "t then" >> OneList(then=lambda xs: [sum(xs), len(xs)]), equal_to([6, 3]), label="then")
+        assert_that(empty | "e then" >> OneList(then=lambda xs: [len(xs)]), equal_to([]), label="then, no element")
+        assert_that(empty | "e always then" >> OneList(always=True, then=lambda xs: [len(xs)]), equal_to([0]),
+                    label="then, always")
         assert_that(both | "sorted" >> beam.Map(sorted), equal_to([[1, 2, 3, 4]]), label="two inputs")
