@@ -325,11 +325,11 @@ class ConnectedComponents(beam.PTransform):
                   | f"{p} r{r} small-star group" >> beam.GroupByKey()
                   | f"{p} r{r} small-star" >> beam.ParDo(_StarStep(False, r, _ends)).with_outputs(
                       COUNTS, main="edges"))
+            last = r == self.max_rounds - 1
             settled = (ss.edges
                        | f"{p} r{r} shape" >> beam.CombinePerKey(_Shape())
-                       | f"{p} r{r} settle" >> beam.ParDo(_Settle(r == self.max_rounds - 1)).with_outputs(
-                           FINISH, COUNTS, main="resolve"))
-            counts += [ls[COUNTS], ss[COUNTS], settled[COUNTS]]
+                       | f"{p} r{r} settle" >> beam.ParDo(_Settle(last)).with_outputs(FINISH, COUNTS, main="resolve"))
+            counts += [ls[COUNTS], ss[COUNTS], *([settled[COUNTS]] if last else [])]  # a settle counts only at the end
             layers.append(settled.resolve)
             cur = settled[FINISH]  # only unconverged edges go on
         roots = (cur
