@@ -12,8 +12,7 @@ from pipelines.recipe import load_recipe
 from transforms.stage import OneList
 
 FLATTEN = "beam:transform:flatten:v1"
-# inside dedup/minhash.py's CandidateEdges (another helper's file this session): one stage, left for them
-KNOWN = {"dedup/near candidates/near pair stats → All stats"}
+KNOWN: set[str] = set()  # CandidateEdges' "near pair stats" Flatten → All stats is gone (its stats stay unflattened)
 
 
 def _select_graph(overrides=()):
@@ -46,6 +45,9 @@ def test_select_flattens_once():
         assert set(_flatten_problems(components)) <= KNOWN, overrides
         names = [t.unique_name for t in components.transforms.values()]
         assert sum(1 for n in names if n.endswith("/Write shard")) == 3  # data, rejects (with sink dead letters), index
+        # joins are Flatten + GroupByKey of values their producers tagged: a CoGroupByKey adds a tagging Map per
+        # input and a Map after the group, each a step of fixed cost on every run (bench/STEPS.md)
+        assert [n for n in names if "CoGroupByKeyImpl" in n] == [], overrides
 
 
 def test_the_check_sees_a_flatten_of_flattens():
@@ -66,4 +68,9 @@ def test_one_list():
         assert_that(empty | "e always" >> OneList(always=True), equal_to([[]]), label="always")
         assert_that(three | "t list" >> OneList() | beam.Map(sorted), equal_to([[1, 2, 3]]), label="three")
         both = (three, p | "u" >> beam.Create([4])) | "both" >> OneList()
+        # ``then``: what reads the list runs in the listing step, and yields its elements
+        assert_that(three | "t then" >> OneList(then=lambda xs: [sum(xs), len(xs)]), equal_to([6, 3]), label="then")
+        assert_that(empty | "e then" >> OneList(then=lambda xs: [len(xs)]), equal_to([]), label="then, no element")
+        assert_that(empty | "e always then" >> OneList(always=True, then=lambda xs: [len(xs)]), equal_to([0]),
+                    label="then, always")
         assert_that(both | "sorted" >> beam.Map(sorted), equal_to([[1, 2, 3, 4]]), label="two inputs")

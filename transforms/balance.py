@@ -29,8 +29,8 @@ signal (``TIER_BINS`` bins over [0, 1], a CombinePerKey); a tier's weight, norma
 is unchanged in expectation, multiplies the document's rate, and ``copies_for`` draws its extra copy from the
 document's hash (Bernoulli) — see ``tier_plan``.
 
-Everything is a pure function of (documents, recipe): the plan is built by one ``Map`` over the
-single dict of bucket totals (a side input), and ``mixture.json`` reports supply, target,
+Everything is a pure function of (documents, recipe): the plan is built by the one step that lists the
+bucket totals (a side input), and ``mixture.json`` reports supply, target,
 allocation, rate and the achieved amounts measured on the stage's real output.
 """
 from __future__ import annotations
@@ -41,6 +41,7 @@ from collections import Counter
 from typing import Any, Iterable, Iterator, Mapping, NamedTuple, Optional
 
 import apache_beam as beam
+from apache_beam.transforms.window import GlobalWindows
 
 from schemas.document import Document
 from transforms.deadletter import error_reason
@@ -500,15 +501,29 @@ class _TotalsFn(beam.CombineFn):
         return BucketTotals(acc[0], acc[1], acc[2])
 
 
+ACHIEVED = "achieved"
+
+
 class _Decide(CountingDoFn):
-    """Apply the plan (side input) to each document: drop, keep, or repeat with epochs 1, 2, …"""
+    """Apply the plan (side input) to each document: drop, keep, or repeat with epochs 1, 2, … With
+    ``achieved_unit``, also what it kept per bucket, ``(bucket, (docs, amount))`` summed per bundle on ACHIEVED
+    (for mixture.json: no step of its own)."""
 
     stage = "balance"
 
     def __init__(self, seed: int, weights_only: bool, keep_text: bool, signal: str = "quality_score",
-                 max_epochs: float = math.inf):
+                 max_epochs: float = math.inf, achieved_unit: Optional[str] = None):
         self.seed, self.weights_only, self.keep_text = seed, weights_only, keep_text
-        self.signal, self.max_epochs = signal, max_epochs
+        self.signal, self.max_epochs, self.achieved_unit = signal, max_epochs, achieved_unit
+
+    def start_bundle(self) -> None:
+        super().start_bundle()
+        self._achieved: dict[str, list[int]] = {}
+
+    def finish_bundle(self) -> Iterator:
+        yield from super().finish_bundle()
+        for bucket, (docs, amount) in sorted(self._achieved.items()):
+            yield beam.pvalue.TaggedOutput(ACHIEVED, GlobalWindows.windowed_value((bucket, (docs, amount))))
 
     def process(self, doc: Document, plan: Mapping, tiers: Optional[Mapping] = None) -> Iterator:
         self._counts["in"] += 1
@@ -529,16 +544,20 @@ class _Decide(CountingDoFn):
         self._counts["out"] += n
         if n > 1:
             self._counts["repeated_copies"] += n - 1
+        if self.achieved_unit is not None:
+            acc = self._achieved.setdefault(bucket_of(doc), [0, 0])
+            acc[0] += n
+            acc[1] += n * doc_amount(doc, self.achieved_unit)
         for e in range(n):
             yield doc._replace(epoch=e) if e else doc
 
 
-def _write_mixture(achieved_list, plan, path: str) -> dict:
+def _write_mixture(_, achieved_list, plan, path: str) -> Iterator[dict]:
     from transforms.sinks import write_json_atomic
 
     data = mixture_report(plan["report"], {k: v for k, v in achieved_list})
     write_json_atomic(path, data)
-    return data
+    yield data
 
 
 def _by_lang(kvs) -> dict[str, dict[int, tuple[int, int]]]:
@@ -558,13 +577,13 @@ class Balance(beam.PTransform):
 
     def expand(self, docs):
         cfg, unit, seed = self.cfg, self.unit, self.seed
-        totals = (
+        # the plan is made by the step that lists the bucket totals (OneList ``then``): no step of its own
+        plan = (
             docs
             | "Measure" >> beam.Map(lambda d: (bucket_of(d), (doc_amount(d, unit), hist_bin(unit_hash(d.id, seed)))))
             | "Bucket totals" >> beam.CombinePerKey(_TotalsFn())
-            | "All totals" >> OneList(always=True)
+            | "Plan" >> OneList(always=True, then=lambda kvs: [plan_mixture(dict(kvs), cfg, unit, seed)])
         )
-        plan = totals | "Plan" >> beam.Map(lambda kvs: plan_mixture(dict(kvs), cfg, unit, seed))
         side = {"plan": beam.pvalue.AsSingleton(plan)}
         qt = cfg.quality_tiers
         if qt.enabled:
@@ -574,24 +593,25 @@ class Balance(beam.PTransform):
                 | "Tier signal" >> beam.FlatMap(lambda d: [] if (d.signals or {}).get(signal) is None else [
                     ((d.lang or "und", signal_bin(d.signals[signal])), (1, doc_amount(d, unit)))])
                 | "Tier bins" >> beam.CombinePerKey(beam.combiners.TupleCombineFn(sum, sum))
-                | "Tier hist" >> OneList(always=True)
-                | "Tier plan" >> beam.Map(lambda kvs: tier_plan(_by_lang(kvs), weights))
+                | "Tier plan" >> OneList(always=True, then=lambda kvs: [tier_plan(_by_lang(kvs), weights)])
             )
             side["tiers"] = beam.pvalue.AsSingleton(tiers)
+        achieved_unit = unit if self.output is not None else None
         res = docs | "Decide" >> beam.ParDo(
-            _Decide(seed, cfg.weights_only, self.keep_text, qt.signal, cfg.max_epochs), **side
-        ).with_outputs(REJECTS, STATS, main="main")
+            _Decide(seed, cfg.weights_only, self.keep_text, qt.signal, cfg.max_epochs, achieved_unit), **side
+        ).with_outputs(REJECTS, STATS, ACHIEVED, main="main")
         self.mixture = None
         if self.output is not None:
             from transforms.sinks import join
 
+            achieved = res[ACHIEVED] | "Sum achieved" >> beam.CombinePerKey(beam.combiners.TupleCombineFn(sum, sum))
+            # what OneList(always=True) gives, with the plan as a second side input: one step lists and writes
             self.mixture = (
-                res.main
-                | "Achieved" >> beam.Map(lambda d: (bucket_of(d), (1, doc_amount(d, unit))))
-                | "Sum achieved" >> beam.CombinePerKey(beam.combiners.TupleCombineFn(sum, sum))
-                | "All achieved" >> OneList(always=True)
-                | "Write mixture.json" >> beam.Map(_write_mixture, plan=beam.pvalue.AsSingleton(plan),
-                                                   path=join(self.output, "mixture.json"))
+                docs.pipeline
+                | "Achieved start" >> beam.Impulse()
+                | "Write mixture.json" >> beam.FlatMap(_write_mixture, beam.pvalue.AsList(achieved),
+                                                       plan=beam.pvalue.AsSingleton(plan),
+                                                       path=join(self.output, "mixture.json"))
             )
         return StageOutputs(res.main, res[REJECTS], res[STATS])
 

@@ -23,6 +23,7 @@ rows become ``rejects/sink/`` rows, rows of the rejects writer itself are counte
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import heapq
 import json
@@ -215,10 +216,11 @@ class _WriteShard(beam.DoFn):
     """One shard's rows → a Parquet file, streamed one row group at a time (see the module docstring)."""
 
     def __init__(self, base: str, schema: pa.Schema, to_row: Callable, sort_key: Callable, compression: str,
-                 row_group_rows: int, stage: str, count_fn: Callable | None, dead_letters: bool = False):
+                 row_group_rows: int, stage: str, count_fn: Callable | None, dead_letters: bool = False,
+                 dead_as: Callable | None = None):
         self.base, self.schema, self.to_row, self.sort_key = base, schema, to_row, sort_key
         self.compression, self.row_group_rows, self.stage, self.count_fn = compression, row_group_rows, stage, count_fn
-        self.dead_letters = dead_letters
+        self.dead_letters, self.dead_as = dead_letters, dead_as
 
     def _group(self, batch: list, dead: list) -> pa.Table:
         """Arrow table of ``batch``; rows that do not convert go to ``dead``."""
@@ -267,7 +269,8 @@ class _WriteShard(beam.DoFn):
         for r, reason in dead:
             yield beam.pvalue.TaggedOutput("stats", (stats_key(self.stage, f"rejected/{reason}"), 1))
             if self.dead_letters:
-                yield beam.pvalue.TaggedOutput("dead", Rejection(r, reason))
+                rej = Rejection(r, reason)
+                yield beam.pvalue.TaggedOutput("dead", self.dead_as(rej) if self.dead_as else rej)
 
     def _write(self, part: str, i: int, n: int, ordered: Iterable, dead: list) -> Iterator:
         """Rows already in shard order → ``part/part-i-of-n.parquet``, one row group at a time; stats, path."""
@@ -324,33 +327,41 @@ class _MergeShard(_WriteShard):
 class WriteShardedParquet(beam.PTransform):
     """PCollection → ``<base>/<partition>/part-i-of-n.parquet``; outputs (paths, stats), or with ``parts`` (tuple of
     path PCollections, tuple of stats PCollections) unflattened, for a caller that flattens everything once
-    (transforms/stage.py, ``StageParts``)."""
+    (transforms/stage.py, ``StageParts``).
+
+    Steps (each a fixed cost on every run, bench/STEPS.md): partition sizes, their sum per partition (a combiner),
+    shard assignment (the sums as a side input; the row's partition computed again there rather than in a step of
+    its own), the shard group and its writer, the piece group and its merger, and one step listing the written
+    shards that writes the empty ones."""
 
     def __init__(self, base: str, partition: Callable[[Any], str], size: Callable[[Any], int],
                  identity: Callable[[Any], str], sort_key: Callable, schema: pa.Schema, to_row: Callable,
                  shard_bytes: int, compression: str, row_group_rows: int, stage: str,
                  count_fn: Callable | None = None, dead_letters: bool = False, piece_bytes: int | None = None,
-                 parts: bool = False):
-        """``piece_bytes``: group shards bigger than this in pieces merged from sorted files (None: never)."""
+                 parts: bool = False, dead_as: Callable | None = None, finish: Callable | None = None):
+        """``piece_bytes``: group shards bigger than this in pieces merged from sorted files (None: never).
+        ``dead_as``: applied to each dead letter (a ``Rejection``) in the writer itself, e.g. to make it a reject row.
+        ``finish``: called once, without arguments, after the empty shards are written (even when the input is
+        empty), in that same step; what it yields joins the stats."""
         super().__init__()
-        # after expand, ``.dead`` (flattened) or ``.dead_parts`` hold Rejections of rows that did not convert
-        self.dead_letters = dead_letters
+        # after expand, ``.dead`` (flattened) or ``.dead_parts`` hold Rejections (or ``dead_as`` of them) of rows
+        # that did not convert
+        self.dead_letters, self.dead_as, self.finish = dead_letters, dead_as, finish
         self.base, self.partition, self.size, self.identity, self.sort_key = base, partition, size, identity, sort_key
         self.schema, self.to_row, self.shard_bytes = schema, to_row, shard_bytes
         self.compression, self.row_group_rows, self.stage, self.count_fn = compression, row_group_rows, stage, count_fn
         self.piece_bytes, self.parts = piece_bytes, parts
 
     def expand(self, pcoll):
-        keyed = pcoll | "Partition" >> beam.Map(lambda r, f=self.partition: (f(r), r))
         sizes = (
-            keyed
-            | "Sizes" >> beam.Map(lambda kv, f=self.size: (kv[0], f(kv[1])))
+            pcoll
+            | "Sizes" >> beam.Map(lambda r, f=self.partition, size=self.size: (f(r), size(r)))
             | "Sum sizes" >> beam.CombinePerKey(sum)
         )
         target, piece_bytes = self.shard_bytes, self.piece_bytes
 
-        def assign(kv, totals, ident=self.identity):
-            part, row = kv
+        def assign(row, totals, ident=self.identity, f=self.partition):
+            part = f(row)
             total = totals.get(part, 0)
             n = max(1, math.ceil(total / target))
             m = pieces_per_shard(total, n, piece_bytes)
@@ -358,12 +369,12 @@ class WriteShardedParquet(beam.PTransform):
             return (part, i, n, j, m), row
 
         shards = (
-            keyed
+            pcoll
             | "Assign shard" >> beam.Map(assign, totals=beam.pvalue.AsDict(sizes))
             | "Group shard" >> beam.GroupByKey()
         )
         args = (self.base, self.schema, self.to_row, self.sort_key, self.compression, self.row_group_rows,
-                self.stage, self.count_fn, self.dead_letters)
+                self.stage, self.count_fn, self.dead_letters, self.dead_as)
         res = shards | "Write shard" >> beam.ParDo(_WriteShard(*args)).with_outputs("stats", "dead", "pieces",
                                                                                    main="paths")
         paths, stats, dead = [res.paths], [res.stats], [res.dead]
@@ -379,12 +390,10 @@ class WriteShardedParquet(beam.PTransform):
             self.dead = dead[0] if len(dead) == 1 else tuple(dead) | "All dead" >> beam.Flatten()
         # hash assignment can leave a shard of a small partition empty; write it as an empty file (schema
         # only) so every part-i-of-n exists and loaders that expect the full set (or count files) agree
-        filled = (
-            tuple(paths)
-            | "Written shards" >> OneList()  # no element when nothing was written: nothing to fill
-            | "Fill empty shards" >> beam.FlatMap(_fill_missing, self.base, self.schema, self.compression,
-                                                  self.row_group_rows, self.stage)
-        )
+        fill = functools.partial(_fill_missing, base=self.base, schema=self.schema, compression=self.compression,
+                                 row_group_rows=self.row_group_rows, stage=self.stage, finish=self.finish)
+        # one step: without ``finish``, no element when nothing was written (nothing to fill)
+        filled = tuple(paths) | "Fill empty shards" >> OneList(always=self.finish is not None, then=fill)
         if self.parts:
             return tuple(paths), (*stats, filled)
         all_paths = paths[0] if len(paths) == 1 else tuple(paths) | "All shards" >> beam.Flatten()
@@ -392,8 +401,8 @@ class WriteShardedParquet(beam.PTransform):
 
 
 def _fill_missing(paths: list[str], base: str, schema: pa.Schema, compression: str, row_group_rows: int,
-                  stage: str) -> Iterator[tuple[str, int]]:
-    """Stats pairs for the empty shards written so each partition has all ``n`` files."""
+                  stage: str, finish: Callable | None = None) -> Iterator[tuple[str, int]]:
+    """Stats pairs for the empty shards written so each partition has all ``n`` files; then ``finish()``'s."""
     seen: dict[str, tuple[int, set]] = {}
     prefix = join(base, "")
     for path in paths:
@@ -409,6 +418,8 @@ def _fill_missing(paths: list[str], base: str, schema: pa.Schema, compression: s
                                    row_group_rows)
                 yield stats_key(stage, "files"), 1
                 yield stats_key(stage, "empty_files"), 1
+    if finish is not None:
+        yield from finish() or ()
 
 
 def doc_partition(doc: Document) -> str:
@@ -431,18 +442,18 @@ def doc_counts(part: str, rows: list[Document]) -> Iterator[tuple[str, int]]:
 
 
 def _data_writer(output: str, cfg, parts: bool) -> WriteShardedParquet:
+    """Data shards; the dead letters leave as ``rejects/sink/`` rows (made in the writer: no step of their own)."""
     return WriteShardedParquet(
         join(output, "data"), doc_partition, doc_size, lambda d: f"{d.id}\x1f{d.epoch}", lambda d: (d.id, d.epoch),
         ARROW_SCHEMA, to_arrow_row, cfg.shard_bytes, cfg.compression, cfg.row_group_rows, "sink", doc_counts,
-        dead_letters=True, piece_bytes=cfg.piece_bytes, parts=parts)
+        dead_letters=True, piece_bytes=cfg.piece_bytes, parts=parts, dead_as=functools.partial(_reject_row, "sink"))
 
 
 def write_documents(docs, output: str, cfg) -> tuple[Any, Any]:
     """Data shards; documents that cannot be written become ``rejects/sink/`` rows (``error:<Type>``)."""
     writer = _data_writer(output, cfg, False)
     paths, stats = docs | "Write data" >> writer
-    dead = writer.dead | "Sink dead letters" >> beam.Map(lambda r: _reject_row("sink", r))
-    _, dead_stats = write_rejects(dead, output, cfg, "Write sink rejects")
+    _, dead_stats = write_rejects(writer.dead, output, cfg, "Write sink rejects")
     return paths, (stats, dead_stats) | "Sink all stats" >> beam.Flatten()
 
 
@@ -453,10 +464,8 @@ def write_outputs(docs, rejects: tuple, output: str, cfg) -> tuple:
     stats PCollections, unflattened (``transforms/stage.py``, ``StageParts``)."""
     writer = _data_writer(output, cfg, True)
     _, data_stats = docs | "Write data" >> writer
-    dead = tuple(d | f"Sink dead letters {k}" >> beam.Map(lambda r: _reject_row("sink", r))
-                 for k, d in enumerate(writer.dead_parts))
-    _, reject_stats = (tuple(rejects) + dead) | "All rejects" >> beam.Flatten() | "Write rejects" >> _rejects_writer(
-        output, cfg, True)
+    _, reject_stats = (tuple(rejects) + writer.dead_parts) | "All rejects" >> beam.Flatten() | "Write rejects" >> \
+        _rejects_writer(output, cfg, True)
     return (*data_stats, *reject_stats)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from typing import Any, Iterator, NamedTuple, Optional
+from typing import Any, Callable, Iterator, NamedTuple, Optional
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -137,20 +137,23 @@ class OneList(beam.PTransform):
 
     ``combiners.ToList()`` is seven Beam steps and two fused stages after the producer's; this is two steps and one
     stage, and each stage is fixed cost on every runner and the main part of a re-select's CPU (bench/RESULTS.md).
-    An empty input gives no element, or with ``always`` (as ``ToList`` does) ``[]``."""
+    An empty input gives no element, or with ``always`` (as ``ToList`` does) ``[]``. With ``then``, the step emits
+    what ``then(list)`` yields instead of the list: what reads the list runs in the same step (one step fewer)."""
 
-    def __init__(self, always: bool = False, label: Optional[str] = None):
+    def __init__(self, always: bool = False, label: Optional[str] = None, then: Optional[Callable] = None):
         super().__init__(label)
-        self.always = always
+        self.always, self.then = always, then
 
     def expand(self, pcoll):
         """``pcoll``: one PCollection, or a tuple of them (listed together without a ``Flatten``)."""
-        always = self.always
+        always, then = self.always, self.then
         pcolls = pcoll if isinstance(pcoll, tuple) else (pcoll,)
 
         def one_list(_, *lists):
             xs = [x for xs in lists for x in xs]
-            return [xs] if xs or always else []
+            if not (xs or always):
+                return []
+            return then(xs) if then is not None else [xs]
 
         return (pcolls[0].pipeline
                 | "start" >> beam.Impulse()

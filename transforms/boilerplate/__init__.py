@@ -2,11 +2,16 @@
 removed from every document (the Beam-free line logic is in ``lines.py``).
 
     docs ─ (scoped line key, (text hash, doc id)) once per key ─ GroupByKey(key) ─ frequent? → (doc id, key) ─┐
-    docs ─ (doc id, doc) ───────────────────────────────────────────────────── CoGroupByKey(doc id) ◄────────┘
+      └─── (doc id, doc) ─────────────────────────────────────────────── Flatten + GroupByKey(doc id) ◄──────┘
          → documents without those lines / ``boilerplate_too_short`` rejects
 
+Both inputs of the join by id are tagged by the steps that produce them (one step makes the keyed document and its
+line keys), not by a ``CoGroupByKey`` (a tagging ``Map`` per input and a ``Map`` after the group, each a step of
+fixed cost on every run: bench/STEPS.md).
+
 Memory per key is bounded: the grouped pairs are read twice, first counting distinct text hashes and stopping
-at ``max_docs + 1``, then (only for frequent keys) streaming out (doc id, key); no list of documents is held.
+at ``max_docs + 1``, then (only for frequent keys) streaming out (doc id, key); no list of documents is held. The
+join by id is read twice too: a document's frequent keys first, then the document.
 A document whose text changes loses its ``signals`` (recomputed by the quality stage, which runs later).
 """
 from __future__ import annotations
@@ -21,8 +26,24 @@ from transforms.stage import (REJECTS, STATS, CountingDoFn, Rejection, StageOutp
                               to_reject)
 
 
+DOC, DROP = "doc", "drop"  # kinds of the values grouped by document id
+LINES = "lines"
+
+
 class _Counting(CountingDoFn):
     stage = NAME
+
+
+class _Keys(beam.DoFn):
+    """Document → ``(id, (DOC, doc))`` (main) and its ``(scoped line key, (text hash, id))`` pairs on LINES."""
+
+    def __init__(self, bp: Boilerplate):
+        self.bp = bp
+
+    def process(self, doc) -> Iterator:
+        yield doc.id, (DOC, doc)
+        for pair in self.bp.pairs(doc):
+            yield beam.pvalue.TaggedOutput(LINES, pair)
 
 
 class _Frequent(_Counting):
@@ -40,7 +61,7 @@ class _Frequent(_Counting):
             return
         self._counts["frequent_lines"] += 1
         for _, doc_id in pairs:  # pass 2: stream the documents that hold the line
-            yield doc_id, key
+            yield doc_id, (DROP, key)
 
 
 class _Apply(_Counting):
@@ -48,9 +69,9 @@ class _Apply(_Counting):
         self.bp, self.keep_text = bp, keep_text
 
     def process(self, element) -> Iterator:
-        _, g = element
-        drop = set(g["drop"])
-        for doc in g["doc"]:
+        _, values = element
+        drop = {x for kind, x in values if kind == DROP}
+        for doc in (x for kind, x in values if kind == DOC):
             self._counts["in"] += 1
             text, n_lines, n_chars = self.bp.remove(doc, drop) if drop else (doc.text, 0, 0)
             if not n_lines:
@@ -79,11 +100,13 @@ def stage_parts(pcoll: beam.PCollection, recipe) -> StageParts:
     """The stage with its stats unflattened (a phase flattens every stage's at once: ``StageParts``)."""
     cfg = recipe.boilerplate
     bp = Boilerplate(cfg)
-    keyed = pcoll | "boilerplate by id" >> beam.Map(lambda d: (d.id, d))
-    frequent = (pcoll | "boilerplate line keys" >> beam.FlatMap(bp.pairs)
+    keyed = pcoll | "boilerplate line keys" >> beam.ParDo(_Keys(bp)).with_outputs(LINES, main="docs")
+    frequent = (keyed[LINES]
                 | "boilerplate group lines" >> beam.GroupByKey()
                 | "boilerplate frequent" >> beam.ParDo(_Frequent(cfg.max_docs)).with_outputs(STATS, main="drop"))
-    applied = (({"doc": keyed, "drop": frequent.drop} | "boilerplate join" >> beam.CoGroupByKey())
+    applied = ((keyed.docs, frequent.drop)
+               | "boilerplate join" >> beam.Flatten()
+               | "boilerplate id group" >> beam.GroupByKey()
                | "boilerplate apply" >> beam.ParDo(_Apply(bp, recipe.sink.rejects_keep_text))
                .with_outputs(REJECTS, STATS, main="main"))
     return StageParts(applied.main, (applied[REJECTS],), (frequent[STATS], applied[STATS]))

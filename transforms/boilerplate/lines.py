@@ -26,7 +26,6 @@ NAME = "boilerplate"
 
 _NON_WORD = regex.compile(r"[\W_]+")
 _DIGIT = regex.compile(r"\d")
-_WS = re.compile(r"\s+")
 _PARA_SPLIT = re.compile(r"\n[ \t\r\f\v]*\n")
 _MANY_NL = re.compile(r"\n{3,}")
 _NON_SPACE = re.compile(r"\S")
@@ -60,7 +59,9 @@ def line_key(line: str, min_chars: int) -> Optional[str]:
 
 
 def content_hash(text: str) -> int:
-    return xxhash.xxh64_intdigest(_WS.sub(" ", text).strip())
+    """Hash of the text with whitespace runs collapsed: ``" ".join(text.split())`` is ``re.sub(r"\\s+", " ", text)
+    .strip()`` (the same Unicode whitespace; tests/test_dedup.py), ~3x faster."""
+    return xxhash.xxh64_intdigest(" ".join(text.split()))
 
 
 def units(text: str, unit: str) -> list[str]:

@@ -3,12 +3,15 @@
     docs ─ exact key ─ GroupByKey ─ keep one ──────────────────────────────────────────────┐
                                                                                          │ survivors
     survivors ─ MinHash sign ─┬ band keys ─ GroupByKey ─ candidate pairs ─┐              │
-                              ├ signatures ───────────── CoGroupByKey ×2 ─┴ Jaccard check → edges
+                              ├ signatures ────────────── GroupByKey ×2 ─┴ Jaccard check → edges
                               └ priority metadata                                         │
     edges ─ Large-Star/Small-Star rounds + exact finish (components.py) → (node, root)    │
     (node, root) ⋈ metadata → GroupByKey(root) → keep one per cluster → decisions         │
-    docs ⋈ decisions (CoGroupByKey by id) → survivors / ``near_duplicate`` rejects ◄───────┘
+    docs ⋈ decisions (GroupByKey by id) → survivors / ``near_duplicate`` rejects ◄─────────┘
 
+Each join (⋈) is one ``Flatten`` + ``GroupByKey`` of values tagged with their kind by the steps that produce them
+(``DOC``, ``META``, ``SIG``…), not a ``CoGroupByKey``: that adds a tagging ``Map`` per input and a ``Map`` after
+the group, each a step of fixed cost on every run (bench/STEPS.md).
 No step holds all documents, signatures or edges: the only groupings are by exact key, band key, node id
 and cluster root. Survivors carry ``dup_cluster`` (smallest document id of everything merged into them,
 exact copies included) and ``dup_cluster_size`` (documents before dedup); singletons get their own id and 1.
@@ -19,10 +22,10 @@ from typing import Iterator
 
 import apache_beam as beam
 
-from transforms.dedup.components import FINISH_KEY, ConnectedComponents
+from transforms.dedup.components import FINISH_KEY, ROOT, ConnectedComponents
 from transforms.deadletter import split_failing
 from transforms.dedup.exact import CountingDoFn, ExactDedup, detail
-from transforms.dedup.minhash import CandidateEdges, Signer, lsh_params
+from transforms.dedup.minhash import DECISION, DOC, CandidateEdges, Signer, lsh_params
 from transforms.dedup.prior import PRIOR_PREFIX, is_prior, read_prior
 from transforms.stage import (REJECTS, STATS, Rejection, StageOutputs, StageParts, flatten_parts, stats_key,
                               to_reject)
@@ -38,12 +41,17 @@ def signer_from_recipe(cfg) -> Signer:
 
 
 def _with_root(element) -> Iterator:
-    """(node, {root: [r], meta: [m]}) → (root, (node, priority, label, size))."""
-    node, g = element
-    roots, metas = list(g["root"]), list(g["meta"])
-    if roots and metas:
-        prio, label, size = metas[0]
-        yield roots[0], (node, prio, label, size)
+    """``node → (ROOT, r), (META, (priority, label, size))`` → ``(r, (node, priority, label, size))``."""
+    node, values = element
+    root = meta = None
+    for kind, x in values:
+        if kind == ROOT:
+            root = x
+        else:
+            meta = x
+    if root is not None and meta is not None:
+        prio, label, size = meta
+        yield root, (node, prio, label, size)
 
 
 def decide_cluster(members: list[tuple]) -> list[tuple]:
@@ -55,8 +63,9 @@ def decide_cluster(members: list[tuple]) -> list[tuple]:
 
 
 class _ClusterDecide(CountingDoFn):
-    """One component → a decision per member. Members that make deciding raise alone get an error decision
-    ``(reason,)`` (dead letter; ``_NearApply`` rejects them), the rest are decided without them."""
+    """One component → a decision ``(node, (DECISION, decision))`` per member. Members that make deciding raise
+    alone get an error decision ``(reason,)`` (dead letter; ``_NearApply`` rejects them), the rest are decided
+    without them."""
 
     stage = NEAR
 
@@ -65,15 +74,12 @@ class _ClusterDecide(CountingDoFn):
         members = sorted(members, key=lambda m: m[0])  # fixed order: dead letters do not depend on the shuffle
         self._counts["clusters"] += 1
         try:
-            yield from decide_cluster(members)
-            return
+            decided = decide_cluster(members)
         except Exception as exc:  # noqa: BLE001 - dead-letter the culprits, not the bundle
-            first = exc
-        rest, bad = split_failing(lambda ms: decide_cluster(ms), members, first)
-        for m, reason in bad:
-            yield m[0], (reason,)
-        if rest:
-            yield from decide_cluster(rest)
+            rest, bad = split_failing(lambda ms: decide_cluster(ms), members, exc)
+            decided = [(m[0], (reason,)) for m, reason in bad] + (decide_cluster(rest) if rest else [])
+        for node, decision in decided:
+            yield node, (DECISION, decision)
 
 
 class _NearApply(CountingDoFn):
@@ -83,10 +89,12 @@ class _NearApply(CountingDoFn):
         self.keep_text = keep_text
 
     def process(self, element) -> Iterator:
-        node, g = element
-        decisions = list(g["decision"]) + list(g.get("error", ()))
+        """``node → (DOC, doc), (DECISION, decision or (error reason,))…``: the decisions first, then the document
+        (one per id), streamed."""
+        node, values = element
+        decisions = [x for kind, x in values if kind == DECISION]
         errors = sorted(d[0] for d in decisions if len(d) == 1)  # dead letters of bucket pairing / deciding
-        for doc in g["doc"]:
+        for doc in (x for kind, x in values if kind == DOC):
             if is_prior(doc):  # a published release's document: never written again
                 continue
             if errors:
@@ -137,22 +145,23 @@ def near_dedup(docs, recipe, keep_text: bool = False) -> StageParts:
     if prior is not None:
         docs = (docs, prior) | "near with prior" >> beam.Flatten()
     candidates = CandidateEdges(signer, recipe.dedup.source_rank, recipe.dedup.priority_signal,
-                                cfg.jaccard_threshold, cfg.max_bucket_size, NEAR)
+                                cfg.jaccard_threshold, cfg.max_bucket_size, NEAR, keep_text)
     keyed, edges, meta, pair_stats = docs | "near candidates" >> candidates
-    roots, cc_counts = edges | "near components" >> ConnectedComponents(cfg.max_rounds, "near CC")
-    decisions = (({"root": roots, "meta": meta} | "near join meta" >> beam.CoGroupByKey())
+    roots, cc_counts = edges | "near components" >> ConnectedComponents(cfg.max_rounds, "near CC", root_tag=ROOT,
+                                                                                both_ways=True)
+    # joins: one Flatten + GroupByKey of values their producers tagged (DOC, META, ROOT, DECISION), no CoGroupByKey
+    decisions = ((roots, meta)
+                 | "near join meta" >> beam.Flatten()
+                 | "near meta group" >> beam.GroupByKey()
                  | "near with root" >> beam.FlatMap(_with_root)
                  | "near cluster group" >> beam.GroupByKey()
                  | "near keep one" >> beam.ParDo(_ClusterDecide()).with_outputs(STATS, main="decisions"))
-    bucket_errors = candidates.errors | "near bucket errors" >> beam.Map(lambda kv: (kv[0], (kv[1],)))
-    sign_rejects = candidates.rejects | "near sign rejects" >> beam.FlatMap(
-        lambda r: [] if is_prior(r.doc) else [to_reject(NEAR, r, keep_text)])
-    # bucket errors joined as a third input, not flattened into the decisions first (one fused stage fewer)
-    applied = (({"doc": keyed, "decision": decisions.decisions, "error": bucket_errors}
-                | "near join docs" >> beam.CoGroupByKey())
+    applied = ((keyed, decisions.decisions, candidates.errors)  # bucket errors are error decisions
+               | "near join docs" >> beam.Flatten()
+               | "near docs group" >> beam.GroupByKey()
                | "near apply" >> beam.ParDo(_NearApply(keep_text)).with_outputs(REJECTS, STATS, main="main"))
-    stats = (pair_stats, decisions[STATS], applied[STATS], *_cc_stats(cc_counts, cfg.max_rounds, "near CC stats"))
-    return StageParts(applied.main, (applied[REJECTS], sign_rejects), stats)
+    stats = (*pair_stats, decisions[STATS], applied[STATS], *_cc_stats(cc_counts, cfg.max_rounds, "near CC stats"))
+    return StageParts(applied.main, (applied[REJECTS], candidates.rejects), stats)
 
 
 def stage_parts(pcoll: beam.PCollection, recipe) -> StageParts:

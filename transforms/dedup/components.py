@@ -31,9 +31,9 @@ finish holds only components that did not converge in ``max_rounds`` rounds (0 e
 book-text duplicate graphs of ``bench/SCALE.md`` and ``bench/DEDUP_SCALE.md``; web data not yet measured;
 adversarial graphs — a path over sorted ids needs ~log₂ n rounds — mean: raise ``max_rounds``, which on
 converged data costs only the fixed per-stage overhead). Roots then flow backwards, round by round, through
-one ``CoGroupByKey`` per round keyed by ``t`` (pending pairs ``(u, t)``, the roots of ``F_r``'s nodes, and a
-flag for ``F_r``'s sources): ``u``'s root is ``t``'s root in ``F_r``, or ``t`` itself when ``t`` is not in
-``F_r``. No side input: every step is keyed by node, so no worker holds more than one node's neighbourhood
+one ``GroupByKey`` per round keyed by ``t`` (pending pairs ``(u, t)``, the roots of ``F_r``'s nodes, and a
+flag for ``F_r``'s sources, each value tagged with its kind by the step that produced it): ``u``'s root is
+``t``'s root in ``F_r``, or ``t`` itself when ``t`` is not in ``F_r``. No side input: every step is keyed by node, so no worker holds more than one node's neighbourhood
 (the root of one ``t`` and its pending leaves, streamed) except the finish key.
 
 The result equals union-find on the whole input for any ``max_rounds`` ≥ 1.
@@ -156,10 +156,10 @@ def components_reference(edges: Iterable[tuple], max_rounds: int = 64) -> CCResu
 
 
 # ------------------------------------------------------------------ Beam
-def _both_ways(edge: tuple) -> Iterator[tuple]:
-    a, b = edge
-    yield a, b
-    yield b, a
+# Kinds of the values the resolve groups carry. Each resolve is one ``Flatten`` + ``GroupByKey`` over values tagged by
+# the steps that produce them, not a ``CoGroupByKey`` (which adds a tagging ``Map`` per input and a ``Map`` after
+# the group: fixed cost on every run, bench/STEPS.md) and which would hold a target's pending leaves as one list.
+ROOT, PENDING, SOURCE = "root", "pending", "source"
 
 
 def _oriented(edge: tuple) -> Iterator[tuple]:
@@ -173,10 +173,12 @@ def _ends(edge: tuple) -> Iterator[tuple]:
     yield m, _IN
 
 
-def _undirected(edge: tuple) -> Iterator[tuple]:
+def undirected_edges(edge: tuple) -> Iterator[tuple]:
+    """``(a, b)`` → ``(a, b), (b, a)``; a self-loop → nothing (what ``ConnectedComponents`` groups)."""
     a, b = edge
     if a != b:
-        yield from _both_ways((a, b))
+        yield a, b
+        yield b, a
 
 
 class _StarStep(beam.DoFn):
@@ -202,7 +204,9 @@ class _StarStep(beam.DoFn):
 
 
 class _Shape(beam.CombineFn):
-    """Per node: (out-neighbours, has an in-edge)."""
+    """Per node: (out-neighbours, has an in-edge). A combiner, lifted before the shuffle, so a star centre with many
+    leaves costs one in-flag per bundle, not one per leaf (a runner that hands a worker a group as one list would
+    otherwise hold every leaf's marker)."""
 
     def create_accumulator(self):
         return set(), False
@@ -226,8 +230,10 @@ class _Shape(beam.CombineFn):
 
 
 class _Settle(beam.DoFn):
-    """Settled node → (u, t) on the main output; unsettled node → its out-edges on FINISH (counted after the
-    last round only: those go to the single-key finish)."""
+    """Per node, on the main output the values its round's resolve groups: ``(t, (PENDING, u))`` for a settled
+    node ``u`` (pending pair ``(u, t)``), ``(u, (SOURCE, None))`` once for an unsettled one. An unsettled node's
+    out-edges go on FINISH already shaped for what reads them: both ways (the next round's Large-Star groups them
+    by node), or after the last round on the finish's single key, counted there."""
 
     def __init__(self, last: bool):
         self.last = last
@@ -239,51 +245,78 @@ class _Settle(beam.DoFn):
         u, (outs, has_in) = element
         finish, pending = settle_node(u, outs, has_in)
         if pending:
-            yield pending
+            yield pending[1], (PENDING, pending[0])
+            return
+        yield u, (SOURCE, None)
         self._finish += len(finish)
         for e in finish:
-            yield beam.pvalue.TaggedOutput(FINISH, e)
+            if self.last:
+                yield beam.pvalue.TaggedOutput(FINISH, (0, e))
+            else:
+                for x in undirected_edges(e):
+                    yield beam.pvalue.TaggedOutput(FINISH, x)
 
     def finish_bundle(self) -> Iterator:
         if self._finish and self.last:
             yield beam.pvalue.TaggedOutput(COUNTS, GlobalWindows.windowed_value((FINISH_KEY, self._finish)))
 
 
-def _resolve(element) -> Iterator:
-    """All finish edges on one key → (node, root) for every node of F_last."""
-    _, edges = element
-    yield from union_find_roots(sorted(edges)).items()
+class _Finish(beam.DoFn):
+    """All finish edges on one key → the root of every node of F_last (union-find), tagged for the last resolve."""
+
+    def process(self, element) -> Iterator:
+        _, edges = element
+        for node, root in union_find_roots(sorted(edges)).items():
+            yield node, (ROOT, root)
 
 
-def _resolve_layer(element) -> Iterator:
-    """(t, {pending: [u…], root: [root of t in F_r], source: [flag…]}) → (u, root) for every node of round r."""
-    t, g = element
-    roots = list(g["root"])
-    root = roots[0] if roots else t
-    if next(iter(g["source"]), None) is not None:
-        yield t, root
-    for u in g["pending"]:
-        yield u, root
+class _Resolve(beam.DoFn):
+    """One round's resolve group ``t → values``: ``t``'s root in ``F_r`` (ROOT, none when ``t`` is not in ``F_r``:
+    then ``t`` is its own root), whether ``t`` is a source of ``F_r`` and its pending leaves ``u`` →
+    ``(u, root)`` for every node of round ``r`` (``(t, root)`` first when ``t`` is a source). Read twice, root first,
+    so a target's leaves are streamed, never held."""
+
+    def __init__(self, tag: str | None):
+        self.tag = tag
+
+    def _emit(self, node, root) -> tuple:
+        return (node, root) if self.tag is None else (node, (self.tag, root))
+
+    def process(self, element) -> Iterator:
+        t, values = element
+        emit = self._emit
+        root, source = t, False
+        for kind, x in values:
+            if kind == ROOT:
+                root = x
+            elif kind == SOURCE:
+                source = True
+        if source:
+            yield emit(t, root)
+        for kind, x in values:
+            if kind == PENDING:
+                yield emit(x, root)
 
 
 class ConnectedComponents(beam.PTransform):
-    """Edges ``(a, b)`` of comparable node ids → ``(node, component minimum)`` for every node on an edge, and
-    ``(round, changes)`` / ``(FINISH_KEY, finish edges)`` sums (only non-zero ones)."""
+    """Edges ``(a, b)`` of comparable node ids → ``(node, component minimum)`` for every node on an edge (with
+    ``root_tag``: ``(node, (root_tag, minimum))``, ready to be grouped with other tagged values), and
+    ``(round, changes)`` / ``(FINISH_KEY, finish edges)`` sums (only non-zero ones). With ``both_ways``, the
+    producer already gives every edge in both directions and no self-loop (``undirected_edges``): one step fewer."""
 
-    def __init__(self, max_rounds: int = 4, label: str = "CC"):
+    def __init__(self, max_rounds: int = 4, label: str = "CC", root_tag: str | None = None, both_ways: bool = False):
         super().__init__()
         if max_rounds < 1:
             raise ValueError("max_rounds must be >= 1 (the finish alone would take every edge to one worker)")
         self.max_rounds = max_rounds
         self.prefix = label
+        self.root_tag, self.both_ways = root_tag, both_ways
 
     def expand(self, edges):
         p = self.prefix
-        cur = edges | f"{p} undirected" >> beam.FlatMap(_undirected)
+        cur = edges if self.both_ways else edges | f"{p} undirected" >> beam.FlatMap(undirected_edges)
         counts, layers = [], []
         for r in range(self.max_rounds):
-            if r:
-                cur = cur | f"{p} r{r} both ways" >> beam.FlatMap(_both_ways)
             ls = (cur
                   | f"{p} r{r} large-star group" >> beam.GroupByKey()
                   | f"{p} r{r} large-star" >> beam.ParDo(_StarStep(True, r, _oriented)).with_outputs(
@@ -292,24 +325,21 @@ class ConnectedComponents(beam.PTransform):
                   | f"{p} r{r} small-star group" >> beam.GroupByKey()
                   | f"{p} r{r} small-star" >> beam.ParDo(_StarStep(False, r, _ends)).with_outputs(
                       COUNTS, main="edges"))
+            last = r == self.max_rounds - 1
             settled = (ss.edges
                        | f"{p} r{r} shape" >> beam.CombinePerKey(_Shape())
-                       | f"{p} r{r} settle" >> beam.ParDo(_Settle(r == self.max_rounds - 1)).with_outputs(
-                           FINISH, COUNTS, main="pending"))
-            counts += [ls[COUNTS], ss[COUNTS], settled[COUNTS]]
-            layers.append((settled.pending, settled[FINISH]))
+                       | f"{p} r{r} settle" >> beam.ParDo(_Settle(last)).with_outputs(FINISH, COUNTS, main="resolve"))
+            counts += [ls[COUNTS], ss[COUNTS], *([settled[COUNTS]] if last else [])]  # a settle counts only at the end
+            layers.append(settled.resolve)
             cur = settled[FINISH]  # only unconverged edges go on
         roots = (cur
-                 | f"{p} finish key" >> beam.Map(lambda e: (0, e))
                  | f"{p} finish group" >> beam.GroupByKey()
-                 | f"{p} finish" >> beam.FlatMap(_resolve))
+                 | f"{p} finish" >> beam.ParDo(_Finish()))
         for r in reversed(range(self.max_rounds)):
-            pending, finish = layers[r]
-            roots = ({"pending": pending | f"{p} r{r} by target" >> beam.Map(lambda ut: (ut[1], ut[0])),
-                      "root": roots,
-                      "source": finish | f"{p} r{r} sources" >> beam.Map(lambda e: (e[0], True))}
-                     | f"{p} r{r} join roots" >> beam.CoGroupByKey()
-                     | f"{p} r{r} resolve" >> beam.FlatMap(_resolve_layer))
+            roots = ((layers[r], roots)
+                     | f"{p} r{r} join roots" >> beam.Flatten()
+                     | f"{p} r{r} root group" >> beam.GroupByKey()
+                     | f"{p} r{r} resolve" >> beam.ParDo(_Resolve(ROOT if r else self.root_tag)))
         totals = (counts
                   | f"{p} counts" >> beam.Flatten()
                   | f"{p} count sums" >> beam.CombinePerKey(sum))

@@ -14,7 +14,6 @@ Survivors get ``dup_cluster`` (smallest id in the group) and ``dup_cluster_size`
 from __future__ import annotations
 
 import hashlib
-import re
 from typing import Iterator, Optional, Sequence
 
 import apache_beam as beam
@@ -22,8 +21,6 @@ import apache_beam as beam
 from schemas.document import Document
 from transforms.deadletter import error_reason
 from transforms.stage import REJECTS, STATS, CountingDoFn, Rejection, to_reject  # noqa: F401 - CountingDoFn re-exported
-
-_WS = re.compile(r"\s+")
 
 Priority = tuple  # (source rank, has-signal flag, -signal, -length, id): smaller is better
 
@@ -37,8 +34,8 @@ def priority(doc: Document, source_rank: Sequence[str], signal: Optional[str] = 
 
 
 def exact_key(text: str, normalize: str = "whitespace") -> str:
-    if normalize == "whitespace":
-        text = _WS.sub(" ", text).strip()
+    if normalize == "whitespace":  # = re.sub(r"\s+", " ", text).strip(), ~3x faster (tests/test_dedup.py)
+        text = " ".join(text.split())
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 

@@ -232,7 +232,7 @@ def iter_bucket_pairs(members: Sequence[str], max_bucket_size: int) -> Iterator[
     never share a window can still be joined through others. A pair inside two overlapping windows is emitted
     only by the first window that holds both (``j`` at or past the previous window's end), so no set of pairs
     is ever built: memory is the sorted member ids, whatever the bucket's size.
-    A pair found in several bands is emitted by each; the Beam wrapper removes repeats with ``Distinct``.
+    A pair found in several bands is emitted by each; the Beam wrapper keeps it once (``_half``).
     """
     nodes = sorted(set(members))
     n = len(nodes)
@@ -264,16 +264,25 @@ import apache_beam as beam  # noqa: E402
 from transforms.contract import Rejection  # noqa: E402
 from transforms.deadletter import error_reason, split_failing  # noqa: E402
 from transforms.dedup.exact import CountingDoFn, priority  # noqa: E402
+from transforms.stage import to_reject  # noqa: E402
 
 BANDS_TAG, SIGS_TAG, META_TAG, ERRORS_TAG = "bands", "sigs", "meta", "errors"
+# Kinds of the values grouped by node id. Every join here and in ``transforms/dedup/__init__.py`` is one ``Flatten`` +
+# ``GroupByKey`` of values the producing steps tag themselves, not a ``CoGroupByKey`` (a tagging ``Map`` per input
+# and a ``Map`` after the group, fixed cost on every run: bench/STEPS.md), and the consumers read a group twice
+# (small values first, then the many streamed) instead of holding per-kind lists.
+DOC, META, SIG, PAIR, HALF, DECISION = "doc", "meta", "sig", "pair", "half", "decision"
 
 
 class _Sign(CountingDoFn):
-    """Document → keyed document (main), band entries, signature, priority metadata; a document that makes
-    signing raise leaves on ERRORS_TAG as a ``Rejection`` (``error:<ExceptionType>``), nowhere else."""
+    """Document → ``(id, (DOC, doc))`` (main), band entries, ``(id, (SIG, signature))``, ``(id, (META, priority
+    metadata))``; a document that makes signing raise leaves on ERRORS_TAG as a ``Reject`` row
+    (``error:<ExceptionType>``; none for a prior release's document), nowhere else."""
 
-    def __init__(self, stage: str, signer: Signer, source_rank: Sequence[str], signal: Optional[str]):
+    def __init__(self, stage: str, signer: Signer, source_rank: Sequence[str], signal: Optional[str],
+                 keep_text: bool):
         self.stage, self.signer, self.source_rank, self.signal = stage, signer, tuple(source_rank), signal
+        self.keep_text = keep_text
 
     def process(self, doc) -> Iterator:
         self._counts["prior_docs" if doc.source == "__prior__" else "in"] += 1
@@ -286,15 +295,17 @@ class _Sign(CountingDoFn):
         except Exception as exc:  # noqa: BLE001 - dead-letter one document, not the bundle
             reason = error_reason(exc)
             self._counts[f"rejected/{reason}"] += 1
-            yield beam.pvalue.TaggedOutput(ERRORS_TAG, Rejection(doc, reason))
+            if doc.source != "__prior__":  # a published release's document is never written, not even rejected
+                yield beam.pvalue.TaggedOutput(ERRORS_TAG, to_reject(self.stage, Rejection(doc, reason),
+                                                                     self.keep_text))
             return
-        yield doc.id, doc
+        yield doc.id, (DOC, doc)
         self._counts["cjk_docs" if cjk else "word_docs"] += 1
         if sig is None:
             self._counts["no_shingles"] += 1
             return
-        yield beam.pvalue.TaggedOutput(META_TAG, (doc.id, meta))
-        yield beam.pvalue.TaggedOutput(SIGS_TAG, (doc.id, sig.tobytes()))
+        yield beam.pvalue.TaggedOutput(META_TAG, (doc.id, (META, meta)))
+        yield beam.pvalue.TaggedOutput(SIGS_TAG, (doc.id, (SIG, sig.tobytes())))
         for i in range(bands.size):  # only the node id travels with a band key (most buckets are singletons)
             yield beam.pvalue.TaggedOutput(BANDS_TAG, (i.to_bytes(2, "big") + bands[i:i + 1].tobytes(), doc.id))
 
@@ -307,9 +318,10 @@ def _consume(pairs: Iterator) -> int:
 
 
 class _BucketPairs(CountingDoFn):
-    """Bucket → candidate pairs, streamed. If pairing raises, the members that make it raise alone are
-    found (``find_failing``) and leave on ERRORS_TAG as ``(node, error:<ExceptionType>)``; the bucket is
-    paired again without them (repeats of pairs already emitted are removed by ``Distinct``)."""
+    """Bucket → candidate pairs ``(u, (PAIR, v))``, streamed. If pairing raises, the members that make it raise
+    alone are found (``find_failing``) and leave on ERRORS_TAG as ``(node, (DECISION, (error:<ExceptionType>,)))``
+    (read by the near-dedup apply group); the bucket is paired again without them (a pair already emitted again
+    is one more repeat: ``_half`` keeps each pair once)."""
 
     def __init__(self, stage: str, max_bucket_size: int):
         self.stage, self.max_bucket_size = stage, max_bucket_size
@@ -325,9 +337,9 @@ class _BucketPairs(CountingDoFn):
             self._counts["giant_bucket_docs"] += len(members)
         n = 0
         try:
-            for pair in iter_bucket_pairs(members, self.max_bucket_size):
+            for u, v in iter_bucket_pairs(members, self.max_bucket_size):
                 n += 1
-                yield pair
+                yield u, (PAIR, v)
             return
         except Exception as exc:  # noqa: BLE001 - dead-letter the culprits, not the bundle
             first = exc
@@ -337,70 +349,89 @@ class _BucketPairs(CountingDoFn):
         rest, bad = split_failing(lambda ms: _consume(iter_bucket_pairs(ms, m)), members, first)
         for node, reason in bad:
             self._counts[f"bucket_{reason}"] += 1
-            yield beam.pvalue.TaggedOutput(ERRORS_TAG, (node, reason))
-        for pair in iter_bucket_pairs(rest, m):
+            yield beam.pvalue.TaggedOutput(ERRORS_TAG, (node, (DECISION, (reason,))))
+        for u, v in iter_bucket_pairs(rest, m):
             self._counts["bucket_pairs"] += 1
-            yield pair
+            yield u, (PAIR, v)
 
 
-def _half_join(element) -> Iterator:
-    """(u, {sig: [sig_u], pair: [v...]}) → (v, (u, sig_u))."""
-    u, grouped = element
-    sigs = list(grouped["sig"])
-    if not sigs:
+def _half(element) -> Iterator:
+    """``u → (SIG, sig_u), (PAIR, v)…`` → ``(v, (HALF, (u, sig_u)))`` once per distinct ``v``.
+
+    A pair found in several bands (or buckets) arrives once per band: kept once here, so no ``Distinct`` step
+    (one ``GroupByKey`` and four ParDos fewer); what this holds is ``u``'s distinct candidates, which the
+    ``CoGroupByKey`` list held before: at most ``2 × max_bucket_size`` per band."""
+    u, values = element
+    sig, vs = None, {}
+    for kind, x in values:
+        if kind == SIG:
+            sig = x
+        else:
+            vs[x] = None
+    if sig is None:
         return
-    for v in grouped["pair"]:
-        yield v, (u, sigs[0])
+    for v in vs:
+        yield v, (HALF, (u, sig))
 
 
 class _Verify(CountingDoFn):
+    """``v → (SIG, sig_v), (HALF, (u, sig_u))…`` → each verified edge both ways, ``(u, v)`` and ``(v, u)``, as
+    ``ConnectedComponents(both_ways=True)`` groups them (``u ≠ v``: a bucket pairs distinct members); read twice
+    (``sig_v`` first), so the halves, each with a signature, are streamed."""
+
     def __init__(self, stage: str, threshold: float):
         self.stage, self.threshold = stage, threshold
 
     def process(self, element) -> Iterator:
-        v, grouped = element
-        sigs = list(grouped["sig"])
-        if not sigs:
+        v, values = element
+        sig = next((x for kind, x in values if kind == SIG), None)
+        if sig is None:
             return
-        sv = np.frombuffer(sigs[0], dtype=np.uint32)
-        for u, su in grouped["half"]:
+        sv = np.frombuffer(sig, dtype=np.uint32)
+        for kind, x in values:
+            if kind != HALF:
+                continue
+            u, su = x
             self._counts["candidate_pairs"] += 1
             if jaccard(np.frombuffer(su, dtype=np.uint32), sv) >= self.threshold:
                 self._counts["verified_pairs"] += 1
-                yield (u, v)
+                yield u, v
+                yield v, u
             else:
                 self._counts["false_positive_pairs"] += 1
 
 
 class CandidateEdges(beam.PTransform):
-    """Documents → (keyed docs, verified near-duplicate edges, node metadata, stats). After expansion,
-    ``.rejects`` holds ``Rejection``s of documents signing raised on and ``.errors`` ``(node id, reason)`` of
-    members that made bucket pairing raise (dead letters; see ``_Sign`` and ``_BucketPairs``)."""
+    """Documents → (``(id, (DOC, doc))``, verified near-duplicate edges (each both ways), ``(id, (META, metadata))``,
+    stats PCollections, unflattened). After expansion, ``.rejects`` holds ``Reject`` rows of documents signing raised on
+    and ``.errors`` ``(node id, (DECISION, (reason,)))`` of members that made bucket pairing raise (dead letters;
+    see ``_Sign`` and ``_BucketPairs``)."""
 
     def __init__(self, signer: Signer, source_rank: Sequence[str], signal: Optional[str], jaccard_threshold: float,
-                 max_bucket_size: int, stage: str = "dedup.near"):
+                 max_bucket_size: int, stage: str = "dedup.near", keep_text: bool = False):
         super().__init__()
         self.signer, self.source_rank, self.signal = signer, tuple(source_rank), signal
         self.jaccard_threshold, self.max_bucket_size, self.stage = jaccard_threshold, max_bucket_size, stage
+        self.keep_text = keep_text
 
     def expand(self, docs):
         from transforms.stage import STATS
 
         st = self.stage
         signed = docs | "near sign" >> beam.ParDo(
-            _Sign(st, self.signer, self.source_rank, self.signal)).with_outputs(
+            _Sign(st, self.signer, self.source_rank, self.signal, self.keep_text)).with_outputs(
                 BANDS_TAG, SIGS_TAG, META_TAG, ERRORS_TAG, STATS, main="docs")
         pairs = (signed[BANDS_TAG]
                  | "near band group" >> beam.GroupByKey()
                  | "near bucket pairs" >> beam.ParDo(_BucketPairs(st, self.max_bucket_size)).with_outputs(
                      ERRORS_TAG, STATS, main="pairs"))
         self.rejects, self.errors = signed[ERRORS_TAG], pairs[ERRORS_TAG]
-        unique_pairs = pairs.pairs | "near distinct pairs" >> beam.Distinct()
-        halves = ({"sig": signed[SIGS_TAG], "pair": unique_pairs}
-                  | "near join u" >> beam.CoGroupByKey()
-                  | "near half" >> beam.FlatMap(_half_join))
-        edges = ({"sig": signed[SIGS_TAG], "half": halves}
-                 | "near join v" >> beam.CoGroupByKey()
+        halves = ((signed[SIGS_TAG], pairs.pairs)
+                  | "near join u" >> beam.Flatten()
+                  | "near u group" >> beam.GroupByKey()
+                  | "near half" >> beam.FlatMap(_half))
+        edges = ((signed[SIGS_TAG], halves)
+                 | "near join v" >> beam.Flatten()
+                 | "near v group" >> beam.GroupByKey()
                  | "near verify" >> beam.ParDo(_Verify(st, self.jaccard_threshold)).with_outputs(STATS, main="edges"))
-        stats = (signed[STATS], pairs[STATS], edges[STATS]) | "near pair stats" >> beam.Flatten()
-        return signed.docs, edges.edges, signed[META_TAG], stats
+        return signed.docs, edges.edges, signed[META_TAG], (signed[STATS], pairs[STATS], edges[STATS])

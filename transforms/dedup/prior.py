@@ -10,6 +10,7 @@ Prior nodes cost what any document costs in dedup (signature, band keys): nothin
 """
 from __future__ import annotations
 
+import functools
 import json
 from typing import Iterator, Optional
 
@@ -86,10 +87,14 @@ def read_prior(p: beam.Pipeline, against: tuple[str, ...], near_cfg) -> Optional
 
 
 def index_rows(doc: Document, signer) -> Iterator[dict]:
-    """One row per released document (first epoch), signed now if no stored signature survived."""
+    """One row per released document (first epoch): its stored signature (little-endian uint32, as written here),
+    or signed now if none survived."""
     if doc.epoch != 0:
         return
-    sig, _ = signer.stored_or_sign(doc)
+    if doc.minhash is not None:  # no ``stored_or_sign``: its CJK test scans the text for nothing here
+        yield {"id": doc.id, "minhash": bytes(doc.minhash)}
+        return
+    sig, _ = signer.sign(doc.text, doc.lang)
     if sig is not None:
         yield {"id": doc.id, "minhash": sig.astype("<u4").tobytes()}
 
@@ -102,11 +107,10 @@ def write_index(docs: beam.PCollection, output: str, near_cfg, sink_cfg) -> tupl
     from transforms.dedup import signer_from_recipe
 
     rows = docs | "index rows" >> beam.FlatMap(index_rows, signer_from_recipe(near_cfg))
+    settings, path = signature_settings(near_cfg), join(output, "index", "minhash.json")
+    # minhash.json is written by the writer's last step (after the shards, even when there are none): no step of its own
     _, stats = rows | "Write index" >> WriteShardedParquet(
         join(output, "index"), lambda r: "minhash", lambda r: 16 + len(r["minhash"]), lambda r: r["id"],
         lambda r: r["id"], INDEX_SCHEMA, dict, 64 * 1024 * 1024, sink_cfg.compression, sink_cfg.row_group_rows,
-        "sink.index", parts=True)
-    settings, path = signature_settings(near_cfg), join(output, "index", "minhash.json")
-    (docs.pipeline | "index settings" >> beam.Impulse()
-     | "Write index settings" >> beam.Map(lambda _: write_json_atomic(path, settings)))
+        "sink.index", parts=True, finish=functools.partial(write_json_atomic, path, settings))
     return stats
