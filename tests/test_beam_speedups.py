@@ -55,7 +55,7 @@ def test_every_dofn_of_the_full_build_gets_beams_own_answer(tmp_path):
     build_pipeline(p, load_recipe("default"), expand_inputs([str(warc)]), str(tmp_path / "out"),
                    cache=str(tmp_path / "cache"))
     dofns = _dofns(p) + [_Stateful(), _Plain()]
-    assert len(dofns) > 100
+    assert len(dofns) > 60  # every step of both phases
     original = userstate.get_dofn_specs.__wrapped__
     for fn in dofns:
         for copy in (fn, pickler.loads(pickler.dumps(fn))):  # as a worker gets it
@@ -139,3 +139,48 @@ def test_method_arguments_are_beams_own(tmp_path):
     args.append("x")  # a caller changing what it got does not change the next answer
     assert core.get_function_args_defaults(stateful) == original(stateful) == (["kv", "seen"], [defaults[0]])
     assert userstate.is_stateful_dofn(_Stateful())
+
+
+class _YieldsAndReturns(beam.DoFn):
+    def process(self, x):
+        if x:
+            return [x]
+        yield x
+
+
+class _OnlyYields(beam.DoFn):
+    def process(self, x):
+        yield x
+
+
+def test_yield_and_return_check_is_beams_own_answer_once_per_function(caplog):
+    """The cached check answers as Beam's for every DoFn of a real graph and for one that mixes yield and return
+    (whose warning Beam still logs on every ParDo), reading each function's source once."""
+    import logging
+
+    from apache_beam.transforms import core
+
+    assert beam_speedups.YIELD_CHECK_INSTALLED and beam_speedups.install_yield_check_cache()
+    original = core._check_fn_use_yield_and_return.__wrapped__
+    for fn_class in (_YieldsAndReturns, _OnlyYields):
+        assert core._check_fn_use_yield_and_return(fn_class().process) == original(fn_class().process)
+    assert original(_YieldsAndReturns().process) is True and original(_OnlyYields().process) is False
+    reads = []
+    real_read = core._get_function_body_without_inners  # what Beam's check calls to read a function's source
+
+    def counting(fn):
+        reads.append(fn)
+        return real_read(fn)
+
+    beam_speedups._YIELD_AND_RETURN.clear()
+    core._get_function_body_without_inners = counting
+    try:
+        with caplog.at_level(logging.WARNING, logger="apache_beam.transforms.core"):
+            p = beam.Pipeline()
+            pc = p | beam.Create([1])
+            for i in range(3):
+                pc = pc | f"mixed {i}" >> beam.ParDo(_YieldsAndReturns())
+    finally:
+        core._get_function_body_without_inners = real_read
+    assert len([f for f in reads if getattr(f, "__func__", None) is _YieldsAndReturns.process]) == 1
+    assert sum("yield and return" in r.getMessage() for r in caplog.records) == 3

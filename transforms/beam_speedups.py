@@ -177,9 +177,38 @@ def install_args_cache() -> bool:
     return True
 
 
+_YIELD_AND_RETURN: "weakref.WeakKeyDictionary[Any, bool]" = weakref.WeakKeyDictionary()  # by code object
+
+
+def install_yield_check_cache() -> bool:
+    """Patch ``core._check_fn_use_yield_and_return`` once per process to answer once per code object; True when in
+    place. Beam runs it for every ``ParDo`` it builds, and it re-reads and re-tokenises the source of the DoFn's
+    ``process`` each time (~0.05 CPU-s per select graph, where many steps share a DoFn class). The answer depends
+    only on that source; Beam's own warning still follows every call that answers True."""
+    current = getattr(core, "_check_fn_use_yield_and_return", None)
+    if current is None or getattr(current, "__code__", None) is None:
+        return False
+    if getattr(current, "__wrapped__", None) is not None:
+        return True
+
+    def check(fn):
+        code = getattr(getattr(fn, "__func__", fn), "__code__", None)
+        if code is None:
+            return current(fn)
+        hit = _YIELD_AND_RETURN.get(code)
+        if hit is None:
+            hit = _YIELD_AND_RETURN[code] = bool(current(fn))
+        return hit
+
+    check.__wrapped__ = current  # type: ignore[attr-defined]
+    core._check_fn_use_yield_and_return = check
+    return True
+
+
 INSTALLED = install()
 VIEWS_INSTALLED = install_view_cache()
 ARGS_INSTALLED = install_args_cache()
+YIELD_CHECK_INSTALLED = install_yield_check_cache()
 
 # every process that imports the Beam patches (launcher and workers, via transforms.stage) also drops finished
 # bundles' output buffers (issue #20)

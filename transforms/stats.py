@@ -65,6 +65,6 @@ class WriteStats(beam.PTransform):
         return (
             stats
             | "Sum counters" >> beam.CombinePerKey(sum)
-            | "All counters" >> OneList()  # a few hundred counters whatever the corpus size
-            | "Write stats.json" >> beam.Map(write)
+            # a few hundred counters whatever the corpus size, written by the step that lists them
+            | "Write stats.json" >> OneList(then=lambda pairs: [write(pairs)])
         )

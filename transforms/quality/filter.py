@@ -218,7 +218,7 @@ class RunQuality(RunStage):
 
 
 class TermDocKeys(beam.DoFn):
-    """(lang, term) once per distinct listed term in a doc, plus (lang, "") once per doc."""
+    """((lang, term), 1) once per distinct listed term in a doc, plus ((lang, ""), 1) once per doc."""
 
     def __init__(self, quality: Quality):
         self.quality = quality
@@ -227,7 +227,8 @@ class TermDocKeys(beam.DoFn):
         self.quality.setup()
 
     def process(self, doc):
-        yield from self.quality.term_doc_keys(doc)
+        for key in self.quality.term_doc_keys(doc):
+            yield key, 1
 
 
 def stage(pcoll, recipe):
@@ -246,9 +247,9 @@ def stage_parts(pcoll, recipe) -> StageParts:
     pruned = (
         pcoll
         | "quality/badword doc terms" >> beam.ParDo(TermDocKeys(q))
-        | "quality/badword doc freq" >> beam.combiners.Count.PerElement()
-        | "quality/badword freq list" >> OneList(always=True)
-        | "quality/badword prune set" >> beam.Map(q.compute_pruned)
+        | "quality/badword doc freq" >> beam.CombinePerKey(sum)
+        # the terms of the recipe's lists per language: bounded by the lists, not the corpus
+        | "quality/badword prune set" >> OneList(always=True, then=lambda counts: [q.compute_pruned(counts)])
     )
     res = pcoll | q.name >> beam.ParDo(RunQuality(q, keep_text), beam.pvalue.AsSingleton(pruned)).with_outputs(
         REJECTS, STATS, main="main")
