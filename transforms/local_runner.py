@@ -51,8 +51,12 @@ class LeanWorkersRunner(PipelineRunner):
     """What the DirectRunner runs for a batch pipeline (its FnApiRunner branch), with lean SDK worker processes."""
 
     def run_pipeline(self, pipeline, options: PipelineOptions):
-        # the launcher only routes data between the workers: it lets go of the models it loaded for its checks
-        # (the tokenizer, ~60 MB), and pyarrow allocates from the C heap worker_memory tunes
+        # the launcher only routes data between the workers, holding every PCollection: it gets the workers' glibc
+        # settings (1 MiB mmap/trim thresholds: at 1M documents it peaked at 12.5 GB with them, and at 14.7 GB with
+        # two arenas only, on a later dedup graph; bench/SCALE.md), lets go of the models it loaded for its checks
+        # (the tokenizer, ~60 MB), and pyarrow
+        # allocates from that C heap
+        worker_memory.tune_malloc()
         if resources.forget_shared():
             gc.collect()
             if worker_memory.LIBC is not None:  # glibc settings: installed with worker_memory, before any thread
