@@ -14,7 +14,8 @@ real `yuliao build` subprocess on the DirectRunner (CPU = user+sys of the build 
 Prints a Markdown table; figures in the issue notes come from this script. One build's CPU varies by ~10% between
 runs on this machine, so the script runs ``--repeat`` rounds (each: a first build into a new store, both re-selects
 from it, a kill + rerun) and divides medians: the re-selects' and kill + reruns' by that of every first build (the
-rounds' and the two fresh builds of round 0, which are first builds too).
+rounds' and the two fresh builds of round 0, which are first builds too); the machine's speed also drifts within a
+run, so it also prints the median of each round's ratios to that round's own first build (taken minutes apart).
 """
 from __future__ import annotations
 
@@ -143,12 +144,14 @@ def main() -> int:
                "balance": ["balance.languages={zh: 0.6, en: 0.4}"]}
 
     firsts: list[tuple[float, float]] = []  # (wall, CPU) of every first build
+    round_t1: list[float] = []  # CPU of each round's own first build (the paired ratios divide by it)
     runs: dict[str, list[tuple[float, float]]] = {"quality": [], "balance": [], "killed": []}
     same: dict[str, bool] = {}
     killed_detail = []
     for r in range(args.repeat):
         cache = work / f"cache-{r}"
         firsts.append(run(cmd(args.recipe, files, work / f"first-{r}", cache, [])))
+        round_t1.append(firsts[-1][1])
         for label, sets in changes.items():
             runs[label].append(run(cmd(args.recipe, files, work / f"re-{label}-{r}", cache, sets)))
             if r == 0:  # once: a fresh build (new store) of the same settings, byte for byte; a first build too
@@ -171,15 +174,17 @@ def main() -> int:
     t1_wall, t1_cpu = median([w for w, _ in firsts]), median([c for _, c in firsts])
     print(f"first builds (T1): CPU s {', '.join(f'{c:.1f}' for _, c in firsts)}; median {t1_cpu:.1f} CPU-s, "
           f"{t1_wall:.1f} s wall\n")
-    print("| run | CPU s per round | median CPU s | median CPU / median T1 | median wall / median T1 "
-          "| Parquet vs fresh build |")
-    print("|---|---|---|---|---|---|")
+    print(f"rounds' own first builds: {', '.join(f'{c:.1f}' for c in round_t1)} CPU-s\n")
+    print("| run | CPU s per round | median CPU s | median CPU / median T1 | median of per-round CPU / own T1 "
+          "| median wall / median T1 | Parquet vs fresh build |")
+    print("|---|---|---|---|---|---|---|")
     names = {"quality": "rebuild, quality thresholds changed", "balance": "rebuild, balance targets changed",
              "killed": f"killed at half + rerun ({'; '.join(killed_detail)})"}
     for label, rs in runs.items():
         cpu, wall = median([c for _, c in rs]), median([w for w, _ in rs])
-        print(f"| {names[label]} | {', '.join(f'{c:.1f}' for _, c in rs)} | {cpu:.1f} | **{cpu / t1_cpu:.2f}** "
-              f"| {wall / t1_wall:.2f} | {'identical' if same[label] else 'DIFFERENT'} |")
+        paired = median([c / t for (_, c), t in zip(rs, round_t1)])
+        print(f"| {names[label]} | {', '.join(f'{c:.1f}' for _, c in rs)} | {cpu:.1f} | **{cpu / t1_cpu:.3f}** "
+              f"| {paired:.3f} | {wall / t1_wall:.2f} | {'identical' if same[label] else 'DIFFERENT'} |")
     return 0 if all(same.values()) else 1
 
 
