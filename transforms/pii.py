@@ -301,8 +301,9 @@ class PiiStage:
                 text, counts = self._scrubber.replace(doc.text, spans_from_flat(doc.pii_spans))
             else:
                 text, counts = scrub(doc.text)
-            changes: dict = {"pii_spans": None, "pii_token_ids": None, "pii_n_tokens": None} \
-                if doc.pii_spans is not None or doc.pii_n_tokens is not None else {}
+            stored = doc.pii_spans is not None or doc.pii_n_tokens is not None
+            # annotate's PII fields are used up here: they never travel further
+            changes: dict = {"pii_spans": None, "pii_token_ids": None, "pii_n_tokens": None} if stored else {}
             if counts:  # new text: the ids annotate stored for the scrubbed text, if any (else tokenize encodes it)
                 changes.update(text=text, token_ids=doc.pii_token_ids, n_tokens=doc.pii_n_tokens)
             if doc.title:

@@ -86,11 +86,13 @@ def tokenizer_info(cfg, store: Optional[str] = None) -> Optional[dict]:
     eos = cfg.eos_token or eos_from_config(local) or DEFAULT_EOS
     key = hashlib.blake2b(json.dumps([digest, eos, cfg.add_eos, metadata.version("tokenizers")]).encode(),
                           digest_size=12).hexdigest()
-    facts = _INFO.get(key) or _read_facts(store, key)
-    if facts is None:
-        model = load_tokenizer(cfg.tokenizer_path, cfg.eos_token, cfg.add_eos)
-        facts = {"vocab_size": model.tokenizer.get_vocab_size(with_added_tokens=True),
-                 "eos_token": model.eos_token, "eos_id": model.eos_id}
+    facts = _read_facts(store, key)
+    if facts is None:  # not in this store yet: known to this process already, or loaded now, then kept there
+        facts = _INFO.get(key)
+        if facts is None:
+            model = load_tokenizer(cfg.tokenizer_path, cfg.eos_token, cfg.add_eos)
+            facts = {"vocab_size": model.tokenizer.get_vocab_size(with_added_tokens=True),
+                     "eos_token": model.eos_token, "eos_id": model.eos_id}
         _write_facts(store, key, facts)
     _INFO[key] = facts
     if cfg.tokenizer_path is None:
