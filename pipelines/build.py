@@ -213,16 +213,15 @@ def _pii_settings_of(recipe: Recipe) -> str | None:
 def _document_from_store(row: dict, tokenizer: str | None, pii_settings: str | None) -> Document:
     """A stored document; its token ids only if this select tokenizes exactly as annotate did, its PII spans
     only if this select looks for PII exactly as annotate did (and the ids of their scrubbed text only if both)."""
-    doc = from_arrow_row(row)
-    same_tokenizer = tokenizer is not None and row.get("tokenizer") == tokenizer
     spans = row.get("pii_spans")
+    changes: dict = {}
+    if tokenizer is None or row.get("tokenizer") != tokenizer:
+        changes.update(token_ids=None, n_tokens=None, pii_token_ids=None, pii_n_tokens=None)
     if pii_settings is None or spans is None or row.get("pii_settings") != pii_settings:
-        return doc._replace(pii_spans=None, pii_token_ids=None, pii_n_tokens=None,
-                            **({} if same_tokenizer else {"token_ids": None, "n_tokens": None}))
-    flat = spans_to_flat([Span(s["start"], s["end"], s["type"]) for s in spans])
-    if same_tokenizer:
-        return doc._replace(pii_spans=flat)
-    return doc._replace(pii_spans=flat, token_ids=None, n_tokens=None, pii_token_ids=None, pii_n_tokens=None)
+        changes.update(pii_spans=None, pii_token_ids=None, pii_n_tokens=None)
+    else:
+        changes["pii_spans"] = spans_to_flat([Span(s["start"], s["end"], s["type"]) for s in spans])
+    return from_arrow_row(row)._replace(**changes)
 
 
 def _reject_from_row(row: dict) -> Reject:

@@ -54,13 +54,11 @@ class LeanWorkersRunner(PipelineRunner):
         # the launcher only routes data between the workers, holding every PCollection: it gets the workers' glibc
         # settings (1 MiB mmap/trim thresholds: at 1M documents it peaked at 12.5 GB with them, and at 14.7 GB with
         # two arenas only, on a later dedup graph; bench/SCALE.md), lets go of the models it loaded for its checks
-        # (the tokenizer, ~60 MB), and pyarrow
-        # allocates from that C heap
+        # (the tokenizer, ~60 MB), and pyarrow allocates from that C heap
         worker_memory.tune_malloc()
         if resources.forget_shared():
             gc.collect()
-            if worker_memory.LIBC is not None:  # glibc settings: installed with worker_memory, before any thread
-                worker_memory.LIBC.malloc_trim(0)
+            worker_memory.trim()
         memory.arrow_on_system_allocator()
         # as SwitchingDirectRunner does: the workers read the pipeline options from the provision info
         encoded = JobServiceHandle.encode_pipeline_options(options.get_all_options())

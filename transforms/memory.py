@@ -156,7 +156,6 @@ def release_finished_streams() -> bool:
     return True
 
 
-
 def arrow_on_system_allocator() -> bool:
     """Make pyarrow allocate from the C heap (tuned by ``transforms.worker_memory``) instead of its bundled mimalloc pool, which
     keeps freed segments for reuse: the select phase's store reads left each worker ~30 MB higher. True when set."""

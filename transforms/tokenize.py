@@ -111,13 +111,12 @@ class Tokenize:
     def encode_all(self, docs: Sequence[Document]) -> list[Document]:
         """Documents with ``n_tokens`` (and ``token_ids`` unless ``count_only``); ids already on a document (the
         annotate phase's, for this tokenizer and this exact text) are kept, not recomputed."""
-        todo = [d for d in docs if d.n_tokens is None]
-        encoded = iter(self._load().encode([d.text for d in todo]) if todo else ())
+        encoded = iter(self.encode_texts([d.text for d in docs if d.n_tokens is None]))
         out = []
         for doc in docs:
             if doc.n_tokens is None:
-                ids = next(encoded)
-                doc = doc._replace(n_tokens=len(ids), token_ids=None if self.count_only else ids)
+                n, ids = next(encoded)
+                doc = doc._replace(n_tokens=n, token_ids=ids)
             out.append(doc)
         return out
 

@@ -133,8 +133,12 @@ class Trimmer:
             self.check()
 
 
-def _trim() -> None:
+def trim() -> bool:
+    """``malloc_trim(0)``: give glibc's free pages back to the system (glibc only); True when it ran."""
+    if LIBC is None:
+        return False
     LIBC.malloc_trim(0)
+    return True
 
 
 def is_sdk_worker() -> bool:
@@ -180,7 +184,7 @@ def start_trimmer(min_bytes: int = TRIM_BYTES, every_s: float = TRIM_EVERY_S,
     """Start the trimming thread once per process (glibc only); the running ``Trimmer``."""
     global _TRIMMER
     if _TRIMMER is None and LIBC is not None:
-        _TRIMMER = Trimmer(min_bytes, malloc_free_bytes, _trim, churn_checks)
+        _TRIMMER = Trimmer(min_bytes, malloc_free_bytes, trim, churn_checks)
         threading.Thread(target=_TRIMMER.run, args=(threading.Event(), every_s), name="yuliao-malloc-trim",
                          daemon=True).start()
     return _TRIMMER
