@@ -33,7 +33,7 @@ Why a worker's RSS grows with the corpus on this runner, and the A/B that shows 
   bundle's input is streamed in ≤ 8 MB chunks after the ProcessBundleRequest, as cluster runners do, instead of
   one message holding the worker's whole share of the stage input (rows say ``runner_input``);
 * ``--probe DIR`` arms ``bench/memprobe`` in the SDK workers (RSS / step / data-plane queues / live Python blocks
-  every 0.5 s, stacks at each +20% RSS; ``--probe-frames N`` adds tracemalloc snapshots, ``--probe-grpc`` extra
+  every 0.5 s, stacks at each +20% RSS; ``--probe-frames N`` adds tracemalloc snapshots, ``--probe-grpc`` sets
   gRPC channel options, ``--probe-flush-mb`` / ``--probe-release-streams`` the two output-buffer experiments of
   ``bench/SCALE.md``). glibc tunables (``MALLOC_*``) set around the command reach the workers and are recorded.
 
@@ -265,7 +265,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--probe-release-streams", action="store_true",
                     help="with --probe: drop finished bundles' output streams (Beam's processor cache keeps them)")
     ap.add_argument("--probe-grpc", default="",
-                    help="with --probe: extra gRPC channel options for the workers, e.g. 'grpc.http2.bdp_probe=0'")
+                    help="with --probe: gRPC channel options for the workers, replacing theirs, e.g. "
+                         "'grpc.http2.bdp_probe=1' (gRPC's default, which transforms.worker_memory turns off)")
     args = ap.parse_args(argv)
     env = None
     if args.trace_data:

@@ -95,7 +95,8 @@ class LocalSite:
 
     @staticmethod
     def _stamp(h: BaseHTTPRequestHandler) -> None:
-        """Record the time just before the last write of a response the client reads in full."""
+        """Record the time of a response the client reads in full, before any byte it needs to finish has been
+        written: never later than the client's end of it."""
         h.yuliao_hit.last_write = time.monotonic()
 
     @staticmethod
@@ -106,9 +107,9 @@ class LocalSite:
         h.send_header("Content-Length", str(len(body)))
         for k, v in (headers or {}).items():
             h.send_header(k, v)
-        h.end_headers()
-        if complete:
+        if complete:  # before the headers go out: a client may be done with them alone (a redirect, a refused type)
             LocalSite._stamp(h)
+        h.end_headers()
         try:
             h.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):

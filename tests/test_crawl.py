@@ -138,9 +138,10 @@ def end_to_start_gaps(hits, unit=lambda h: h.host) -> tuple[list[float], list[fl
 
 
 def test_politeness_one_at_a_time_with_crawl_delay(main_crawl):
-    """Every request to a host starts >= Crawl-delay after the previous response to it ended (the server
-    stamps the time just before a response's last bytes, so it is never later than the client's end), also
-    after /lagged.html, which takes longer than the Crawl-delay to answer: pacing from request starts fails."""
+    """Every request to a host starts >= Crawl-delay after the previous response to it ended (the server stamps
+    the time before a response's headers or, when chunked, its last chunk go out, so it is never later than the
+    client's end: a redirect's client is done with the headers alone), also after /lagged.html, which takes
+    longer than the Crawl-delay to answer: pacing from request starts fails."""
     full, abandoned = end_to_start_gaps(main_crawl["hits"])
     assert len(full) > 20 and len(abandoned) >= 3
     assert min(full) >= CRAWL_DELAY, min(full)

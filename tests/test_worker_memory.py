@@ -2,7 +2,8 @@
 
 * A stalled consumer: a real Beam data channel's outgoing queues stop at the new bound (the writing thread
   blocks; Beam's 100 MB queues would have taken it all), then every byte arrives once the consumer reads.
-* The plugin reaches real SDK workers of the multi-process runner before their data channel is built.
+* The plugin reaches real SDK workers of the multi-process runner before their data channel is built, and their
+  gRPC channels are opened without the BDP probe (a receive window that does not grow).
 * ``Trimmer`` trims only when freed memory that is certainly resident has built up, and on glibc a trim returns
   the free pages inside a fragmented heap.
 """
@@ -82,9 +83,12 @@ class _Report(beam.DoFn):
     """What the SDK worker running this DoFn has installed."""
 
     def process(self, _):
+        from apache_beam.runners.worker.channel_factory import GRPCChannelFactory
+
         from transforms import worker_memory as wm
 
-        yield (wm.is_sdk_worker(), sorted(set(wm.channel_queue_bytes())), wm._TRIMMER is not None)
+        yield (wm.is_sdk_worker(), sorted(set(wm.channel_queue_bytes())), wm._TRIMMER is not None,
+               [o for o in GRPCChannelFactory.DEFAULT_OPTIONS if o[0] == "grpc.http2.bdp_probe"])
 
 
 def test_plugin_bounds_the_real_workers_data_channel(monkeypatch):
@@ -95,7 +99,9 @@ def test_plugin_bounds_the_real_workers_data_channel(monkeypatch):
                                "--direct_num_workers", "1", *worker_memory.PLUGIN_OPTIONS])
     with beam.Pipeline(options=options) as p:
         out = p | beam.Create([0]) | beam.ParDo(_Report())
-        assert_that(out, equal_to([(True, [QUEUE_BYTES], worker_memory.LIBC is not None)]))
+        # the receive window of the worker's channels does not grow with the bandwidth-delay product
+        assert_that(out, equal_to([(True, [QUEUE_BYTES], worker_memory.LIBC is not None,
+                                    [("grpc.http2.bdp_probe", 0)])]))
 
 
 def test_trimmer_trims_only_freed_memory_that_is_still_resident():

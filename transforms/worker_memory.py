@@ -12,6 +12,13 @@ that are not our DoFns' state but Beam's and glibc's defaults. Each is bounded h
   Beam reads the constant when it creates a channel, which on a worker happens while the first bundle processor
   is built — before any DoFn imports this module — and the queues cannot be changed afterwards: a worker gets the
   bound only through Beam's plugin hook (``PLUGIN_OPTIONS``: ``--beam_plugins``, imported at worker start).
+* **Incoming data plane.** A worker's gRPC channels probe the bandwidth-delay product and grow the HTTP/2 receive
+  window with it (``grpc.http2.bdp_probe``, on by default), so a runner that pushes a stage's input faster than
+  the bundle thread decodes it parks megabytes of received slices in the worker's malloc heap, and their churn
+  leaves free-but-resident pages behind: at 100k documents glibc's heap in use at the peak fell from 88–127 MB to
+  60–66 MB without the probe, at unchanged wall and CPU (``bench/SCALE.md``, "Session 9"). ``GRPC_OPTIONS`` turns the
+  probe off on every channel Beam's worker opens (``GRPCChannelFactory``: control, data, state, logging); the
+  window stays at gRPC's fixed default and the 16 MiB receive queue above is what reads ahead.
 * **Output buffers.** Every output of a running bundle buffers its encoded elements until 10 MB
   (``_DEFAULT_SIZE_FLUSH_THRESHOLD``, a default argument no option sets); a fused stage has 40–60 outputs, and on
   the local runner (one bundle per worker per stage) they all fill up as the corpus grows (26–30 MB at 10k, 50–90
@@ -53,6 +60,8 @@ MALLOPT = {"MALLOC_ARENA_MAX": (-8, 2), "MALLOC_MMAP_THRESHOLD_": (-3, 1 << 20),
            "MALLOC_TRIM_THRESHOLD_": (-1, 1 << 20)}
 """``mallopt`` settings by the environment variable that would set them (which wins when set): M_ARENA_MAX=2,
 M_MMAP_THRESHOLD=1 MiB (blocks this big are mmapped, so returned on free), M_TRIM_THRESHOLD=1 MiB."""
+GRPC_OPTIONS = [("grpc.http2.bdp_probe", 0)]
+"""Channel options added to every gRPC channel Beam's SDK worker opens: a receive window that does not grow."""
 SDK_WORKER_MAIN = "apache_beam.runners.worker.sdk_worker_main"
 
 
@@ -168,6 +177,15 @@ def bound_data_plane(queue_bytes: int, flush_bytes: int) -> None:
     cls.__init__.yuliao_flush_bytes = flush_bytes  # type: ignore[attr-defined]
 
 
+def bound_grpc_window(options: list[tuple[str, int]]) -> None:
+    """Add ``options`` to the options Beam's ``GRPCChannelFactory`` gives every channel an SDK worker opens from
+    now on (the worker's control channel is opened after the plugin is imported, its data channels later)."""
+    from apache_beam.runners.worker.channel_factory import GRPCChannelFactory
+
+    present = GRPCChannelFactory.DEFAULT_OPTIONS
+    GRPCChannelFactory.DEFAULT_OPTIONS = present + [o for o in options if o not in present]
+
+
 def channel_queue_bytes() -> list[int]:
     """The byte bounds of every live data channel's outgoing queues in this process (what the plugin test reads)."""
     from apache_beam.runners.worker import data_plane
@@ -193,6 +211,7 @@ def start_trimmer(min_bytes: int = TRIM_BYTES, every_s: float = TRIM_EVERY_S,
 def install() -> dict:
     """Everything above, once per process; what was done (tests and the bench read it)."""
     bound_data_plane(QUEUE_BYTES, FLUSH_BYTES)
+    bound_grpc_window(GRPC_OPTIONS)
     worker = is_sdk_worker()
     # the 1 MiB mmap/trim thresholds in SDK workers only: in a process that runs a whole local build (the
     # in-memory DirectRunner) they map and fault in every large buffer anew (a re-select spent 0.6 of its 4 CPU-s

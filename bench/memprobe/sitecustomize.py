@@ -293,16 +293,19 @@ def _run(out_dir: str, frames: int) -> None:
 
 
 def _grpc_options(spec: str) -> None:
-    """Experiment: add channel options (``name=int;...``) to every gRPC channel this worker opens (Beam's data,
-    control, state and logging channels), e.g. ``grpc.http2.bdp_probe=0`` to stop the HTTP/2 receive window
-    from growing so the runner cannot push a whole bundle's input into the worker ahead of processing."""
+    """Experiment: set channel options (``name=int;...``) on every gRPC channel this worker opens (Beam's data,
+    control, state and logging channels), replacing any the worker sets itself: ``grpc.http2.bdp_probe=1`` gives
+    back gRPC's growing receive window, which ``transforms.worker_memory.GRPC_OPTIONS`` turns off (the A/B of
+    ``bench/SCALE.md`` "Session 9")."""
     import grpc
 
     extra = [(k, int(v)) for k, v in (kv.split("=") for kv in spec.split(";") if kv)]
+    keys = {k for k, _ in extra}
     orig = grpc.insecure_channel
 
     def insecure_channel(target, options=None, compression=None):
-        return orig(target, options=list(options or []) + extra, compression=compression)
+        kept = [o for o in (options or []) if o[0] not in keys]
+        return orig(target, options=kept + extra, compression=compression)
 
     grpc.insecure_channel = insecure_channel
 
