@@ -16,10 +16,13 @@ the pipeline, each with its own seed, so copies stay within a shard). Variants:
 Each run is one ``yuliao``-style pipeline (generation in 16 shards → dedup → data and rejects sinks) on the
 DirectRunner with ``--direct_running_mode multi_processing --direct_num_workers 2``, in its own process. A
 sampler (psutil, every 0.2 s) records the peak RSS of **each SDK worker process separately** from the runner
-process: the DirectRunner keeps every PCollection between stages in its own memory by design (it is the
+process (the kernel's high-water mark ``VmHWM`` of each worker, which no sampling gap misses; rows before session 9
+have the sampled RSS only): the DirectRunner keeps every PCollection between stages in its own memory by design (it is the
 "shuffle service" here), so the runner's RSS grows with the data and is reported apart, as
 ``runner_peak_rss_mb``; on Dataflow/Flink/Spark that memory is the service's shuffle. CPU is the whole
-process tree's user+system time (``RUSAGE_CHILDREN`` after the run), per document. Shuffle bytes are not
+process tree's user+system time (``RUSAGE_CHILDREN`` after the run), per document, and apart: the SDK workers'
+(``worker_cpu_s``, what a cluster's workers spend) and the runner process's (``runner_cpu_s``, its in-memory
+shuffle), both as last sampled. Shuffle bytes are not
 exposed by this runner; ``bench/DEDUP_SCALE.md`` has a per-document estimate. ``--shard-mb`` (default 8) sets
 ``sink.shard_bytes`` and ``--piece-mb`` (default 1) ``sink.piece_bytes``: this runner hands a worker a group as one
 decoded list, so the sink groups a bigger shard in pieces of that size. Each row records ``lost`` (documents
@@ -168,6 +171,19 @@ def pauser(root, max_ms: float, stop: threading.Event, seed: int = 0, runner_onl
     return done
 
 
+def hwm(pid: int) -> int:
+    """The kernel's peak resident set of ``pid`` so far (``VmHWM``, bytes; 0 off Linux): sampling RSS every 0.2 s
+    misses short peaks (a 1M run's worker: 418 MB sampled, 430 MB seen by the probe between samples)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
 def measure(cmd: list[str], log: Path, env: dict | None = None, pause_ms: float = 0,
             pause_runner_only: bool = False) -> dict:
     """Run ``cmd``; peak RSS of the runner process and of each worker process separately, CPU of the tree.
@@ -180,6 +196,7 @@ def measure(cmd: list[str], log: Path, env: dict | None = None, pause_ms: float 
         proc = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, env=env)
     root = psutil.Process(proc.pid)
     peaks: dict[int, int] = {}
+    cpu: dict[int, float] = {}  # user+system seconds at each process's last sample (the runner's under pid 0)
     runner_peak = 0
     stop = threading.Event()
 
@@ -187,10 +204,14 @@ def measure(cmd: list[str], log: Path, env: dict | None = None, pause_ms: float 
         nonlocal runner_peak
         while not stop.is_set():
             try:
-                runner_peak = max(runner_peak, root.memory_info().rss)
+                runner_peak = max(runner_peak, root.memory_info().rss, hwm(root.pid))
+                t = root.cpu_times()
+                cpu[0] = t.user + t.system
                 for c in root.children(recursive=True):
                     try:
-                        peaks[c.pid] = max(peaks.get(c.pid, 0), c.memory_info().rss)
+                        peaks[c.pid] = max(peaks.get(c.pid, 0), c.memory_info().rss, hwm(c.pid))
+                        t = c.cpu_times()
+                        cpu[c.pid] = t.user + t.system
                     except psutil.Error:
                         pass
             except psutil.Error:
@@ -210,9 +231,14 @@ def measure(cmd: list[str], log: Path, env: dict | None = None, pause_ms: float 
     if pause_ms:
         pt.join()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    workers = sorted((v for v in peaks.values() if v > 60 * 2**20), reverse=True)  # SDK workers, not shells
+    worker_pids = [pid for pid, v in peaks.items() if v > 60 * 2**20]  # SDK workers, not shells
+    workers = sorted((peaks[pid] for pid in worker_pids), reverse=True)
+    # CPU of the SDK workers (what a cluster's workers do) apart from the runner process's (its in-memory
+    # shuffle: every PCollection kept, grouped and re-encoded); both as last sampled (≤ 0.2 s short)
     return {"rc": rc, "wall_s": time.perf_counter() - t0,
             "cpu_s": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
+            "worker_cpu_s": round(sum(cpu.get(pid, 0.0) for pid in worker_pids), 1),
+            "runner_cpu_s": round(cpu.get(0, 0.0), 1),
             "runner_peak_rss_mb": runner_peak / 2**20,
             "worker_peak_rss_mb": [round(v / 2**20, 1) for v in workers], **paused}
 
@@ -298,6 +324,7 @@ def main(argv: list[str] | None = None) -> int:
                    "runner_input": "bounded" if args.bounded_input else "stock", **{k: (round(v, 1) if isinstance(v, float) else v)
                                                        for k, v in m.items()}}
             row["cpu_ms_per_doc"] = round(1000 * m["cpu_s"] / n, 2)
+            row["worker_cpu_ms_per_doc"] = round(1000 * m["worker_cpu_s"] / n, 3)
             malloc = {k: v for k, v in os.environ.items() if k.startswith("MALLOC_")}  # glibc tunables, inherited
             if malloc:
                 row["malloc_env"] = malloc

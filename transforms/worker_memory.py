@@ -18,7 +18,7 @@ that are not our DoFns' state but Beam's and glibc's defaults. Each is bounded h
   leaves free-but-resident pages behind: at 100k documents glibc's heap in use at the peak fell from 88–127 MB to
   60–66 MB without the probe, at unchanged wall and CPU (``bench/SCALE.md``, "Session 9"). ``GRPC_OPTIONS`` turns the
   probe off on every channel Beam's worker opens (``GRPCChannelFactory``: control, data, state, logging); the
-  window stays at gRPC's fixed default and the 16 MiB receive queue above is what reads ahead.
+  window stays at gRPC's fixed default and the bounded receive queue above is what reads ahead.
 * **Output buffers.** Every output of a running bundle buffers its encoded elements until 10 MB
   (``_DEFAULT_SIZE_FLUSH_THRESHOLD``, a default argument no option sets); a fused stage has 40–60 outputs, and on
   the local runner (one bundle per worker per stage) they all fill up as the corpus grows (26–30 MB at 10k, 50–90
@@ -46,8 +46,10 @@ from typing import Callable, Optional
 
 from apache_beam.utils.plugin import BeamPlugin
 
-QUEUE_BYTES = 16 << 20
-"""Bytes per data-plane queue (Beam: 100 MB); above one 10 MB-coalesced gRPC message, so throughput is kept."""
+QUEUE_BYTES = 4 << 20
+"""Bytes per data-plane queue (Beam: 100 MB). A queue always takes one element, however big, so a received chunk
+larger than this still passes; four 1 MiB-flushed outputs keep the sender busy. At 1M documents the runner lagged
+and 16 MiB queues held 15–27 MB at the workers' peaks (``bench/SCALE.md`` "Session 9")."""
 FLUSH_BYTES = 1 << 20
 """Bytes an output stream of a running bundle buffers before it is sent (Beam: 10 MB)."""
 TRIM_BYTES = 32 << 20
