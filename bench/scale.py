@@ -10,8 +10,9 @@ the pipeline, each with its own seed, so copies stay within a shard). Variants:
 * ``reject30`` — a further 30% of documents are exact copies of earlier ones (same shard), so ~35% leave as
   rejects and the rejects writer carries real volume;
 * ``boilerplate`` — every document is the same ~6k-character templated page (boilerplate from the same
-  books) around its own paragraph, so all ``n`` documents share band hashes: one ``n``-member LSH bucket
-  per band (the windowed path) and one ``n``-member near-duplicate cluster.
+  books) around two paragraphs of its own (distinct texts, so exact dedup leaves them), so all ``n`` documents
+  share band hashes: one ``n``-member LSH bucket per band (the windowed path) and one ``n``-member near-duplicate
+  cluster.
 
 Each run is one ``yuliao``-style pipeline (generation in 16 shards → dedup → data and rejects sinks) on the
 DirectRunner with ``--direct_running_mode multi_processing --direct_num_workers 2``, in its own process. A
