@@ -2,7 +2,7 @@
 
 * Shard writers sort in spilled runs and stream row groups: output is byte-identical to writing the whole
   sorted shard at once, whatever the arrival order.
-* A giant LSH bucket's pairs are streamed: no set of pairs, memory independent of the pair count.
+* A giant LSH bucket emits about two window keys per member, never its pairs; memory is its member list.
 * ``_Sign``, ``_BucketPairs``, ``_ClusterDecide``, ``_ExactDecide``, balance ``_Decide`` and the data
   ``_WriteShard`` each dead-letter the one document that makes them raise (``error:<ExceptionType>``, no
   message, no text) on the real DirectRunner; every other document is decided as without it.
@@ -80,22 +80,23 @@ def test_shard_writer_streams_row_groups_byte_identical(tmp_path, paragraphs):
 
 
 # ------------------------------------------------------------------ giant buckets
-def test_giant_bucket_pairs_are_streamed():
-    """A 6k-member bucket (window 128) yields ~570k pairs; peak traced memory stays at the member list's size
-    (the old code built a set of every pair: ~60 MB here, ~20 KB per member)."""
+def test_giant_bucket_emits_windows_not_pairs():
+    """A 6k-member bucket (window 128) has ~570k windowed pairs; ``_BucketPairs`` emits one window key per member
+    and window instead (at most two per member), streamed: peak traced memory stays at the member list's size."""
     members = [f"{i:016x}" for i in random.Random(1).sample(range(10**12), 6_000)]
-    first = min(members)
+    fn = minhash._BucketPairs("dedup.near", 128)
+    fn.start_bundle()
     tracemalloc.start()
-    n = 0
-    seen_first = set()
-    for a, b in minhash.iter_bucket_pairs(members, 128):
-        n += 1
-        if a == first:
-            seen_first.add(b)
+    per_member: dict[str, int] = {}
+    keys = set()
+    for u, (kind, key) in fn.process((b"band", members)):
+        assert kind == minhash.WINDOW
+        per_member[u] = per_member.get(u, 0) + 1
+        keys.add(key)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    assert 6_000 * 63 < n < 6_000 * 128
-    assert len(seen_first) == 127  # the smallest id meets the rest of its first window exactly once
+    assert sorted(per_member) == sorted(members) and set(per_member.values()) == {1, 2}
+    assert len(keys) == 93 and sum(per_member.values()) == 92 * 128 + 112  # starts 0, 64 … 5888; the last short
     assert peak < 3 * 1024 * 1024, peak
 
 

@@ -18,7 +18,8 @@ from tests.gutenberg import book_chapters
 from transforms.dedup import signer_from_recipe, stage
 from transforms.dedup.components import FINISH_KEY, ConnectedComponents, components_reference, undirected_edges
 from transforms.dedup.exact import exact_key, priority
-from transforms.dedup.minhash import bucket_pairs, char_shingles, cjk_key, jaccard, signature
+from transforms.dedup.minhash import (char_shingles, cjk_key, iter_windows, jaccard, signature, window_edges,
+                                      window_key)
 
 # ------------------------------------------------------------------ helpers
 _GOT: dict = {}
@@ -305,12 +306,69 @@ def test_priority_source_signal_length_id():
 
 
 def test_giant_bucket_is_windowed():
-    members = [f"n{i:04d}" for i in range(40)]
-    pairs, giant = bucket_pairs(members, max_bucket_size=8)
-    assert giant and 40 < len(pairs) <= 40 * 8 and len(pairs) < 40 * 39 // 2
-    assert ("n0000", "n0001") in pairs and ("n0000", "n0039") not in pairs
-    pairs, giant = bucket_pairs(members[:8] + members[:3], max_bucket_size=8)
-    assert not giant and len(pairs) == 28
+    members = [f"n{i:04d}" for i in reversed(range(40))] + ["n0003"]
+    windows = list(iter_windows(members, max_bucket_size=8))
+    assert [w[0] for w in windows] == [f"n{i:04d}" for i in range(0, 33, 4)] and windows[-1][-1] == "n0039"
+    assert all(len(w) == 8 and w == sorted(w) for w in windows)
+    slots = [m for w in windows for m in w]
+    assert sorted(set(slots)) == sorted(set(members)) and max(slots.count(m) for m in slots) == 2
+    assert all(any(f"n{i:04d}" in w and f"n{i + 1:04d}" in w for w in windows) for i in range(39))
+    assert not any("n0000" in w and "n0039" in w for w in windows)
+    assert window_key(windows[0]) == window_key(list(windows[0])) != window_key(windows[1])
+
+
+def _union_find_components(ids, pairs) -> set[frozenset]:
+    parent = {i: i for i in ids}
+
+    def find(x):
+        while parent[x] != x:
+            x = parent[x]
+        return x
+
+    for a, b in pairs:
+        parent[find(a)] = find(b)
+    groups: dict = {}
+    for i in ids:
+        groups.setdefault(find(i), set()).add(i)
+    return {frozenset(g) for g in groups.values()}
+
+
+def test_window_edges_keep_the_windows_connectivity():
+    """All pairs of a window are Jaccard-checked, as pair by pair with ``jaccard``; the edges are a spanning
+    forest (members − components of them), each to its component's smallest id, with the same components."""
+    rng = np.random.default_rng(7)
+    bases = rng.integers(0, 2**32, size=(5, 112), dtype=np.uint32)
+    ids = sorted(f"d{rng.integers(10**9):09d}" for _ in range(60))
+    sigs = bases[rng.integers(0, 5, size=60)].copy()
+    for row in sigs:  # 0-16 slots changed: two rows of one base agree on ~112 - k1 - k2, around the threshold
+        k = int(rng.integers(0, 17))
+        row[rng.choice(112, size=k, replace=False)] = rng.integers(0, 2**32, size=k, dtype=np.uint32)
+    edges, compared, verified = window_edges(ids, sigs, 0.8)
+    truth = [(ids[i], ids[j]) for i in range(60) for j in range(i + 1, 60) if jaccard(sigs[i], sigs[j]) >= 0.8]
+    assert compared == 60 * 59 // 2 and verified == len(truth)
+    components = _union_find_components(ids, truth)
+    same_base = sum(1 for i in range(60) for j in range(i + 1, 60) if (sigs[i] == sigs[j]).sum() > 56)
+    assert 100 < verified < same_base and len(components) >= 5  # some same-base pairs fail
+    assert _union_find_components(ids, edges) == components
+    assert len(edges) == 60 - len(components) and all(root == min(c) for _, root in edges for c in components
+                                                     if root in c)
+
+
+def test_giant_buckets_decide_as_small_ones(english):
+    """Two clusters of 10 near-copies and 3 unique chapters with ``max_bucket_size=4``: every band bucket of a
+    cluster is giant and goes through windows (no pair is emitted for it), and the decisions are those of the
+    default bucket size, which pairs every member."""
+    docs = [Document(id=f"c{c}k{k:02d}", text=english[c] + f" tail {k} " * 3, source="web", origin="o", lang="en")
+            for c in range(2) for k in range(10)]
+    docs += [Document(id=f"u{k}", text=english[5 + k], source="web", origin="o", lang="en") for k in range(3)]
+    windowed = run_stage(docs, ["dedup.exact.enabled=false", "dedup.near.max_bucket_size=4"])
+    paired = run_stage(docs, ["dedup.exact.enabled=false"])
+    assert windowed[:2] == paired[:2]
+    assert sorted(windowed[0]) == ["c0k00", "c1k00", "u0", "u1", "u2"] and len(windowed[1]) == 18
+    assert windowed[2]["giant_buckets"] > 0 and windowed[2]["windows"] > 0
+    assert windowed[2].get("bucket_pairs", 0) == 0 and windowed[2].get("candidate_pairs", 0) == 0
+    assert windowed[2]["window_edges"] < paired[2]["verified_pairs"]
+    assert paired[2].get("giant_buckets", 0) == 0
 
 
 def test_exact_dedup_keeps_by_priority():

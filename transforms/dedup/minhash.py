@@ -224,38 +224,64 @@ class Signer:
 
 
 # ------------------------------------------------------------------ candidate pairs (Beam-free)
-def iter_bucket_pairs(members: Sequence[str], max_bucket_size: int) -> Iterator[tuple[str, str]]:
-    """Candidate pairs ``(a, b)`` (a < b) of one LSH bucket (its member node ids), streamed.
-
-    Buckets above ``max_bucket_size`` (boilerplate) are sorted by node id and compared only within overlapping
-    windows of that size (stride half a window): cost O(n · max_bucket_size) instead of O(n²); members that
-    never share a window can still be joined through others. A pair inside two overlapping windows is emitted
-    only by the first window that holds both (``j`` at or past the previous window's end), so no set of pairs
-    is ever built: memory is the sorted member ids, whatever the bucket's size.
-    A pair found in several bands is emitted by each; the Beam wrapper keeps it once (``_half``).
-    """
+def iter_bucket_pairs(members: Sequence[str]) -> Iterator[tuple[str, str]]:
+    """Candidate pairs ``(a, b)`` (a < b) of one ordinary LSH bucket (its member node ids), streamed.
+    A pair found in several bands is emitted by each; the Beam wrapper keeps it once (``_half``)."""
     nodes = sorted(set(members))
-    n = len(nodes)
-    if n <= max_bucket_size:
-        for i in range(n):
-            for j in range(i + 1, n):
-                yield nodes[i], nodes[j]
-        return
+    for i in range(len(nodes)):
+        for j in range(i + 1, len(nodes)):
+            yield nodes[i], nodes[j]
+
+
+def iter_windows(members: Sequence[str], max_bucket_size: int) -> Iterator[list[str]]:
+    """Overlapping windows of a giant bucket (boilerplate): its distinct members sorted by node id, cut into
+    windows of ``max_bucket_size`` at a stride of half a window, so every member shares a window with its
+    neighbours on both sides and members that never share a window can still be joined through others.
+    Comparing all pairs inside each window costs O(n · max_bucket_size) instead of O(n²)."""
+    nodes = sorted(set(members))
     step = max(1, max_bucket_size // 2)
-    prev_end = 0
-    for start in range(0, n, step):
-        end = min(n, start + max_bucket_size)
-        for i in range(start, end):
-            for j in range(max(i + 1, prev_end), end):
-                yield nodes[i], nodes[j]
-        if end >= n:
+    for start in range(0, len(nodes), step):
+        end = min(len(nodes), start + max_bucket_size)
+        yield nodes[start:end]
+        if end >= len(nodes):
             break
-        prev_end = end
 
 
-def bucket_pairs(members: Sequence[str], max_bucket_size: int) -> tuple[list[tuple[str, str]], bool]:
-    """(sorted pairs of ``iter_bucket_pairs``, was_giant): for tests and small buckets."""
-    return sorted(iter_bucket_pairs(members, max_bucket_size)), len(set(members)) > max_bucket_size
+def window_key(window: Sequence[str]) -> bytes:
+    """Content address of a window (128-bit xxh3 of its sorted ids): the bands whose bucket holds the same
+    members cut the same windows, and these keys make them one window, compared once. A collision would only
+    put two windows' members into one comparison (every pair is still Jaccard-checked)."""
+    return xxhash.xxh3_128_digest("\0".join(window).encode("utf-8", "surrogatepass"))
+
+
+def window_edges(ids: Sequence[str], sigs: np.ndarray, threshold: float) -> tuple[list[tuple[str, str]], int, int]:
+    """(edges, pairs compared, pairs verified) of one window: every pair of members is Jaccard-checked (all of a
+    row at once), and the verified pairs are reduced to a spanning forest, each member joined to the smallest id
+    of its local component. That keeps exactly the window's connectivity, which is all the components step reads,
+    in at most ``len(ids) − 1`` edges instead of up to ``len(ids)²/2``.
+
+    ``ids`` sorted and distinct, ``sigs`` their signatures (one uint32 row each)."""
+    m, num_perm = sigs.shape
+    parent = list(range(m))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    compared = verified = 0
+    for i in range(m - 1):
+        equal = np.count_nonzero(sigs[i + 1:] == sigs[i], axis=1)
+        compared += equal.size
+        # the same float comparison as ``jaccard(a, b) >= threshold`` on each pair
+        for j in np.flatnonzero(equal / num_perm >= threshold):
+            verified += 1
+            a, b = find(i), find(i + 1 + int(j))
+            if a != b:
+                parent[max(a, b)] = min(a, b)  # the root of a set is its smallest index, i.e. smallest id
+    edges = [(ids[i], ids[r]) for i in range(m) if (r := find(i)) != i]
+    return edges, compared, verified
 
 
 # ------------------------------------------------------------------ Beam
@@ -272,6 +298,7 @@ BANDS_TAG, SIGS_TAG, META_TAG, ERRORS_TAG = "bands", "sigs", "meta", "errors"
 # and a ``Map`` after the group, fixed cost on every run: bench/STEPS.md), and the consumers read a group twice
 # (small values first, then the many streamed) instead of holding per-kind lists.
 DOC, META, SIG, PAIR, HALF, DECISION = "doc", "meta", "sig", "pair", "half", "decision"
+WINDOW, MEMBER = "window", "member"  # a giant bucket's window key on a node; a member with its signature on a window
 
 
 class _Sign(CountingDoFn):
@@ -310,80 +337,104 @@ class _Sign(CountingDoFn):
             yield beam.pvalue.TaggedOutput(BANDS_TAG, (i.to_bytes(2, "big") + bands[i:i + 1].tobytes(), doc.id))
 
 
-def _consume(pairs: Iterator) -> int:
+def _consume(items: Iterator) -> int:
     n = 0
-    for _ in pairs:
+    for _ in items:
         n += 1
     return n
 
 
 class _BucketPairs(CountingDoFn):
-    """Bucket → candidate pairs ``(u, (PAIR, v))``, streamed. If pairing raises, the members that make it raise
-    alone are found (``find_failing``) and leave on ERRORS_TAG as ``(node, (DECISION, (error:<ExceptionType>,)))``
-    (read by the near-dedup apply group); the bucket is paired again without them (a pair already emitted again
-    is one more repeat: ``_half`` keeps each pair once)."""
+    """Bucket → what pairs its members, streamed, all keyed by node id for the ``near u group``:
+
+    * an ordinary bucket (at most ``max_bucket_size`` members): its candidate pairs ``(u, (PAIR, v))``;
+    * a giant bucket (boilerplate): ``(u, (WINDOW, key))`` for each window holding ``u`` (``iter_windows``), about
+      two per member. Its pairs are never emitted: a 100k-member bucket has ~19M windowed pairs per band, each of
+      which would then travel with a signature; a window's members meet once, by key, in ``_Verify``.
+
+    If this raises, the members that make it raise alone are found (``find_failing``) and leave on ERRORS_TAG as
+    ``(node, (DECISION, (error:<ExceptionType>,)))`` (read by the near-dedup apply group); the bucket is done
+    again without them (what was already emitted again is one more repeat: ``_half`` keeps each value once)."""
 
     def __init__(self, stage: str, max_bucket_size: int):
         self.stage, self.max_bucket_size = stage, max_bucket_size
+
+    def _pairs(self, members: list[str]) -> Iterator:
+        for u, v in iter_bucket_pairs(members):
+            self._counts["bucket_pairs"] += 1
+            yield u, (PAIR, v)
+
+    def _windows(self, members: list[str]) -> Iterator:
+        for window in iter_windows(members, self.max_bucket_size):
+            key = window_key(window)
+            self._counts["giant_windows"] += 1
+            for u in window:
+                yield u, (WINDOW, key)
 
     def process(self, element) -> Iterator:
         key, members = element
         members = sorted(members)
         if len(members) < 2:
             return
-        giant = len(set(members)) > self.max_bucket_size
-        if giant:
+        emit = self._pairs
+        if len(set(members)) > self.max_bucket_size:
+            emit = self._windows
             self._counts["giant_buckets"] += 1
             self._counts["giant_bucket_docs"] += len(members)
-        n = 0
         try:
-            for u, v in iter_bucket_pairs(members, self.max_bucket_size):
-                n += 1
-                yield u, (PAIR, v)
+            yield from emit(members)
             return
         except Exception as exc:  # noqa: BLE001 - dead-letter the culprits, not the bundle
             first = exc
-        finally:
-            self._counts["bucket_pairs"] += n
-        m = self.max_bucket_size
-        rest, bad = split_failing(lambda ms: _consume(iter_bucket_pairs(ms, m)), members, first)
+        rest, bad = split_failing(lambda ms: _consume(emit(ms)), members, first)
         for node, reason in bad:
             self._counts[f"bucket_{reason}"] += 1
             yield beam.pvalue.TaggedOutput(ERRORS_TAG, (node, (DECISION, (reason,))))
-        for u, v in iter_bucket_pairs(rest, m):
-            self._counts["bucket_pairs"] += 1
-            yield u, (PAIR, v)
+        yield from emit(rest)
 
 
 def _half(element) -> Iterator:
-    """``u → (SIG, sig_u), (PAIR, v)…`` → ``(v, (HALF, (u, sig_u)))`` once per distinct ``v``.
+    """``u → (SIG, sig_u), (PAIR, v)…, (WINDOW, key)…`` → ``(v, (HALF, (u, sig_u)))`` once per distinct ``v`` and
+    ``(key, (MEMBER, (u, sig_u)))`` once per distinct window.
 
-    A pair found in several bands (or buckets) arrives once per band: kept once here, so no ``Distinct`` step
-    (one ``GroupByKey`` and four ParDos fewer); what this holds is ``u``'s distinct candidates, which the
-    ``CoGroupByKey`` list held before: at most ``2 × max_bucket_size`` per band."""
+    A pair or window found in several bands (or buckets) arrives once per band: kept once here, so no ``Distinct``
+    step (one ``GroupByKey`` and four ParDos fewer); what this holds is ``u``'s distinct candidates, at most
+    ``max_bucket_size`` per band, and about two window keys per giant band."""
     u, values = element
-    sig, vs = None, {}
+    sig, vs, windows = None, {}, {}
     for kind, x in values:
         if kind == SIG:
             sig = x
-        else:
+        elif kind == PAIR:
             vs[x] = None
+        else:
+            windows[x] = None
     if sig is None:
         return
     for v in vs:
         yield v, (HALF, (u, sig))
+    for key in windows:
+        yield key, (MEMBER, (u, sig))
 
 
 class _Verify(CountingDoFn):
-    """``v → (SIG, sig_v), (HALF, (u, sig_u))…`` → each verified edge both ways, ``(u, v)`` and ``(v, u)``, as
-    ``ConnectedComponents(both_ways=True)`` groups them (``u ≠ v``: a bucket pairs distinct members); read twice
-    (``sig_v`` first), so the halves, each with a signature, are streamed."""
+    """Jaccard check → each verified edge both ways, ``(u, v)`` and ``(v, u)``, as
+    ``ConnectedComponents(both_ways=True)`` groups them. One group serves two kinds of key (no extra
+    ``GroupByKey``): node ids are ``str``, window keys ``bytes``.
+
+    * ``v → (SIG, sig_v), (HALF, (u, sig_u))…``: each half checked against ``sig_v`` (``u ≠ v``: a bucket pairs
+      distinct members); read twice (``sig_v`` first), so the halves, each with a signature, are streamed.
+    * ``window key → (MEMBER, (u, sig_u))…``: at most ``max_bucket_size`` members, all pairs checked at once and
+      reduced to a spanning forest (``window_edges``)."""
 
     def __init__(self, stage: str, threshold: float):
         self.stage, self.threshold = stage, threshold
 
     def process(self, element) -> Iterator:
-        v, values = element
+        key, values = element
+        if isinstance(key, bytes):
+            yield from self._window(values)
+            return
         sig = next((x for kind, x in values if kind == SIG), None)
         if sig is None:
             return
@@ -395,10 +446,23 @@ class _Verify(CountingDoFn):
             self._counts["candidate_pairs"] += 1
             if jaccard(np.frombuffer(su, dtype=np.uint32), sv) >= self.threshold:
                 self._counts["verified_pairs"] += 1
-                yield u, v
-                yield v, u
+                yield u, key
+                yield key, u
             else:
                 self._counts["false_positive_pairs"] += 1
+
+    def _window(self, values) -> Iterator:
+        members = sorted(x for _, x in values)
+        ids = [u for u, _ in members]
+        sigs = np.stack([np.frombuffer(s, dtype=np.uint32) for _, s in members])
+        edges, compared, verified = window_edges(ids, sigs, self.threshold)
+        self._counts["windows"] += 1
+        self._counts["window_pairs"] += compared
+        self._counts["window_verified_pairs"] += verified
+        self._counts["window_edges"] += len(edges)
+        for u, root in edges:
+            yield u, root
+            yield root, u
 
 
 class CandidateEdges(beam.PTransform):
