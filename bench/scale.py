@@ -23,8 +23,8 @@ have the sampled RSS only): the DirectRunner keeps every PCollection between sta
 ``runner_peak_rss_mb``; on Dataflow/Flink/Spark that memory is the service's shuffle. CPU is the whole
 process tree's user+system time (``RUSAGE_CHILDREN`` after the run), per document, and apart: the SDK workers'
 (``worker_cpu_s``, what a cluster's workers spend) and the runner process's (``runner_cpu_s``, its in-memory
-shuffle), both as last sampled. Shuffle bytes are not
-exposed by this runner; ``bench/DEDUP_SCALE.md`` has a per-document estimate. ``--shard-mb`` (default 8) sets
+shuffle), both as last sampled. ``shuffle_mb`` is what the workers sent into every ``GroupByKey``, encoded, counted
+in the runner (``count_shuffle_bytes``; rows before session 10 lack it). ``--shard-mb`` (default 8) sets
 ``sink.shard_bytes`` and ``--piece-mb`` (default 1) ``sink.piece_bytes``: this runner hands a worker a group as one
 decoded list, so the sink groups a bigger shard in pieces of that size. Each row records ``lost`` (documents
 neither kept nor rejected: must be 0) and digests of the output files and stats (same documents and settings:
@@ -98,6 +98,24 @@ def docs_for(variant: str, n: int, shard: int, data: Path):
         yield d
 
 
+def count_shuffle_bytes() -> dict:
+    """Count, in this (runner) process, the bytes data-plane messages carry into every ``GroupByKey`` buffer of the
+    FnApiRunner (``GroupingBuffer.append``): the shuffle's volume as workers encode it, what a cluster's shuffle
+    service would receive. The returned dict is updated as the pipeline runs."""
+    from apache_beam.runners.portability.fn_api_runner import execution
+
+    counts = {"bytes": 0, "messages": 0}
+    original = execution.GroupingBuffer.append
+
+    def append(self, elements_data: bytes) -> None:
+        counts["bytes"] += len(elements_data)
+        counts["messages"] += 1
+        original(self, elements_data)
+
+    execution.GroupingBuffer.append = append
+    return counts
+
+
 def one(variant: str, n: int, data: Path, out: Path, workdir: Path, shard_mb: float, bounded_input: bool,
         piece_mb: float, chunk_mb: float) -> None:
     import apache_beam as beam
@@ -119,6 +137,7 @@ def one(variant: str, n: int, data: Path, out: Path, workdir: Path, shard_mb: fl
 
     plugin = [] if os.environ.get("YULIAO_BENCH_NO_PLUGIN") else PLUGIN_OPTIONS  # A/B: Beam's data-plane bounds
     recipe = load_recipe(None, [f"sink.shard_bytes={int(shard_mb * 2**20)}", f"sink.piece_bytes={int(piece_mb * 2**20)}"])
+    shuffled = count_shuffle_bytes()
     with beam.Pipeline(options=PipelineOptions(RUNNER + plugin)) as p:
         docs = (p | beam.Create(list(range(SHARDS)))
                 | "synth" >> beam.FlatMap(lambda s, v=variant, k=n, d=str(data): docs_for(v, k, s, Path(d))))
@@ -127,6 +146,7 @@ def one(variant: str, n: int, data: Path, out: Path, workdir: Path, shard_mb: fl
         _, rstats = write_rejects(res.rejects, str(workdir), recipe.sink)
         ((res.stats, dstats, rstats) | beam.Flatten() | beam.CombinePerKey(sum) | beam.combiners.ToList()
          | beam.Map(lambda kv, path=str(out): Path(path).write_text(json.dumps(dict(kv)))))
+    Path(str(out) + ".shuffle").write_text(json.dumps(shuffled))
 
 
 def output_digest(root: Path) -> str:
@@ -357,6 +377,9 @@ def main(argv: list[str] | None = None) -> int:
                 row["giant_bucket_docs"] = stats.get("dedup.near/giant_bucket_docs", 0)
                 row["cc_finish_edges"] = stats.get("dedup.near/cc_finish_edges")
                 row["sink_files"] = stats.get("sink/files", 0) + stats.get("sink.rejects/files", 0)
+                shuffle = Path(str(tmp) + ".shuffle")
+                row["shuffle_mb"] = round(json.loads(shuffle.read_text())["bytes"] / 1e6, 1)
+                shuffle.unlink()
                 row["output_sha256"] = output_digest(workdir)[:16]  # same documents + settings: same digest
                 row["stats_sha256"] = __import__("hashlib").sha256(
                     json.dumps(stats, sort_keys=True).encode()).hexdigest()[:16]
