@@ -139,15 +139,18 @@ def _raise_for(name: str, original, pick):
 
 NEAR_CASES = {
     "sign": ("priority", lambda doc, *a, **k: doc.id == "bad"),
-    "bucket": ("iter_bucket_pairs", lambda members, *a, **k: "bad" in members),
+    "bucket pairs": ("iter_bucket_pairs", lambda members, *a, **k: "bad" in members),
+    "bucket windows": ("iter_windows", lambda members, *a, **k: "bad" in members),
 }
 
 
-@pytest.mark.parametrize("where", ["sign", "bucket", "cluster"])
+@pytest.mark.parametrize("where", ["sign", "bucket pairs", "bucket windows", "cluster"])
 def test_near_dedup_dead_letters_one_document(monkeypatch, chapters, where):
     docs = _near_docs(chapters)
     import transforms.dedup as dedup
 
+    if where == "bucket pairs":  # the 4-member buckets of cluster 0 pair their members, as 2-member ones do
+        monkeypatch.setattr(minhash, "PAIRED_MAX", 4)
     if where == "cluster":
         monkeypatch.setattr(dedup, "decide_cluster",
                             _raise_for("decide_cluster", dedup.decide_cluster,

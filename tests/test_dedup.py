@@ -354,21 +354,25 @@ def test_window_edges_keep_the_windows_connectivity():
                                                      if root in c)
 
 
-def test_giant_buckets_decide_as_small_ones(english):
-    """Two clusters of 10 near-copies and 3 unique chapters with ``max_bucket_size=4``: every band bucket of a
-    cluster is giant and goes through windows (no pair is emitted for it), and the decisions are those of the
-    default bucket size, which pairs every member."""
+def test_giant_buckets_decide_as_small_ones(english, monkeypatch):
+    """Two clusters of 10 near-copies and 3 unique chapters. With ``max_bucket_size=4`` every band bucket of a
+    cluster is giant and goes through overlapping windows; with the default size each is one window; with every
+    bucket paired (``PAIRED_MAX`` raised) each pair is checked on its own. The decisions are the same."""
+    from transforms.dedup import minhash
+
     docs = [Document(id=f"c{c}k{k:02d}", text=english[c] + f" tail {k} " * 3, source="web", origin="o", lang="en")
             for c in range(2) for k in range(10)]
     docs += [Document(id=f"u{k}", text=english[5 + k], source="web", origin="o", lang="en") for k in range(3)]
-    windowed = run_stage(docs, ["dedup.exact.enabled=false", "dedup.near.max_bucket_size=4"])
+    giant = run_stage(docs, ["dedup.exact.enabled=false", "dedup.near.max_bucket_size=4"])
+    whole = run_stage(docs, ["dedup.exact.enabled=false"])
+    monkeypatch.setattr(minhash, "PAIRED_MAX", 256)
     paired = run_stage(docs, ["dedup.exact.enabled=false"])
-    assert windowed[:2] == paired[:2]
-    assert sorted(windowed[0]) == ["c0k00", "c1k00", "u0", "u1", "u2"] and len(windowed[1]) == 18
-    assert windowed[2]["giant_buckets"] > 0 and windowed[2]["windows"] > 0
-    assert windowed[2].get("bucket_pairs", 0) == 0 and windowed[2].get("candidate_pairs", 0) == 0
-    assert windowed[2]["window_edges"] < paired[2]["verified_pairs"]
-    assert paired[2].get("giant_buckets", 0) == 0
+    assert giant[:2] == whole[:2] == paired[:2]
+    assert sorted(giant[0]) == ["c0k00", "c1k00", "u0", "u1", "u2"] and len(giant[1]) == 18
+    assert giant[2]["giant_buckets"] > 0 and giant[2]["windows"] > whole[2]["windows"] > 0
+    assert "giant_buckets" not in whole[2] and "windows" not in paired[2]
+    assert "bucket_pairs" not in giant[2] and "bucket_pairs" not in whole[2] and paired[2]["bucket_pairs"] > 0
+    assert whole[2]["window_edges"] < paired[2]["verified_pairs"] == 2 * 45  # forests, not every pair
 
 
 def test_exact_dedup_keeps_by_priority():

@@ -226,7 +226,7 @@ class Signer:
 
 # ------------------------------------------------------------------ candidate pairs (Beam-free)
 def iter_bucket_pairs(members: Sequence[str]) -> Iterator[tuple[str, str]]:
-    """Candidate pairs ``(a, b)`` (a < b) of one ordinary LSH bucket (its member node ids), streamed.
+    """Candidate pairs ``(a, b)`` (a < b) of one small LSH bucket (its member node ids), streamed.
     A pair found in several bands is emitted by each; the Beam wrapper keeps it once (``_half``)."""
     nodes = sorted(set(members))
     for i in range(len(nodes)):
@@ -235,10 +235,10 @@ def iter_bucket_pairs(members: Sequence[str]) -> Iterator[tuple[str, str]]:
 
 
 def iter_windows(members: Sequence[str], max_bucket_size: int) -> Iterator[list[str]]:
-    """Overlapping windows of a giant bucket (boilerplate): its distinct members sorted by node id, cut into
-    windows of ``max_bucket_size`` at a stride of half a window, so every member shares a window with its
-    neighbours on both sides and members that never share a window can still be joined through others.
-    Comparing all pairs inside each window costs O(n · max_bucket_size) instead of O(n²)."""
+    """A bucket's distinct members sorted by node id: one window when there are at most ``max_bucket_size``, else
+    (a giant bucket: boilerplate) windows of that size at a stride of half a window, so every member shares a
+    window with its neighbours on both sides and members that never share a window can still be joined through
+    others. Comparing all pairs inside each window costs O(n · max_bucket_size) instead of O(n²)."""
     nodes = sorted(set(members))
     step = max(1, max_bucket_size // 2)
     for start in range(0, len(nodes), step):
@@ -299,7 +299,13 @@ BANDS_TAG, SIGS_TAG, META_TAG, ERRORS_TAG = "bands", "sigs", "meta", "errors"
 # and a ``Map`` after the group, fixed cost on every run: bench/STEPS.md), and the consumers read a group twice
 # (small values first, then the many streamed) instead of holding per-kind lists.
 DOC, META, SIG, PAIR, HALF, DECISION = "doc", "meta", "sig", "pair", "half", "decision"
-WINDOW, MEMBER = "window", "member"  # a giant bucket's window key on a node; a member with its signature on a window
+WINDOW, MEMBER = "window", "member"  # a bucket window's key on a node; a member with its signature on a window
+PAIRED_MAX = 3
+"""Buckets of at most this many members emit their pairs, larger ones windows. Either way each candidate travels
+once with its signature (~450 bytes): a pair's half, or a window's member. A bucket of ``b`` members has
+``b(b−1)/2`` pairs and ``b`` members, so from 4 members on windows move less. Pairs stay for the many 2-member
+buckets, where a pair found in 14 bands is one short pair emission per band, checked once. The 100k-page
+boilerplate bench had 19M pairs from buckets under ``max_bucket_size`` (``bench/SCALE.md``, "Session 10")."""
 
 
 class _Sign(CountingDoFn):
@@ -348,10 +354,11 @@ def _consume(items: Iterator) -> int:
 class _BucketPairs(CountingDoFn):
     """Bucket → what pairs its members, streamed, all keyed by node id for the ``near u group``:
 
-    * an ordinary bucket (at most ``max_bucket_size`` members): its candidate pairs ``(u, (PAIR, v))``;
-    * a giant bucket (boilerplate): ``(u, (WINDOW, key))`` for each window holding ``u`` (``iter_windows``), about
-      two per member. Its pairs are never emitted: a 100k-member bucket has ~19M windowed pairs per band, each of
-      which would then travel with a signature; a window's members meet once, by key, in ``_Verify``.
+    * a bucket of at most ``PAIRED_MAX`` members: its candidate pairs ``(u, (PAIR, v))``, each checked on its own
+      in ``_Verify`` (a pair found in several bands once);
+    * a larger one: ``(u, (WINDOW, key))`` for each window holding ``u`` (``iter_windows``: the whole bucket up to
+      ``max_bucket_size`` members, overlapping windows of that size above it, at most two per member). A window's
+      members meet once, by key, in ``_Verify``, which checks all their pairs at once.
 
     If this raises, the members that make it raise alone are found (``find_failing``) and leave on ERRORS_TAG as
     ``(node, (DECISION, (error:<ExceptionType>,)))`` (read by the near-dedup apply group); the bucket is done
@@ -368,7 +375,7 @@ class _BucketPairs(CountingDoFn):
     def _windows(self, members: list[str]) -> Iterator:
         for window in iter_windows(members, self.max_bucket_size):
             key = window_key(window)
-            self._counts["giant_windows"] += 1
+            self._counts["bucket_windows"] += 1
             for u in window:
                 yield u, (WINDOW, key)
 
@@ -377,9 +384,9 @@ class _BucketPairs(CountingDoFn):
         members = sorted(members)
         if len(members) < 2:
             return
-        emit = self._pairs
-        if len(set(members)) > self.max_bucket_size:
-            emit = self._windows
+        distinct = len(set(members))
+        emit = self._pairs if distinct <= PAIRED_MAX else self._windows
+        if distinct > self.max_bucket_size:
             self._counts["giant_buckets"] += 1
             self._counts["giant_bucket_docs"] += len(members)
         try:
@@ -399,8 +406,8 @@ def _half(element) -> Iterator:
     ``(key, (MEMBER, (u, sig_u)))`` once per distinct window.
 
     A pair or window found in several bands (or buckets) arrives once per band: kept once here, so no ``Distinct``
-    step (one ``GroupByKey`` and four ParDos fewer); what this holds is ``u``'s distinct candidates, at most
-    ``max_bucket_size`` per band, and about two window keys per giant band."""
+    step (one ``GroupByKey`` and four ParDos fewer); what this holds is ``u``'s distinct candidates and window
+    keys: at most two of either per band."""
     u, values = element
     sig, vs, windows = None, {}, {}
     for kind, x in values:
