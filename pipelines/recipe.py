@@ -472,8 +472,8 @@ class DedupNearConfig(Section):
     # 檔案/文件); zh-TW/zh-CN debian-reference char-5-gram J 0.61 → 0.89 (bench/cjk_fold.py)
     cjk_tw_phrases: bool = Field(True,
         description="fold Taiwan and mainland spellings of a term together in the key (軟體/软件, 檔案/文件)")
-    # band buckets larger than this (boilerplate) are sorted by node id and compared in overlapping windows of
-    # this size (pairs streamed, never collected)
+    # band buckets of more than 3 members are compared as windows (all pairs at once, a spanning forest out);
+    # buckets larger than this (boilerplate) are sorted by node id and cut into overlapping windows of this size
     max_bucket_size: int = Field(256, ge=2,
         description="larger band buckets (boilerplate) are compared in sorted overlapping windows")
     # connected components: Large-Star/Small-Star rounds unrolled in the graph; converged stars leave each

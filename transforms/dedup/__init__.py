@@ -2,7 +2,7 @@
 
     docs ─ exact key ─ GroupByKey ─ keep one ──────────────────────────────────────────────┐
                                                                                          │ survivors
-    survivors ─ MinHash sign ─┬ band keys ─ GroupByKey ─ candidate pairs ─┐              │
+    survivors ─ MinHash sign ─┬ band keys ─ GroupByKey ─ pairs / windows ─┐              │
                               ├ signatures ────────────── GroupByKey ×2 ─┴ Jaccard check → edges
                               └ priority metadata                                         │
     edges ─ Large-Star/Small-Star rounds + exact finish (components.py) → (node, root)    │
@@ -12,7 +12,7 @@
 Each join (⋈) is one ``Flatten`` + ``GroupByKey`` of values tagged with their kind by the steps that produce them
 (``DOC``, ``META``, ``SIG``…), not a ``CoGroupByKey``: that adds a tagging ``Map`` per input and a ``Map`` after
 the group, each a step of fixed cost on every run (bench/STEPS.md).
-No step holds all documents, signatures or edges: the only groupings are by exact key, band key, node id
+No step holds all documents, signatures or edges: the only groupings are by exact key, band key, node id, window
 and cluster root. Survivors carry ``dup_cluster`` (smallest document id of everything merged into them,
 exact copies included) and ``dup_cluster_size`` (documents before dedup); singletons get their own id and 1.
 """
