@@ -153,6 +153,27 @@ def test_card_reports_boilerplate_and_decontamination_of_a_real_build(tmp_path):
     assert f"from {b['counters'].get('docs_changed', 0)} of {b['in']} documents" in card
 
 
+def test_tokenizer_file_is_hashed_once_per_process(tmp_path, monkeypatch):
+    """A build checks the tokenizer with the recipe and again for run.json: the second call reads neither the
+    ~8 MB file nor the kept facts."""
+    import hashlib
+
+    from pipelines.card import run
+    from pipelines.recipe import load_recipe
+
+    hashed, reads = [], []
+    real_sha256, real_read = hashlib.sha256, run._read_facts
+    monkeypatch.setattr(hashlib, "sha256", lambda data=b"": hashed.append(len(data)) or real_sha256(data))
+    monkeypatch.setattr(run, "_read_facts", lambda *a: reads.append(1) or real_read(*a))
+    monkeypatch.setattr(run, "_DIGESTS", {})
+    monkeypatch.setattr(run, "_KEPT", set())
+    cfg = load_recipe("default").tokenize
+    first = run.tokenizer_info(cfg, str(tmp_path / "store"))
+    assert [n > 1_000_000 for n in hashed] == [True] and len(reads) == 1
+    assert run.tokenizer_info(cfg, str(tmp_path / "store")) == first
+    assert len(hashed) == 1 and len(reads) == 1
+
+
 def test_tokenizer_facts_kept_in_the_store_spare_the_next_load(tmp_path, monkeypatch):
     """``tokenizer_info`` loads the tokenizer once per store and file: the facts it keeps there give the same
     run.json entry without loading; another file (or no store) loads again."""

