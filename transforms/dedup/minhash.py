@@ -385,7 +385,8 @@ class _BucketPairs(CountingDoFn):
         if len(members) < 2:
             return
         distinct = len(set(members))
-        emit = self._pairs if distinct <= PAIRED_MAX else self._windows
+        paired = distinct <= PAIRED_MAX
+        emit = self._pairs if paired else self._windows
         if distinct > self.max_bucket_size:
             self._counts["giant_buckets"] += 1
             self._counts["giant_bucket_docs"] += len(members)
@@ -394,7 +395,13 @@ class _BucketPairs(CountingDoFn):
             return
         except Exception as exc:  # noqa: BLE001 - dead-letter the culprits, not the bundle
             first = exc
-        rest, bad = split_failing(lambda ms: _consume(emit(ms)), members, first)
+
+        def check(ms: list[str]) -> int:  # the plain functions, so the counters count only what is emitted
+            if paired:
+                return _consume(iter_bucket_pairs(ms))
+            return _consume(map(window_key, iter_windows(ms, self.max_bucket_size)))
+
+        rest, bad = split_failing(check, members, first)
         for node, reason in bad:
             self._counts[f"bucket_{reason}"] += 1
             yield beam.pvalue.TaggedOutput(ERRORS_TAG, (node, (DECISION, (reason,))))
