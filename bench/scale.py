@@ -33,7 +33,7 @@ same digests, whatever the runner or memory settings). Results are appended to
 
 Why a worker's RSS grows with the corpus on this runner, and the A/B that shows it (``bench/SCALE.md``):
 
-* ``--bounded-input`` patches Beam's FnApiRunner in the pipeline process (``bench/bounded_runner.py``) so a
+* ``--bounded-input`` patches Beam's FnApiRunner in the pipeline process (``transforms/streamed_input.py``, which a Yuliao local multi-process build installs) so a
   bundle's input is streamed in ≤ 8 MB chunks after the ProcessBundleRequest, as cluster runners do, instead of
   one message holding the worker's whole share of the stage input (rows say ``runner_input``);
 * ``--probe DIR`` arms ``bench/memprobe`` in the SDK workers (RSS / step / data-plane queues / live Python blocks
@@ -130,7 +130,7 @@ def one(variant: str, n: int, data: Path, out: Path, workdir: Path, shard_mb: fl
 
         worker_handlers.DATA_BUFFER_TIME_LIMIT_MS = 1000
     if bounded_input:
-        from bench.bounded_runner import install
+        from transforms.streamed_input import install
 
         install(int(chunk_mb * 1e6))
     from transforms.worker_memory import PLUGIN_OPTIONS
@@ -286,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--chunk-mb", type=float, default=8.0,
                     help="with --bounded-input: MB (10^6 bytes) per data-plane message; 1 = Beam's Java runner side")
     ap.add_argument("--bounded-input", action="store_true",
-                    help="patch the FnApiRunner to stream bundle input in 8 MB chunks (bench/bounded_runner.py)")
+                    help="patch the FnApiRunner to stream bundle input in 8 MB chunks (transforms/streamed_input.py)")
     ap.add_argument("--pause-ms", type=float, default=0,
                     help="stop a random process of the run (runner or worker) for up to this many ms, every 10-60 ms "
                          "(SIGSTOP/SIGCONT): an overloaded machine without the CPU cost "

@@ -250,7 +250,7 @@ def test_one_rejects_writer_writes_what_two_did(monkeypatch, tmp_path, paragraph
     assert dict(stats)["sink.rejects\x1fin"] == 8 and dict(stats)["sink\x1frejected/error:ValueError"] == 1
 
 
-# ------------------------------------------------------------------ bench/bounded_runner.py (the scale bench's A/B)
+# ------------------------------------------------------------------ transforms/streamed_input.py (local runs)
 def _grouping_buffer(n_keys: int, per_key: int, payload: int):
     from apache_beam.coders import coders
     from apache_beam.coders.coder_impl import create_OutputStream
@@ -272,17 +272,17 @@ def _grouping_buffer(n_keys: int, per_key: int, payload: int):
     return buf
 
 
-def test_bench_bounded_runner_cuts_a_worker_share_into_chunks(monkeypatch):
+def test_streamed_input_cuts_a_worker_share_into_chunks(monkeypatch):
     """Beam's GroupingBuffer hands each worker its whole share as one bytes (the scale bench's growth); the
-    bench patch cuts it into element-aligned chunks of about CHUNK bytes holding the same elements in order."""
+    patch cuts it into element-aligned chunks of about CHUNK bytes holding the same elements in order."""
     from apache_beam.coders.coder_impl import create_InputStream
 
-    from bench import bounded_runner
+    from transforms import streamed_input
 
     stock, chunked = _grouping_buffer(300, 3, 200), _grouping_buffer(300, 3, 200)
-    monkeypatch.setattr(bounded_runner, "CHUNK", 8192)
+    monkeypatch.setattr(streamed_input, "CHUNK", 8192)
     stock_parts = stock.partition(2)
-    parts = bounded_runner._chunked_partition(chunked, 2)
+    parts = streamed_input._chunked_partition(chunked, 2)
     assert [len(p) for p in stock_parts] == [1, 1]  # Beam: one blob per worker, ~90 KB each here
     impl = chunked._post_grouped_coder.get_impl()
     for stock_part, part in zip(stock_parts, parts):
@@ -294,17 +294,17 @@ def test_bench_bounded_runner_cuts_a_worker_share_into_chunks(monkeypatch):
                 impl.decode_from_stream(s, True)
 
 
-def test_bench_bounded_runner_same_result_on_multiprocess_runner(monkeypatch):
+def test_streamed_input_same_result_on_multiprocess_runner(monkeypatch):
     """Streaming bundle input after the request (small chunks, outputs drained concurrently) changes delivery
     only: a grouped pipeline on the 2-worker runner gives the same groups."""
     from apache_beam.options.pipeline_options import PipelineOptions
     from apache_beam.testing.util import assert_that, equal_to
 
-    from bench import bounded_runner
+    from transforms import streamed_input
 
-    monkeypatch.setattr(bounded_runner, "CHUNK", 4096)
+    monkeypatch.setattr(streamed_input, "CHUNK", 4096)
     expected = [(f"k{k:03d}", sum(range(k, 3000, 97))) for k in range(97)]
-    bounded_runner.install()
+    streamed_input.install()
     try:
         with beam.Pipeline(options=PipelineOptions(["--runner", "DirectRunner", "--direct_running_mode",
                                                     "multi_processing", "--direct_num_workers", "2"])) as p:
@@ -314,4 +314,30 @@ def test_bench_bounded_runner_same_result_on_multiprocess_runner(monkeypatch):
                     | beam.MapTuple(lambda k, vs: (k, sum(i for i, _ in vs))))
             assert_that(sums, equal_to(expected))
     finally:
-        bounded_runner.uninstall()
+        streamed_input.uninstall()
+
+
+def test_local_runner_streams_input_only_while_it_runs(monkeypatch):
+    """A Yuliao local multi-process run (``LeanWorkersRunner``) runs with the streamed input installed and gives
+    Beam's functions back afterwards, so in-process DirectRunner pipelines later in the process keep Beam's."""
+    from apache_beam.options.pipeline_options import PipelineOptions
+    from apache_beam.runners.portability.fn_api_runner import fn_runner
+    from apache_beam.testing.util import assert_that, equal_to
+
+    from transforms import local_runner, streamed_input
+
+    seen = []
+    real = local_runner._FnApiRunner.run_pipeline
+
+    def run_pipeline(self, *a, **k):
+        seen.append(fn_runner.BundleManager.process_bundle is streamed_input._streamed_process_bundle)
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(local_runner._FnApiRunner, "run_pipeline", run_pipeline)
+    before = fn_runner.BundleManager.process_bundle
+    options = PipelineOptions(["--direct_running_mode", "multi_processing", "--direct_num_workers", "2"])
+    with beam.Pipeline(runner=local_runner.LeanWorkersRunner(), options=options) as p:
+        sums = (p | beam.Create(list(range(3000))) | beam.Map(lambda i: (i % 7, i)) | beam.GroupByKey()
+                | beam.MapTuple(lambda k, vs: (k, sum(vs))))
+        assert_that(sums, equal_to([(k, sum(range(k, 3000, 7))) for k in range(7)]))
+    assert seen == [True] and fn_runner.BundleManager.process_bundle is before

@@ -6,7 +6,8 @@ in ``FnApiRunner.run_pipeline`` and offers no option to change it: ``--environme
 are read only by portable runners). ``LeanWorkersRunner`` runs what the DirectRunner would (its FnApiRunner, with
 the pipeline options provisioned to the workers the same way) and rewrites that one environment of the pipeline
 proto to ``exec <python> -m transforms.worker_main``, which imports Beam without its cloud clients and pandas and then
-runs Beam's own worker main. Chosen by ``pipelines.options.local_runner`` only for local runs (never for
+runs Beam's own worker main. For the run it streams each bundle's input to the workers in small messages
+(``transforms.streamed_input``), as cluster runners do. Chosen by ``pipelines.options.local_runner`` only for local runs (never for
 Dataflow, portable runners or a run that names a gs://, s3:// or azfs:// path).
 """
 from __future__ import annotations
@@ -23,7 +24,7 @@ from apache_beam.runners.portability.fn_api_runner import fn_runner
 from apache_beam.runners.portability.portable_runner import JobServiceHandle
 from apache_beam.runners.runner import PipelineRunner
 
-from transforms import memory, resources, worker_memory
+from transforms import memory, resources, streamed_input, worker_memory
 
 BEAM_WORKER_MODULE = "apache_beam.runners.worker.sdk_worker_main"
 WORKER_MODULE = "transforms.worker_main"
@@ -64,4 +65,10 @@ class LeanWorkersRunner(PipelineRunner):
         encoded = JobServiceHandle.encode_pipeline_options(options.get_all_options())
         provision_info = fn_runner.ExtendedProvisionInfo(
             beam_provision_api_pb2.ProvisionInfo(pipeline_options=encoded))
-        return _FnApiRunner(provision_info=provision_info).run_pipeline(pipeline, options)
+        # a worker gets its share of a stage in 1 MB messages after the request, not as one message before it
+        streamed = streamed_input.install()
+        try:
+            return _FnApiRunner(provision_info=provision_info).run_pipeline(pipeline, options)
+        finally:
+            if streamed:
+                streamed_input.uninstall()

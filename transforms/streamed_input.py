@@ -1,26 +1,31 @@
-"""Bench-only patch of Beam's FnApiRunner (behind the DirectRunner): deliver a bundle's input the way a cluster
-runner does — in element-aligned chunks of at most ``CHUNK`` bytes, *after* the ProcessBundleRequest, with the
-worker's outputs drained concurrently — instead of the whole input first, as one message.
+"""A local multi-process run's bundle input, streamed to its SDK workers as a cluster runner streams it: in
+element-aligned chunks of at most ``CHUNK`` bytes, *after* the ProcessBundleRequest, with the worker's outputs drained
+concurrently — instead of the whole input first, as one message.
 
-Why it exists (``bench/SCALE.md``): Beam 2.77's FnApiRunner runs each stage as one bundle per worker over
-1/num_workers of the stage's input. ``GroupingBuffer.partition`` (``fn_api_runner/execution.py``) encodes each
-worker's whole share of a GroupByKey output into **one** ``bytes`` (``[output_stream.get()]``), and
-``BundleManager.process_bundle`` writes every input into one data stream *without flushing* and closes it — one
-``Elements.Data`` message holding the whole share — before it even sends the ProcessBundleRequest. The SDK worker
-holds that message (gRPC receive buffer, protobuf, ``bytes``) for the whole bundle, so its RSS grows with the
-corpus; past 2 GiB per worker share the message cannot be sent at all (protobuf's limit). Dataflow, Flink and Spark
-stream small bundles instead, with the worker's data-plane queues bounded (``data_plane.py``: 5 received chunks,
-100 MB outgoing).
+Why: Beam 2.77's FnApiRunner (``--direct_running_mode multi_processing``) runs each stage as one bundle per worker
+over 1/num_workers of the stage's input. ``GroupingBuffer.partition`` (``fn_api_runner/execution.py``) encodes each
+worker's whole share of a GroupByKey output into **one** ``bytes``, and ``BundleManager.process_bundle`` writes
+every input into one data stream *without flushing* and closes it — one ``Elements.Data`` message holding the whole
+share — before it even sends the ProcessBundleRequest. The SDK worker holds that message (gRPC receive buffer,
+protobuf, ``bytes``) for the whole bundle, so its RSS grows with the corpus (660 → 1,315 MB per worker from 10k to
+100k documents), and past 2 GiB per worker share the message cannot be sent at all (protobuf's limit: ~1.5M
+documents of ~2.7 KB on 2 workers). With this, from 10k to 1M documents a worker's peak grows 1.20× at 1 MB chunks
+(``bench/SCALE.md``, "Session 9").
 
-``install()`` replaces the two functions in this process only (``bench/scale.py run --bounded-input``); nothing in
-the product imports this module. It changes how bytes reach the worker, never which elements a bundle holds or
-their order, so outputs are identical (``bench/scale.py`` compares the stats of both modes).
+``LeanWorkersRunner`` (``transforms/local_runner.py``) installs it for the run and removes it after; gRPC workers
+only (an embedded worker runs a request as it is pushed, so it keeps Beam's order). ``bench/scale.py
+--bounded-input`` installs it on the DirectRunner's own FnApiRunner. It changes how bytes reach the worker, never
+which elements a bundle holds or their order, so outputs are identical (``bench/scale.py`` rows compare digests).
+Written against Beam 2.77's two functions, and installed only on that Beam (``SUPPORTED``).
 """
 from __future__ import annotations
 
 import threading
 
-CHUNK = 8 << 20  # bytes per data-plane message (Beam's own output flush threshold is 10 MB); see install()
+CHUNK = 1_000_000
+"""Bytes per data-plane message: what Beam's Java runner side sends (``BeamFnDataOutboundAggregator.
+DEFAULT_BUFFER_LIMIT_BYTES``, the Flink and Spark job servers); the scale bench also ran 8 MiB."""
+SUPPORTED = "2.77."
 
 
 def _chunked_partition(self, n: int):
@@ -68,7 +73,10 @@ def _streamed_process_bundle(self, inputs, expected_outputs, fired_timers, expec
     from apache_beam.portability.api import beam_fn_api_pb2
     from apache_beam.runners.portability.fn_api_runner.fn_runner import BundleManager, ProgressRequester
 
-    if self._select_split_manager():
+    from apache_beam.runners.portability.fn_api_runner.worker_handlers import GrpcWorkerHandler
+
+    handlers = self.bundle_context_manager.worker_handlers
+    if self._select_split_manager() or not all(isinstance(h, GrpcWorkerHandler) for h in handlers):
         return _ORIGINAL["process_bundle"](self, inputs, expected_outputs, fired_timers, expected_output_timers,
                                            dry_run)
     with BundleManager._lock:
@@ -135,11 +143,14 @@ def _streamed_process_bundle(self, inputs, expected_outputs, fired_timers, expec
 _ORIGINAL: dict = {}
 
 
-def install(chunk: int | None = None) -> None:
-    """Patch this process's FnApiRunner; ``chunk``: bytes per data-plane message (default ``CHUNK``). 1,000,000 is
-    what Beam's Java runner side sends (``BeamFnDataOutboundAggregator.DEFAULT_BUFFER_LIMIT_BYTES``: the
-    Flink and Spark job servers), 8 MiB the Python SDK's own scale."""
+def install(chunk: int | None = None) -> bool:
+    """Patch this process's FnApiRunner; ``chunk``: bytes per data-plane message (default ``CHUNK``). True when
+    installed (this Beam is the one the patch was written for)."""
+    import apache_beam
     from apache_beam.runners.portability.fn_api_runner import execution, fn_runner
+
+    if not apache_beam.__version__.startswith(SUPPORTED):
+        return False
 
     global CHUNK
     if chunk:
@@ -149,10 +160,11 @@ def install(chunk: int | None = None) -> None:
         _ORIGINAL["process_bundle"] = fn_runner.BundleManager.process_bundle
     execution.GroupingBuffer.partition = _chunked_partition
     fn_runner.BundleManager.process_bundle = _streamed_process_bundle
+    return True
 
 
 def uninstall() -> None:
-    """Restore Beam's own functions (tests)."""
+    """Restore Beam's own functions."""
     from apache_beam.runners.portability.fn_api_runner import execution, fn_runner
 
     if _ORIGINAL:
