@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 import time
 
 EXIT_INTERRUPTED = 130
@@ -26,10 +27,22 @@ def _on_sigint(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
+def _unraisable(args) -> None:
+    """After Ctrl-C, a ``KeyboardInterrupt`` that landed in a finalizer (a ``ParquetWriter.__del__`` run by the
+    garbage collector), where Python can only print it as "Exception ignored in …", is not printed: the signal is
+    sent again a moment later, to land where it can unwind the build."""
+    if _interrupted and isinstance(args.exc_value, KeyboardInterrupt):
+        main = threading.main_thread().ident  # to the main thread: it may be blocked in a wait, which this interrupts
+        threading.Timer(0.05, signal.pthread_kill, (main, signal.SIGINT)).start()
+        return
+    sys.__unraisablehook__(args)
+
+
 def watch_sigint() -> None:
     """Remember that Ctrl-C came: Beam re-raises the ``KeyboardInterrupt`` as ``RuntimeError("KeyboardInterrupt
     [while running …]")``, so the exception type alone does not tell."""
     signal.signal(signal.SIGINT, _on_sigint)
+    sys.unraisablehook = _unraisable
 
 
 def was_interrupted(exc: BaseException | None = None) -> bool:

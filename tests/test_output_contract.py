@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -351,3 +352,28 @@ def test_foreign_file_appearing_during_the_build_keeps_the_new_build(tmp_path, c
     left = siblings(out)
     assert len(left) == 1 and f"the new build is complete in {out.parent / left[0]}" in err
     assert (out.parent / left[0] / "stats.json").exists() and (out / "notes.txt").read_text() == "mine"
+
+
+class _RaisesInFinalizer:
+    def __del__(self):
+        raise KeyboardInterrupt
+
+
+def test_ctrl_c_in_a_finalizer_is_not_printed_but_sent_again(monkeypatch, capsys):
+    """Ctrl-C can land while the garbage collector runs a ``__del__`` (a ``ParquetWriter``'s), where Python prints
+    "Exception ignored in …" and carries on: after Ctrl-C that is not printed, and SIGINT comes again."""
+    from pipelines import interrupt
+
+    again = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *a: again.set())
+    try:
+        monkeypatch.setattr(sys, "unraisablehook", interrupt._unraisable)
+        monkeypatch.setattr(interrupt, "_interrupted", True)
+        _RaisesInFinalizer()  # CPython finalizes it here; its exception goes to sys.unraisablehook
+        assert again.wait(5)
+        assert capsys.readouterr().err == ""
+        monkeypatch.setattr(interrupt, "_interrupted", False)  # no Ctrl-C came: Python's own report
+        _RaisesInFinalizer()
+        assert "Exception ignored" in capsys.readouterr().err
+    finally:
+        signal.signal(signal.SIGINT, previous)
