@@ -1,5 +1,5 @@
 """One LSH window checked at once (``transforms.dedup.minhash.window_edges``) against the same pairs checked one by
-one with ``jaccard`` and joined by a Python union-find (what verifying a window pair by pair costs).
+one with ``jaccard`` and joined by ``components.union_find_roots`` (what verifying a window pair by pair costs).
 
     .venv/bin/python bench/micro_windows.py [--members 256] [--repeat 30]
 
@@ -13,25 +13,16 @@ import time
 
 import numpy as np
 
+from transforms.dedup.components import union_find_roots
 from transforms.dedup.minhash import jaccard, window_edges
 
 
 def pairwise(ids: list[str], sigs: np.ndarray, threshold: float) -> dict[str, str]:
-    parent = list(range(len(ids)))
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for i in range(len(ids)):
-        for j in range(i + 1, len(ids)):
-            if jaccard(sigs[i], sigs[j]) >= threshold:
-                a, b = find(i), find(j)
-                if a != b:
-                    parent[max(a, b)] = min(a, b)
-    return {ids[i]: ids[find(i)] for i in range(len(ids))}
+    """{id: smallest id of its component}: every pair checked with ``jaccard``, the verified ones joined by the
+    components step's own union-find."""
+    verified = [(ids[i], ids[j]) for i in range(len(ids)) for j in range(i + 1, len(ids))
+                if jaccard(sigs[i], sigs[j]) >= threshold]
+    return {**{i: i for i in ids}, **union_find_roots(verified)}
 
 
 def main() -> None:

@@ -318,18 +318,11 @@ def test_giant_bucket_is_windowed():
 
 
 def _union_find_components(ids, pairs) -> set[frozenset]:
-    parent = {i: i for i in ids}
-
-    def find(x):
-        while parent[x] != x:
-            x = parent[x]
-        return x
-
-    for a, b in pairs:
-        parent[find(a)] = find(b)
+    """The components of ``pairs`` over ``ids`` (an id on no pair is its own), from ``_union_find``."""
+    roots = _union_find(pairs)
     groups: dict = {}
     for i in ids:
-        groups.setdefault(find(i), set()).add(i)
+        groups.setdefault(roots.get(i, i), set()).add(i)
     return {frozenset(g) for g in groups.values()}
 
 

@@ -262,7 +262,7 @@ def window_edges(ids: Sequence[str], sigs: np.ndarray, threshold: float) -> tupl
     ``len(ids) − 1`` edges instead of up to ``len(ids)²/2``.
 
     All in NumPy: a boilerplate window verifies nearly all of its 32,640 pairs (256 members), and checking them
-    pair by pair with a Python union-find is 11× slower (``bench/micro_windows.py``: 61 vs 5.4 ms). Components are
+    pair by pair with a Python union-find is >10× slower (``bench/micro_windows.py``: ~6 vs ~100 ms). Components are
     found by min-label propagation with pointer jumping over the window's adjacency matrix (a few passes of m²).
 
     ``ids`` sorted and distinct, ``sigs`` their signatures (one uint32 row each)."""
