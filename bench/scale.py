@@ -33,9 +33,10 @@ same digests, whatever the runner or memory settings). Results are appended to
 
 Why a worker's RSS grows with the corpus on this runner, and the A/B that shows it (``bench/SCALE.md``):
 
-* ``--bounded-input`` patches Beam's FnApiRunner in the pipeline process (``transforms/streamed_input.py``, which a Yuliao local multi-process build installs) so a
-  bundle's input is streamed in ≤ 8 MB chunks after the ProcessBundleRequest, as cluster runners do, instead of
-  one message holding the worker's whole share of the stage input (rows say ``runner_input``);
+* ``--bounded-input`` patches Beam's FnApiRunner in the pipeline process (``transforms/streamed_input.py``, which a
+  Yuliao local multi-process build installs with 1 MB chunks) so a bundle's input is streamed in ≤ 8 MB chunks
+  (``--chunk-mb``) after the ProcessBundleRequest, as cluster runners do, instead of one message holding the
+  worker's whole share of the stage input (rows say ``runner_input``);
 * ``--probe DIR`` arms ``bench/memprobe`` in the SDK workers (RSS / step / data-plane queues / live Python blocks
   every 0.5 s, stacks at each +20% RSS; ``--probe-frames N`` adds tracemalloc snapshots, ``--probe-grpc`` sets
   gRPC channel options, ``--probe-flush-mb`` / ``--probe-release-streams`` the two output-buffer experiments of

@@ -7,8 +7,8 @@ are read only by portable runners). ``LeanWorkersRunner`` runs what the DirectRu
 the pipeline options provisioned to the workers the same way) and rewrites that one environment of the pipeline
 proto to ``exec <python> -m transforms.worker_main``, which imports Beam without its cloud clients and pandas and then
 runs Beam's own worker main. For the run it streams each bundle's input to the workers in small messages
-(``transforms.streamed_input``), as cluster runners do. Chosen by ``pipelines.options.local_runner`` only for local runs (never for
-Dataflow, portable runners or a run that names a gs://, s3:// or azfs:// path).
+(``transforms.streamed_input``), as cluster runners do. Chosen by ``pipelines.options.local_runner`` only for
+local runs (never for Dataflow, portable runners or a run that names a gs://, s3:// or azfs:// path).
 """
 from __future__ import annotations
 
